@@ -1,0 +1,34 @@
+// Backend selection. wasm is the default everywhere; WebGPU only on a real
+// hardware adapter (a software rasterizer such as llvmpipe is far slower
+// than wasm); cpu is the pure-JS reference used by gradient checks.
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+
+export type BackendName = "wasm" | "webgpu" | "cpu";
+
+/** True when navigator.gpu offers an adapter that is not a software fallback. */
+export async function hasHardwareGpu(): Promise<boolean> {
+  const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } })?.gpu;
+  if (!gpu) return false;
+  try {
+    const a = await gpu.requestAdapter() as
+      | { isFallbackAdapter?: boolean; info?: { description?: string; vendor?: string; isFallbackAdapter?: boolean } }
+      | null;
+    if (!a || a.isFallbackAdapter || a.info?.isFallbackAdapter) return false;
+    const name = `${a.info?.vendor ?? ""} ${a.info?.description ?? ""}`.toLowerCase();
+    return !/llvmpipe|swiftshader|software|lavapipe/.test(name);
+  } catch {
+    return false;
+  }
+}
+
+/** Activate a backend ("auto": webgpu on real hardware, else wasm). Returns its name. */
+export async function useBackend(name: BackendName | "auto"): Promise<BackendName> {
+  tf.env().set("IS_TEST", true); // silences the "install tfjs-node" banner...
+  const chosen: BackendName = name === "auto" ? ((await hasHardwareGpu()) ? "webgpu" : "wasm") : name;
+  if (chosen === "webgpu") await import("@tensorflow/tfjs-backend-webgpu");
+  if (!(await tf.setBackend(chosen))) throw new Error(`Cannot initialise TF.js backend "${chosen}"`);
+  await tf.ready();
+  tf.env().set("IS_TEST", false); // ...but must not stay on: it adds leak checks per kernel
+  return chosen;
+}

@@ -1,0 +1,43 @@
+// The model's typed config. The config a run used is stored with its weights
+// (weights/model.json, userDefinedMetadata.config) and the edge rebuilds the
+// model from it, so serving cannot drift from training.
+
+/** Architecture of the Siamese tower and head. */
+export interface ModelConfig {
+  /** Input side in pixels (square, one channel). */
+  inputSize: number;
+  /** Output channels of the two 3x3 conv layers. */
+  conv1: number;
+  conv2: number;
+  /** Width of the embedding (the tower's last dense layer). */
+  embedding: number;
+  /** Batch-norm epsilon and running-average momentum (PyTorch convention). */
+  bnEpsilon: number;
+  bnMomentum: number;
+}
+
+/** The seed's sizes: 395,297 trainable parameters. */
+export const SEED_MODEL: ModelConfig = {
+  inputSize: 28,
+  conv1: 8,
+  conv2: 16,
+  embedding: 500,
+  bnEpsilon: 1e-5,
+  bnMomentum: 0.1,
+};
+
+/** Validate a config read from disk or flags; throws naming the bad field. */
+export function checkModelConfig(c: ModelConfig): ModelConfig {
+  for (const k of ["inputSize", "conv1", "conv2", "embedding"] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) {
+      throw new Error(`Invalid model config: ${k} = ${JSON.stringify(c[k])} is not a positive integer`);
+    }
+  }
+  if (c.inputSize % 4 !== 0) {
+    throw new Error(`Invalid model config: inputSize = ${c.inputSize} must be divisible by 4`);
+  }
+  if (!(c.bnEpsilon > 0) || !(c.bnMomentum > 0 && c.bnMomentum <= 1)) {
+    throw new Error(`Invalid model config: bnEpsilon/bnMomentum out of range`);
+  }
+  return c;
+}

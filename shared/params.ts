@@ -1,0 +1,76 @@
+// Parameter layout of the Siamese model: names, shapes, initialisation.
+// Weights travel as a flat name -> Float32Array map, the unit that the
+// artifact stores, training turns into variables and the edge folds.
+import type { ModelConfig } from "./config.ts";
+import type { Rng } from "./rng.ts";
+
+export type ParamMap = Record<string, { shape: number[]; values: Float32Array }>;
+
+/** One row of the parameter table: name, shape, trainable (BN stats are not). */
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  trainable: boolean;
+  /** Layer it belongs to, for the summary table. */
+  layer: string;
+  init: "fanIn" | "ones" | "zeros";
+  fanIn?: number;
+}
+
+function bn(layer: string, c: number): ParamSpec[] {
+  return [
+    { name: `${layer}/gamma`, shape: [c], trainable: true, layer, init: "ones" },
+    { name: `${layer}/beta`, shape: [c], trainable: true, layer, init: "zeros" },
+    { name: `${layer}/moving_mean`, shape: [c], trainable: false, layer, init: "zeros" },
+    { name: `${layer}/moving_variance`, shape: [c], trainable: false, layer, init: "ones" },
+  ];
+}
+
+function dense(layer: string, shape: number[], fanIn: number): ParamSpec[] {
+  const out = shape[shape.length - 1];
+  return [
+    { name: `${layer}/kernel`, shape, trainable: true, layer, init: "fanIn", fanIn },
+    { name: `${layer}/bias`, shape: [out], trainable: true, layer, init: "fanIn", fanIn },
+  ];
+}
+
+/** Every parameter of the model in a fixed order (the artifact's order). */
+export function paramSpecs(c: ModelConfig): ParamSpec[] {
+  const flat = (c.inputSize / 4) ** 2 * c.conv2;
+  return [
+    ...dense("conv1", [3, 3, 1, c.conv1], 9),
+    ...bn("bn1", c.conv1),
+    ...dense("conv2", [3, 3, c.conv1, c.conv2], 9 * c.conv1),
+    ...bn("bn2", c.conv2),
+    ...dense("fc", [flat, c.embedding], flat),
+    ...bn("bn3", c.embedding),
+    ...dense("head", [c.embedding, 1], c.embedding),
+  ];
+}
+
+/**
+ * Fresh parameters, initialised as PyTorch does (uniform +-1/sqrt(fan_in) for
+ * kernels and biases, BN gamma 1, beta 0, running stats 0/1).
+ */
+export function initParams(c: ModelConfig, rng: Rng): ParamMap {
+  const out: ParamMap = {};
+  for (const s of paramSpecs(c)) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(n);
+    if (s.init === "ones") v.fill(1);
+    else if (s.init === "fanIn") {
+      const bound = 1 / Math.sqrt(s.fanIn!);
+      for (let i = 0; i < n; i++) v[i] = (2 * rng.next() - 1) * bound;
+    }
+    out[s.name] = { shape: s.shape, values: v };
+  }
+  return out;
+}
+
+/** Count of trainable parameters (the seed's 395,297 for SEED_MODEL). */
+export function trainableCount(c: ModelConfig): number {
+  return paramSpecs(c).filter((s) => s.trainable).reduce(
+    (a, s) => a + s.shape.reduce((x, y) => x * y, 1),
+    0,
+  );
+}

@@ -1,0 +1,129 @@
+// The weight artifact: a standard TF.js weights manifest + one .bin, with
+// kernels quantized the TF.js converter's way (uint8/uint16 affine with the
+// minimum nudged so 0.0 is exact, or float16). Stock tf.io.decodeWeights
+// reads it; this module writes it, which stock TF.js cannot.
+import * as tf from "@tensorflow/tfjs";
+import type { ParamMap } from "./params.ts";
+
+export type Quantize = "uint8" | "float16" | "none";
+
+/** One weightsManifest entry, as TF.js defines it. */
+export interface WeightEntry {
+  name: string;
+  shape: number[];
+  dtype: "float32";
+  quantization?: { dtype: "uint8" | "uint16"; scale: number; min: number } | { dtype: "float16" };
+}
+
+/**
+ * Affine uint8/uint16 quantization of `values` (TF.js converter scheme).
+ * Returns the codes and the {scale, min} that dequantize as q * scale + min.
+ */
+export function quantizeAffine(values: Float32Array, bits: 8 | 16) {
+  const qmax = 2 ** bits - 1;
+  let lo = 0, hi = 0;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const scale = hi > lo ? (hi - lo) / qmax : 1;
+  const min = -Math.round(-lo / scale) * scale; // nudged: 0.0 is a code
+  const max = min + qmax * scale;
+  const q = bits === 8 ? new Uint8Array(values.length) : new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.min(max, Math.max(min, values[i]));
+    q[i] = Math.round((v - min) / scale);
+  }
+  return { q, scale, min };
+}
+
+/** float32 -> IEEE half bits, round to nearest even. */
+export function toFloat16Bits(values: Float32Array): Uint16Array {
+  const out = new Uint16Array(values.length);
+  const f = new Float32Array(1), u = new Uint32Array(f.buffer);
+  for (let i = 0; i < values.length; i++) {
+    f[0] = values[i];
+    const x = u[0], sign = (x >>> 16) & 0x8000;
+    const exp = ((x >>> 23) & 0xff) - 127 + 15, mant = x & 0x7fffff;
+    if (exp >= 0x1f) out[i] = sign | 0x7c00 | (exp === 128 + 15 && mant ? 0x200 : 0);
+    else if (exp <= 0) {
+      if (exp < -10) out[i] = sign;
+      else {
+        const m = mant | 0x800000, shift = 14 - exp;
+        let h = m >>> shift;
+        const rem = m & ((1 << shift) - 1), half = 1 << (shift - 1);
+        if (rem > half || (rem === half && h & 1)) h++;
+        out[i] = sign | h;
+      }
+    } else {
+      let h = sign | (exp << 10) | (mant >>> 13);
+      const rem = mant & 0x1fff;
+      if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+      out[i] = h;
+    }
+  }
+  return out;
+}
+
+/**
+ * Encode parameters (in `order`) into one buffer and its manifest entries.
+ * Only kernels (names ending in "/kernel") are quantized; the small bias and
+ * batch-norm vectors stay float32.
+ */
+export function encodeWeights(params: ParamMap, order: string[], quantize: Quantize) {
+  const entries: WeightEntry[] = [];
+  const chunks: Uint8Array[] = [];
+  for (const name of order) {
+    const { shape, values } = params[name];
+    const entry: WeightEntry = { name, shape, dtype: "float32" };
+    let bytes: Uint8Array;
+    if (quantize !== "none" && name.endsWith("/kernel")) {
+      if (quantize === "float16") {
+        entry.quantization = { dtype: "float16" };
+        bytes = new Uint8Array(toFloat16Bits(values).buffer);
+      } else {
+        const { q, scale, min } = quantizeAffine(values, 8);
+        entry.quantization = { dtype: "uint8", scale, min };
+        bytes = new Uint8Array(q.buffer);
+      }
+    } else bytes = new Uint8Array(values.slice().buffer);
+    entries.push(entry);
+    chunks.push(bytes);
+  }
+  const data = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    data.set(c, o);
+    o += c.length;
+  }
+  return { entries, data };
+}
+
+/** Byte size each entry occupies in the .bin (for size checks before decoding). */
+export function entryBytes(e: WeightEntry): number {
+  const n = e.shape.reduce((a, b) => a * b, 1);
+  const q = e.quantization?.dtype;
+  return n * (q === "uint8" ? 1 : q === "uint16" || q === "float16" ? 2 : 4);
+}
+
+/** Decode with stock `tf.io.decodeWeights` into a ParamMap (float32, dequantized). */
+export function decodeWeights(data: Uint8Array, entries: WeightEntry[]): ParamMap {
+  const want = entries.reduce((a, e) => a + entryBytes(e), 0);
+  if (data.length !== want) {
+    throw new Error(`Cannot decode weights: ${data.length} bytes, manifest needs ${want}`);
+  }
+  const buf = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  const tensors = tf.io.decodeWeights(buf, entries as tf.io.WeightsManifestEntry[]);
+  const out: ParamMap = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    out[name] = { shape: t.shape.slice(), values: t.dataSync() as Float32Array };
+    t.dispose();
+  }
+  return out;
+}
+
+/** Lower-case hex SHA-256 of bytes (Web Crypto: Deno, browsers, Deploy). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+}

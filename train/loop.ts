@@ -1,0 +1,103 @@
+// The training loop: seeded splits and pairs, epochs of Adam steps, a fixed
+// validation set scored after each epoch. No I/O: progress goes to hooks.
+import type { ModelConfig } from "../shared/config.ts";
+import { initParams, type ParamMap } from "../shared/params.ts";
+import { createRng } from "../shared/rng.ts";
+import type { Split } from "./idx.ts";
+import { balancedPairs, fillBatch, type Pairs, splitIndices } from "./pairs.ts";
+import { createTrainer, disposeTrainer, readParams, trainStep } from "./step.ts";
+import { bceWithLogits, scorePairs } from "./evaluate.ts";
+import { rocAuc, summarize, confusion } from "./metrics.ts";
+import { sigmoid } from "../shared/model.ts";
+
+/** Training hyperparameters; the defaults are the seed's recipe. */
+export interface TrainOptions {
+  model: ModelConfig;
+  epochs: number;
+  stepsPerEpoch: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  /** Fraction of the training images held out for validation. */
+  valFraction: number;
+  /** Validation pairs (balanced, fixed by seed). */
+  valPairs: number;
+}
+
+export interface EpochStats {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  precision: number;
+  recall: number;
+  accuracy: number;
+  auc: number;
+  seconds: number;
+  pairsPerSecond: number;
+}
+
+export interface Hooks {
+  onStep?(s: { epoch: number; step: number; loss: number; pairsPerSecond: number; etaSeconds: number }): void;
+  onEpoch?(e: EpochStats): void;
+  now?(): number;
+}
+
+export interface TrainResult {
+  params: ParamMap;
+  epochs: EpochStats[];
+  stepLosses: number[];
+  split: { train: Int32Array; val: Int32Array };
+  valPairs: Pairs;
+  seconds: number;
+}
+
+/** Train from scratch on `train` (the 60k official training images). */
+export function train(opts: TrainOptions, data: Split, hooks: Hooks = {}): TrainResult {
+  const now = hooks.now ?? (() => performance.now() / 1000);
+  const { labels } = data, pixels = data.images.pixels;
+  const split = splitIndices(labels.length, opts.valFraction, opts.seed);
+  const valPairs = balancedPairs(split.val, labels, opts.valPairs, createRng(opts.seed ^ 0x7a1));
+  const rng = createRng(opts.seed);
+  const trainer = createTrainer(initParams(opts.model, rng), opts.model, opts.lr);
+  const B = opts.batchSize, steps = opts.stepsPerEpoch;
+  const batch = new Float32Array(2 * B * 784), same = new Float32Array(B);
+  const epochs: EpochStats[] = [], stepLosses: number[] = [];
+  const start = now();
+  try {
+    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+      const pairs = balancedPairs(split.train, labels, steps * B, rng);
+      const t0 = now();
+      let sum = 0;
+      for (let step = 1; step <= steps; step++) {
+        const off = (step - 1) * B;
+        fillBatch(pixels, pairs, off, B, batch);
+        for (let k = 0; k < B; k++) same[k] = pairs.same[off + k];
+        const loss = trainStep(trainer, batch, same);
+        stepLosses.push(loss);
+        sum += loss;
+        const rate = (step * B) / (now() - t0);
+        const left = (opts.epochs - epoch) * steps + (steps - step);
+        hooks.onStep?.({ epoch, step, loss, pairsPerSecond: rate, etaSeconds: (left * B) / rate });
+      }
+      const seconds = now() - t0;
+      const logits = scorePairs(readParams(trainer), opts.model, pixels, valPairs);
+      const m = summarize(confusion(logits.map(sigmoid), valPairs.same, 0.5));
+      const e: EpochStats = {
+        epoch,
+        trainLoss: sum / steps,
+        valLoss: bceWithLogits(logits, valPairs.same),
+        precision: m.precision,
+        recall: m.recall,
+        accuracy: m.accuracy,
+        auc: rocAuc(logits, valPairs.same),
+        seconds,
+        pairsPerSecond: (steps * B) / seconds,
+      };
+      epochs.push(e);
+      hooks.onEpoch?.(e);
+    }
+    return { params: readParams(trainer), epochs, stepLosses, split, valPairs, seconds: now() - start };
+  } finally {
+    disposeTrainer(trainer);
+  }
+}

