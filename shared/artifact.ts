@@ -4,7 +4,14 @@
 import { checkModelConfig, type ModelConfig } from "./config.ts";
 import type { ParamMap } from "./params.ts";
 import { paramSpecs } from "./params.ts";
-import { decodeWeights, encodeWeights, entryBytes, type Quantize, sha256Hex, type WeightEntry } from "./weights.ts";
+import {
+  decodeWeights,
+  encodeWeights,
+  entryBytes,
+  type Quantize,
+  sha256Hex,
+  type WeightEntry,
+} from "./weights.ts";
 
 export const WEIGHTS_FILE = "weights.bin";
 
@@ -84,7 +91,9 @@ export async function loadArtifact(modelJsonText: string, bin: Uint8Array) {
   const want = group.weights.reduce((a, e) => a + entryBytes(e), 0);
   if (bin.length !== file.bytes || bin.length !== want) {
     throw new ArtifactError(
-      `Refusing weights "${group.paths[0]}": ${bin.length} bytes, manifest says ${file.bytes} (entries need ${want})`,
+      `Refusing weights "${
+        group.paths[0]
+      }": ${bin.length} bytes, manifest says ${file.bytes} (entries need ${want})`,
     );
   }
   const sha = await sha256Hex(bin);
@@ -102,5 +111,11 @@ export async function loadArtifact(modelJsonText: string, bin: Uint8Array) {
   if (names.length !== expected.length) {
     throw new ArtifactError(`Refusing weights: ${names.length} entries, config needs ${expected.length}`);
   }
-  return { config, threshold: meta.threshold, sha256: sha, params: decodeWeights(bin, group.weights), modelJson: m };
+  return {
+    config,
+    threshold: meta.threshold,
+    sha256: sha,
+    params: decodeWeights(bin, group.weights),
+    modelJson: m,
+  };
 }

@@ -12,7 +12,10 @@ export async function hasHardwareGpu(): Promise<boolean> {
   if (!gpu) return false;
   try {
     const a = await gpu.requestAdapter() as
-      | { isFallbackAdapter?: boolean; info?: { description?: string; vendor?: string; isFallbackAdapter?: boolean } }
+      | {
+        isFallbackAdapter?: boolean;
+        info?: { description?: string; vendor?: string; isFallbackAdapter?: boolean };
+      }
       | null;
     if (!a || a.isFallbackAdapter || a.info?.isFallbackAdapter) return false;
     const name = `${a.info?.vendor ?? ""} ${a.info?.description ?? ""}`.toLowerCase();

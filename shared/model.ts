@@ -47,7 +47,7 @@ export function createInferenceModel(folded: ParamMap, config: ModelConfig): Inf
  * Returns [N, embedding] float32.
  */
 export function embed(m: InferenceModel, x: tf.Tensor4D): tf.Tensor2D {
-  return tf.tidy(() => {
+  return tf.tidy((): tf.Tensor2D => {
     const w = m.w;
     const conv = (h: tf.Tensor4D, layer: string) =>
       tf.maxPool(
@@ -70,7 +70,7 @@ export function embed(m: InferenceModel, x: tf.Tensor4D): tf.Tensor2D {
       b: w["fc/kernel"] as tf.Tensor2D,
       bias: w["fc/bias"],
       activation: "relu",
-    });
+    }) as tf.Tensor2D;
   });
 }
 

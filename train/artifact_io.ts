@@ -3,7 +3,10 @@
 // leaves either the old complete artifact or the new one.
 import { loadArtifact } from "../shared/artifact.ts";
 
-export async function writeArtifactDir(dir: string, files: Record<string, string | Uint8Array>): Promise<void> {
+export async function writeArtifactDir(
+  dir: string,
+  files: Record<string, string | Uint8Array>,
+): Promise<void> {
   const clean = dir.replace(/\/+$/, "");
   const tmp = `${clean}.tmp-${Date.now()}`;
   await Deno.mkdir(tmp, { recursive: true });
@@ -28,6 +31,8 @@ export async function readArtifactDir(dir: string) {
   const clean = dir.replace(/\/+$/, "");
   const text = await Deno.readTextFile(`${clean}/model.json`);
   const path = String(JSON.parse(text)?.weightsManifest?.[0]?.paths?.[0] ?? "weights.bin");
-  if (!/^[\w.-]+$/.test(path) || path.startsWith(".")) throw new Error(`Refusing weights path "${path}" in ${clean}/model.json`);
+  if (!/^[\w.-]+$/.test(path) || path.startsWith(".")) {
+    throw new Error(`Refusing weights path "${path}" in ${clean}/model.json`);
+  }
   return loadArtifact(text, await Deno.readFile(`${clean}/${path}`));
 }

@@ -4,7 +4,7 @@ import type { ModelConfig } from "../shared/config.ts";
 import type { ParamMap } from "../shared/params.ts";
 import { balancedPairs, fillBatch, type Pairs, sequentialPairs } from "./pairs.ts";
 import { createRng } from "../shared/rng.ts";
-import { report, type Report } from "./metrics.ts";
+import { type Report, report } from "./metrics.ts";
 
 /** Logits for every pair, in chunks of `chunk` pairs. Float32Array(pairs). */
 export function scorePairs(
@@ -51,7 +51,20 @@ const pct = (x: number) => (100 * x).toFixed(2);
 
 /** Rows of a results table: one per (name, report). */
 export function formatTable(rows: [string, Report][]): string {
-  const head = ["", "pairs", "prev%", "thr", "prec%", "recall%", "acc%", "bal.acc%", "F1%", "AUC", "EER%", "TAR@1e-3%"];
+  const head = [
+    "",
+    "pairs",
+    "prev%",
+    "thr",
+    "prec%",
+    "recall%",
+    "acc%",
+    "bal.acc%",
+    "F1%",
+    "AUC",
+    "EER%",
+    "TAR@1e-3%",
+  ];
   const body = rows.map(([name, r]) => [
     name,
     String(r.pairs),

@@ -26,9 +26,7 @@ function header(bytes: Uint8Array, name: string, magic: number, size: number) {
   if (found !== magic) {
     throw new IdxError(
       name,
-      `magic number 0x${found.toString(16).padStart(8, "0")} is not 0x${
-        magic.toString(16).padStart(8, "0")
-      }`,
+      `magic number 0x${found.toString(16).padStart(8, "0")} is not 0x${magic.toString(16).padStart(8, "0")}`,
     );
   }
   return view;

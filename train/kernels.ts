@@ -59,8 +59,7 @@ function conv2DBackpropFilter(
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } =
-    info;
+  const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sh, strideWidth: sw } = info;
   const top = info.padInfo.top, left = info.padInfo.left;
   const k = n * oh * ow, m = kh * kw * ci;
@@ -170,11 +169,13 @@ function makeMatMul(original: tf.KernelFunc) {
       return kernel("Transpose")({ inputs: { x: t }, backend, attrs: { perm } }) as Info;
     };
     const a2 = flip(a, attrs.transposeA), b2 = flip(b, attrs.transposeB);
-    const out = original({
-      inputs: { a: a2, b: b2 },
-      backend,
-      attrs: { ...attrs, transposeA: false, transposeB: false },
-    } as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+    const out = original(
+      {
+        inputs: { a: a2, b: b2 },
+        backend,
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      } as unknown as Parameters<tf.KernelFunc>[0],
+    ) as Info;
     if (a2 !== a) backend.disposeData(a2.dataId);
     if (b2 !== b) backend.disposeData(b2.dataId);
     return out;
@@ -182,43 +183,87 @@ function makeMatMul(original: tf.KernelFunc) {
 }
 
 /**
- * MaxPoolGrad for the 2x2/stride-2/valid NHWC case as one pass over the heap:
- * each output's gradient goes to the first maximum of its window, as
- * TensorFlow does. Other pool shapes use the backend's own kernel.
+ * MaxPoolGrad as one pass over the heap: each output's gradient goes to the
+ * first maximum of its (padding-clipped) window, as TensorFlow does. The
+ * wasm backend's own kernel is slow and disagrees with cpu on padded windows.
  */
-function makeMaxPoolGrad(original: tf.KernelFunc) {
-  return function maxPoolGrad(
-    args: { inputs: { dy: Info; input: Info; output: Info }; backend: BackendWasm; attrs: unknown },
-  ): Info {
-    const { inputs: { dy, input }, backend } = args;
-    const attrs = args.attrs as { filterSize: number | number[]; strides: number | number[]; pad: unknown };
-    const two = (v: number | number[]) => Array.isArray(v) ? v.every((x) => x === 2) : v === 2;
-    const [n, h, w, c] = input.shape;
-    if (!two(attrs.filterSize) || !two(attrs.strides) || attrs.pad !== "valid" || h % 2 || w % 2) {
-      return original(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
-    }
-    const dx = backend.makeOutput(input.shape, "float32");
-    const dxv = heap(backend, dx), xv = heap(backend, input), dyv = heap(backend, dy);
-    dxv.fill(0);
-    const oh = h / 2, ow = w / 2, row = w * c;
-    let o = 0;
-    for (let b = 0; b < n; b++) {
-      for (let y = 0; y < oh; y++) {
-        for (let x = 0; x < ow; x++) {
-          const base = ((b * h + 2 * y) * w + 2 * x) * c;
-          for (let ch = 0; ch < c; ch++, o++) {
-            let best = base + ch, m = xv[best];
-            const i1 = best + c, i2 = best + row, i3 = best + row + c;
-            if (xv[i1] > m) m = xv[best = i1];
-            if (xv[i2] > m) m = xv[best = i2];
-            if (xv[i3] > m) best = i3;
-            dxv[best] += dyv[o];
+function maxPoolGrad(
+  args: { inputs: { dy: Info; input: Info }; backend: BackendWasm; attrs: unknown },
+): Info {
+  const { inputs: { dy, input }, backend } = args;
+  const attrs = args.attrs as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: Pad;
+    dimRoundingMode?: "floor" | "round" | "ceil";
+  };
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad as "same",
+    attrs.dimRoundingMode,
+  );
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top, left = info.padInfo.left;
+  const dx = backend.makeOutput(input.shape, "float32");
+  const dxv = heap(backend, dx), xv = heap(backend, input), dyv = heap(backend, dy);
+  dxv.fill(0);
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && h === 2 * oh) {
+    maxPoolGrad2x2(xv, dyv, dxv, n * oh, ow, c, w * c);
+    return dx;
+  }
+  let o = 0;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      const y0 = Math.max(0, y * sh - top), y1 = Math.min(h, y * sh - top + fh);
+      for (let x = 0; x < ow; x++) {
+        const x0 = Math.max(0, x * sw - left), x1 = Math.min(w, x * sw - left + fw);
+        for (let ch = 0; ch < c; ch++, o++) {
+          let best = -1, m = -Infinity;
+          for (let yy = y0; yy < y1; yy++) {
+            for (let xx = x0; xx < x1; xx++) {
+              const i = ((b * h + yy) * w + xx) * c + ch;
+              if (xv[i] > m || best < 0) {
+                m = xv[i];
+                best = i;
+              }
+            }
           }
+          if (best >= 0) dxv[best] += dyv[o];
         }
       }
     }
-    return dx;
-  };
+  }
+  return dx;
+}
+
+/** The common 2x2/2 unpadded case without window clipping (rows: n*oh). */
+function maxPoolGrad2x2(
+  xv: Float32Array,
+  dyv: Float32Array,
+  dxv: Float32Array,
+  rows: number,
+  ow: number,
+  c: number,
+  row: number,
+) {
+  let o = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let x = 0; x < ow; x++) {
+      const base = 2 * r * row + 2 * x * c;
+      for (let ch = 0; ch < c; ch++, o++) {
+        let best = base + ch, m = xv[best];
+        const i1 = best + c, i2 = best + row, i3 = best + row + c;
+        if (xv[i1] > m) m = xv[best = i1];
+        if (xv[i2] > m) m = xv[best = i2];
+        if (xv[i3] > m) best = i3;
+        dxv[best] += dyv[o];
+      }
+    }
+  }
 }
 
 function override(name: string, make: (original: tf.KernelFunc) => unknown) {
@@ -243,7 +288,7 @@ export function registerWasmGradKernels(): void {
   registered = true;
   override("Conv2DBackpropInput", makeInputGrad);
   override("BatchMatMul", makeMatMul);
-  override("MaxPoolGrad", makeMaxPoolGrad);
+  override("MaxPoolGrad", () => maxPoolGrad);
   if (tf.getKernel("Conv2DBackpropFilter", "wasm")) {
     tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
   }

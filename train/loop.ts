@@ -7,7 +7,7 @@ import type { Split } from "./idx.ts";
 import { balancedPairs, fillBatch, type Pairs, splitIndices } from "./pairs.ts";
 import { createTrainer, disposeTrainer, readParams, trainStep } from "./step.ts";
 import { bceWithLogits, scorePairs } from "./evaluate.ts";
-import { rocAuc, summarize, confusion } from "./metrics.ts";
+import { confusion, rocAuc, summarize } from "./metrics.ts";
 import { sigmoid } from "../shared/model.ts";
 
 /** Training hyperparameters; the defaults are the seed's recipe. */

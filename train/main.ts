@@ -115,7 +115,9 @@ const result = train(opts, data.train, {
         `${s.pairsPerSecond.toFixed(0)} pairs/s ETA ${s.etaSeconds.toFixed(0)}s`;
       Deno.stdout.writeSync(enc.encode(`\r${line.padEnd(80)}`));
     } else if (s.step % 100 === 0) {
-      console.log(`epoch ${s.epoch} step ${s.step} loss ${s.loss.toFixed(4)} ${s.pairsPerSecond.toFixed(0)} pairs/s`);
+      console.log(
+        `epoch ${s.epoch} step ${s.step} loss ${s.loss.toFixed(4)} ${s.pairsPerSecond.toFixed(0)} pairs/s`,
+      );
     }
   },
   onEpoch: (e) => {
@@ -126,7 +128,9 @@ const result = train(opts, data.train, {
 });
 const trainPairs = opts.epochs * opts.stepsPerEpoch * opts.batchSize;
 console.log(
-  `trained ${trainPairs} pairs in ${result.seconds.toFixed(1)} s (${(trainPairs / result.seconds).toFixed(0)} pairs/s overall)`,
+  `trained ${trainPairs} pairs in ${result.seconds.toFixed(1)} s (${
+    (trainPairs / result.seconds).toFixed(0)
+  } pairs/s overall)`,
 );
 
 // Quantize, decode with stock TF.js, and measure what will actually ship.
@@ -135,11 +139,19 @@ const probe = await buildArtifact(result.params, opts.model, 0.5, a.quantize as 
 const shipped = await loadArtifact(JSON.stringify(probe.modelJson), probe.bin);
 const valLogits = scorePairs(shipped.params, opts.model, data.train.images.pixels, result.valPairs);
 const threshold = chooseThreshold(valLogits.map(sigmoid), result.valPairs.same);
-const artifact = await buildArtifact(result.params, opts.model, threshold, a.quantize as Quantize, generatedBy);
+const artifact = await buildArtifact(
+  result.params,
+  opts.model,
+  threshold,
+  a.quantize as Quantize,
+  generatedBy,
+);
 const test = { pixels: data.test.images.pixels, labels: data.test.labels };
 const quantized = evaluateProtocols(shipped.params, opts.model, test, threshold);
 const float = evaluateProtocols(result.params, opts.model, test, threshold);
-console.log(`\nthreshold ${threshold.toFixed(4)} (max balanced accuracy on ${opts.valPairs} validation pairs)`);
+console.log(
+  `\nthreshold ${threshold.toFixed(4)} (max balanced accuracy on ${opts.valPairs} validation pairs)`,
+);
 console.log(formatTable([
   ...Object.entries(quantized).map(([k, r]) => [`${a.quantize} ${k}`, r] as [string, typeof r]),
   ...Object.entries(float).map(([k, r]) => [`float32 ${k}`, r] as [string, typeof r]),
@@ -173,8 +185,13 @@ await writeArtifactDir(a.out!, {
   "model.json": JSON.stringify(artifact.modelJson, null, 1),
   "weights.bin": artifact.bin,
   "meta.json": JSON.stringify(meta, null, 1),
-  "history.json": JSON.stringify({ stepLosses: result.stepLosses.map((l) => +l.toFixed(5)), epochs: result.epochs }),
+  "history.json": JSON.stringify({
+    stepLosses: result.stepLosses.map((l) => +l.toFixed(5)),
+    epochs: result.epochs,
+  }),
 });
 console.log(
-  `wrote ${a.out}/ (weights ${artifact.bin.length} bytes = ${(100 * artifact.bin.length / floatBytes).toFixed(1)}% of float32)`,
+  `wrote ${a.out}/ (weights ${artifact.bin.length} bytes = ${
+    (100 * artifact.bin.length / floatBytes).toFixed(1)
+  }% of float32)`,
 );

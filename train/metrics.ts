@@ -18,7 +18,11 @@ export interface Metrics {
 }
 
 /** Confusion matrix of `scores > threshold` against `labels`. */
-export function confusion(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): Confusion {
+export function confusion(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  threshold: number,
+): Confusion {
   const c = { tp: 0, fp: 0, tn: 0, fn: 0 };
   for (let i = 0; i < scores.length; i++) {
     const p = scores[i] > threshold, y = labels[i] === 1;

@@ -31,7 +31,9 @@ export interface Dataset {
 }
 
 function readIdx(dir: string, base: string): Uint8Array {
-  for (const name of [base, `${base}.gz`, base.replace("-idx", ".idx"), `${base.replace("-idx", ".idx")}.gz`]) {
+  for (
+    const name of [base, `${base}.gz`, base.replace("-idx", ".idx"), `${base.replace("-idx", ".idx")}.gz`]
+  ) {
     let bytes: Uint8Array;
     try {
       bytes = Deno.readFileSync(`${dir}/${name}`);

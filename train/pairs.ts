@@ -70,7 +70,11 @@ export function balancedPairs(
     same[k] = k < nSame ? 1 : 0;
   }
   const order = shuffle(Int32Array.from({ length: count }, (_, i) => i), rng) as Int32Array;
-  return { a: order.map((k) => a[k]), b: order.map((k) => b[k]), same: Uint8Array.from(order, (k) => same[k]) };
+  return {
+    a: order.map((k) => a[k]),
+    b: order.map((k) => b[k]),
+    same: Uint8Array.from(order, (k) => same[k]),
+  };
 }
 
 /** The seed's test protocol: images (0,1), (2,3), ... each pair once. */

@@ -23,7 +23,7 @@ export function createTrainer(params: ParamMap, config: ModelConfig, lr: number)
 }
 
 /** Batch norm over `axes` with batch statistics; pushes [mean, var] to `stats`. */
-function batchNormTrain(
+export function batchNormTrain(
   x: tf.Tensor,
   gamma: tf.Tensor,
   beta: tf.Tensor,
@@ -32,16 +32,18 @@ function batchNormTrain(
 ): tf.Tensor {
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const n = x.size / x.shape[x.shape.length - 1];
-  const f = tf.customGrad((x, gamma, beta, save) => {
-    const mean = tf.mean(x as tf.Tensor, axes);
-    const xc = tf.sub(x as tf.Tensor, mean);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, gamma, beta] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const mean = tf.mean(x, axes);
+    const xc = tf.sub(x, mean);
     const variance = tf.mean(tf.square(xc), axes);
     const rstd = tf.rsqrt(tf.add(variance, eps));
     const xhat = tf.mul(xc, rstd);
-    save([xhat, rstd, gamma as tf.Tensor]);
+    save([xhat, rstd, gamma]);
     stats.push(tf.keep(mean), tf.keep(variance));
     return {
-      value: tf.add(tf.mul(xhat, gamma as tf.Tensor), beta as tf.Tensor),
+      value: tf.add(tf.mul(xhat, gamma), beta),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xhat, rstd, g] = saved;
         const dbeta = tf.sum(dy, axes);

@@ -9,7 +9,9 @@ const OUTPUTS = (c: ModelConfig) => {
     conv1: `${s}x${s}x${c.conv1}`,
     bn1: `${s}x${s}x${c.conv1} -> relu, maxpool ${s / 2}x${s / 2}x${c.conv1}`,
     conv2: `${s / 2}x${s / 2}x${c.conv2}`,
-    bn2: `${s / 2}x${s / 2}x${c.conv2} -> relu, maxpool ${s / 4}x${s / 4}x${c.conv2}, flatten ${(s / 4) ** 2 * c.conv2}`,
+    bn2: `${s / 2}x${s / 2}x${c.conv2} -> relu, maxpool ${s / 4}x${s / 4}x${c.conv2}, flatten ${
+      (s / 4) ** 2 * c.conv2
+    }`,
     fc: `${c.embedding}`,
     bn3: `${c.embedding} -> relu = embedding`,
     head: `1 (logit of |e1 - e2|)`,
@@ -37,7 +39,8 @@ export function modelSummary(c: ModelConfig): string {
   ].join("\n");
 }
 
-export const EPOCH_HEADER = "epoch  train_loss  val_loss  precision%  recall%  accuracy%  val_AUC   pairs/s  seconds";
+export const EPOCH_HEADER =
+  "epoch  train_loss  val_loss  precision%  recall%  accuracy%  val_AUC   pairs/s  seconds";
 
 export function epochRow(e: EpochStats): string {
   return [

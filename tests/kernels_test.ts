@@ -1,0 +1,122 @@
+// Gradient checks: every custom wasm kernel against the cpu backend's
+// reference on random inputs, for the shapes, strides and paddings it claims.
+import * as tf from "@tensorflow/tfjs";
+import { useBackend } from "../shared/backend.ts";
+import { registerWasmGradKernels } from "../train/kernels.ts";
+import { assert } from "./assert.ts";
+
+await useBackend("wasm");
+registerWasmGradKernels();
+
+type Pad = "same" | "valid" | number;
+function onBoth(f: () => tf.Tensor): [Float32Array, Float32Array] {
+  const run = (b: string) => {
+    tf.setBackend(b);
+    const t = f();
+    const v = t.dataSync() as Float32Array;
+    t.dispose();
+    return v;
+  };
+  try {
+    return [run("cpu"), run("wasm")];
+  } finally {
+    tf.setBackend("wasm");
+  }
+}
+function assertRel(ref: Float32Array, got: Float32Array, what: string) {
+  let err = 0, scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    err = Math.max(err, Math.abs(ref[i] - got[i]));
+    scale = Math.max(scale, Math.abs(ref[i]));
+  }
+  assert(ref.length === got.length && err / scale <= 1e-4, `${what}: relative error ${err / scale}`);
+}
+function data(shape: number[], seed: number): tf.Tensor {
+  tf.setBackend("cpu");
+  const t = tf.randomNormal(shape, 0, 1, "float32", seed);
+  const v = t.dataSync().slice();
+  t.dispose();
+  return tf.tensor(v, shape);
+}
+
+const cases: [number, number, number, number, number, number, Pad][] = [
+  // batch, size, in ch, out ch, kernel, stride, pad
+  [4, 9, 3, 5, 3, 1, "same"],
+  [2, 8, 2, 3, 3, 2, "same"],
+  [3, 7, 2, 4, 3, 1, "valid"],
+  [2, 10, 1, 8, 3, 2, "valid"],
+  [2, 6, 3, 2, 3, 1, 1],
+  [2, 9, 2, 3, 5, 1, "same"],
+  [2, 8, 4, 2, 2, 1, "same"],
+  [3, 28, 1, 8, 3, 1, "same"],
+  [3, 14, 8, 16, 3, 1, "same"],
+];
+for (const [n, s, ci, co, k, stride, pad] of cases) {
+  Deno.test(`Conv2D gradients on wasm match cpu: x[${n},${s},${s},${ci}] k${k} co${co} stride ${stride} pad ${pad}`, () => {
+    const x = data([n, s, s, ci], 1) as tf.Tensor4D, f = data([k, k, ci, co], 2) as tf.Tensor4D;
+    tf.setBackend("cpu");
+    const dy = data(tf.conv2d(x, f, stride, pad).shape, 3);
+    const loss = (xx: tf.Tensor, ff: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, stride, pad), dy));
+    const [fr, fw] = onBoth(() => tf.tidy(() => tf.grad((ff: tf.Tensor) => loss(x, ff))(f)));
+    assertRel(fr, fw, "filter gradient");
+    const [xr, xw] = onBoth(() => tf.tidy(() => tf.grad((xx: tf.Tensor) => loss(xx, f))(x)));
+    assertRel(xr, xw, "input gradient");
+  });
+}
+
+Deno.test("MaxPoolGrad on wasm matches cpu for 2x2/2 (even, odd), 3x3/1 same, 3x3/2 valid, 2x2/2 same", () => {
+  const shapes = [[2, 2, "valid", 8], [2, 2, "valid", 9], [3, 1, "same", 9], [3, 2, "valid", 9], [
+    2,
+    2,
+    "same",
+    9,
+  ]] as const;
+  for (const [size, stride, pad, side] of shapes) {
+    const x = data([3, side, side, 5], 4) as tf.Tensor4D;
+    const dy = (() => {
+      tf.setBackend("cpu");
+      return data(tf.maxPool(x, size, stride, pad).shape, 5);
+    })();
+    const [r, w] = onBoth(() =>
+      tf.tidy(() =>
+        tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(xx as tf.Tensor4D, size, stride, pad), dy)))(x)
+      )
+    );
+    assertRel(r, w, `maxPool ${size}/${stride}`);
+  }
+});
+
+Deno.test("BatchMatMul with transposed operands on wasm matches cpu", () => {
+  const a = data([2, 7, 5], 6), b = data([2, 7, 4], 7), c = data([2, 4, 5], 8);
+  const d = data([2, 4, 7], 9), e = data([2, 5, 4], 10);
+  for (
+    const [x, y, ta, tb] of [[a, b, true, false], [b, c, false, false], [a, d, true, true], [
+      b,
+      e,
+      false,
+      true,
+    ]] as const
+  ) {
+    const [r, w] = onBoth(() => tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, ta, tb));
+    assertRel(r, w, `matMul ta=${ta} tb=${tb}`);
+  }
+});
+
+Deno.test("Conv2DBackpropFilter on wasm refuses NCHW with a clear error", () => {
+  tf.setBackend("wasm");
+  const x = tf.zeros([1, 4, 4, 1]) as tf.Tensor4D, dy = tf.zeros([1, 4, 4, 1]) as tf.Tensor4D;
+  let msg = "";
+  try {
+    tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+      strides: 1,
+      pad: "same",
+      dataFormat: "NCHW",
+      filterShape: [3, 3, 1, 1],
+    });
+  } catch (e) {
+    msg = (e as Error).message;
+  }
+  assert(/dataFormat "NCHW" is not supported/.test(msg), `no clear error: "${msg}"`);
+  tf.dispose([x, dy]);
+});

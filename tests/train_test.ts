@@ -1,0 +1,117 @@
+import * as tf from "@tensorflow/tfjs";
+import { useBackend } from "../shared/backend.ts";
+import { registerWasmGradKernels } from "../train/kernels.ts";
+import { SEED_MODEL } from "../shared/config.ts";
+import { initParams, type ParamMap, trainableCount } from "../shared/params.ts";
+import { createInferenceModel, foldBatchNorm, pairLogits } from "../shared/model.ts";
+import { createRng } from "../shared/rng.ts";
+import { batchNormTrain, createTrainer, disposeTrainer, trainStep } from "../train/step.ts";
+import { train } from "../train/loop.ts";
+import { loadDataset } from "../train/mnist.ts";
+import { assert, assertClose, assertEquals } from "./assert.ts";
+
+await useBackend("wasm");
+registerWasmGradKernels();
+const mnist = loadDataset();
+const small = (n: number) => ({
+  images: { ...mnist.train.images, count: n, pixels: mnist.train.images.pixels.subarray(0, n * 784) },
+  labels: mnist.train.labels.subarray(0, n),
+});
+
+Deno.test("the seed model has 395,297 trainable parameters", () => {
+  assertEquals(trainableCount(SEED_MODEL), 395_297);
+});
+
+Deno.test("batchNormTrain()'s closed-form gradient matches autodiff of the plain formula", () => {
+  const x = tf.randomNormal([6, 5, 5, 3], 0, 2, "float32", 1), g = tf.randomNormal([3], 1, 0.3, "float32", 2);
+  const b = tf.randomNormal([3], 0, 1, "float32", 3), dy = tf.randomNormal([6, 5, 5, 3], 0, 1, "float32", 4);
+  const plain = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return tf.sum(tf.mul(tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b), dy));
+  };
+  const stats: tf.Tensor[] = [];
+  const custom = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+    tf.sum(tf.mul(batchNormTrain(x, g, b, 1e-5, stats), dy));
+  const ref = tf.grads(plain)([x, g, b]), got = tf.grads(custom)([x, g, b]);
+  ref.forEach((r, i) => {
+    const rv = r.dataSync(), gv = got[i].dataSync();
+    rv.forEach((v, j) => assertClose(gv[j], v, 1e-4 * (1 + Math.abs(v)), `grad ${i}[${j}]`));
+  });
+  tf.dispose([x, g, b, dy, ...ref, ...got, ...stats]);
+});
+
+Deno.test("trainStep() leaks no tensors and updates running statistics", () => {
+  const t = createTrainer(initParams(SEED_MODEL, createRng(1)), SEED_MODEL, 3e-4);
+  const batch = new Float32Array(2 * 8 * 784).map((_, i) => (i % 13) / 13),
+    same = new Float32Array(8).fill(1);
+  trainStep(t, batch, same);
+  const before = tf.memory().numTensors;
+  trainStep(t, batch, same);
+  assertEquals(tf.memory().numTensors, before);
+  assert(t.vars["bn1/moving_mean"].dataSync().some((v) => v !== 0));
+  disposeTrainer(t);
+});
+
+Deno.test("a short seeded run on real MNIST lowers the loss and is reproducible", () => {
+  const opts = {
+    model: SEED_MODEL,
+    epochs: 1,
+    stepsPerEpoch: 40,
+    batchSize: 20,
+    lr: 1e-3,
+    seed: 5,
+    valFraction: 0.2,
+    valPairs: 100,
+  };
+  const a = train(opts, small(2000)), b = train(opts, small(2000));
+  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const first = mean(a.stepLosses.slice(0, 8)), last = mean(a.stepLosses.slice(-8));
+  assert(Number.isFinite(last) && last < 0.8 * first, `loss did not fall: ${first} -> ${last}`);
+  assertEquals(a.stepLosses, b.stepLosses);
+  assert(a.epochs[0].auc > 0.8, `val AUC ${a.epochs[0].auc}`);
+});
+
+Deno.test("folded inference equals unfolded eval-mode batch norm", () => {
+  const p: ParamMap = initParams(SEED_MODEL, createRng(3));
+  const rng = createRng(4);
+  for (const bn of ["bn1", "bn2", "bn3"]) {
+    for (const k of ["gamma", "beta", "moving_mean", "moving_variance"]) {
+      p[`${bn}/${k}`].values = p[`${bn}/${k}`].values.map(() =>
+        k === "moving_variance" ? 0.5 + rng.next() : rng.normal() * 0.3
+      );
+    }
+  }
+  const x = new Float32Array(4 * 784).map(() => rng.next());
+  const model = createInferenceModel(foldBatchNorm(p, SEED_MODEL), SEED_MODEL);
+  const got = pairLogits(model, x);
+  model.dispose();
+  const ref = tf.tidy(() => {
+    const t = (n: string) => tf.tensor(p[n].values, p[n].shape);
+    const bn = (h: tf.Tensor, n: string) =>
+      tf.batchNorm(
+        h,
+        t(`${n}/moving_mean`),
+        t(`${n}/moving_variance`),
+        t(`${n}/beta`),
+        t(`${n}/gamma`),
+        1e-5,
+      );
+    const block = (h: tf.Tensor4D, c: string, n: string) =>
+      tf.maxPool(
+        tf.relu(
+          bn(tf.add(tf.conv2d(h, t(`${c}/kernel`) as tf.Tensor4D, 1, "same"), t(`${c}/bias`)), n),
+        ) as tf.Tensor4D,
+        2,
+        2,
+        "valid",
+      );
+    const h = block(block(tf.tensor4d(x, [4, 28, 28, 1]), "conv1", "bn1"), "conv2", "bn2");
+    const e = tf.relu(
+      bn(tf.add(tf.matMul(tf.reshape(h, [4, -1]), t("fc/kernel") as tf.Tensor2D), t("fc/bias")), "bn3"),
+    );
+    const [e1, e2] = tf.split(e, 2, 0);
+    return tf.add(tf.matMul(tf.abs(tf.sub(e1, e2)), t("head/kernel") as tf.Tensor2D), t("head/bias"))
+      .dataSync();
+  });
+  got.forEach((v, i) => assertClose(v, ref[i], 1e-4 * (1 + Math.abs(ref[i])), `logit ${i}`));
+});

@@ -1,0 +1,66 @@
+import * as tf from "@tensorflow/tfjs";
+import { decodeWeights, encodeWeights, quantizeAffine, toFloat16Bits } from "../shared/weights.ts";
+import { ArtifactError, buildArtifact, loadArtifact } from "../shared/artifact.ts";
+import { SEED_MODEL } from "../shared/config.ts";
+import { initParams } from "../shared/params.ts";
+import { createRng } from "../shared/rng.ts";
+import { assert, assertClose, assertEquals, assertRejects } from "./assert.ts";
+
+const values = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 0.3 - 0.05);
+
+Deno.test("uint8 quantization decodes with stock tf.io.decodeWeights within half a step", () => {
+  const { entries, data } = encodeWeights({ "x/kernel": { shape: [1000], values } }, ["x/kernel"], "uint8");
+  assertEquals(data.length, 1000);
+  const q = entries[0].quantization as { scale: number; min: number };
+  const t = tf.io.decodeWeights(data.slice().buffer, entries as tf.io.WeightsManifestEntry[])["x/kernel"];
+  const back = t.dataSync();
+  t.dispose();
+  for (let i = 0; i < values.length; i++) assertClose(back[i], values[i], q.scale / 2 + 1e-7, `w[${i}]`);
+});
+
+Deno.test("quantizeAffine() nudges the minimum so 0.0 is exactly representable", () => {
+  const { q, scale, min } = quantizeAffine(Float32Array.of(-0.37, 0, 0.81, 0.2), 8);
+  assertEquals(q[1] * scale + min, 0);
+  assert(min <= -0.37 + scale && min + 255 * scale >= 0.81 - scale);
+});
+
+Deno.test("float16 encoding round-trips through stock decodeWeights to half precision", () => {
+  const v = Float32Array.of(0, 1, -2.5, 65504, 1e-5, 0.1, -0.333);
+  assertEquals([...toFloat16Bits(Float32Array.of(1, -2, 0))], [0x3c00, 0xc000, 0]);
+  const { entries, data } = encodeWeights({ "k/kernel": { shape: [7], values: v } }, ["k/kernel"], "float16");
+  const back = decodeWeights(data, entries)["k/kernel"].values;
+  v.forEach((x, i) => assertClose(back[i], x, Math.abs(x) * 1e-3 + 1e-7, `h[${i}]`));
+});
+
+Deno.test("biases and batch-norm vectors stay float32; uint8 artifact is <= 30% of float32", async () => {
+  const params = initParams(SEED_MODEL, createRng(1));
+  const { modelJson, bin } = await buildArtifact(params, SEED_MODEL, 0.5, "uint8", "test");
+  const w = modelJson.weightsManifest[0].weights;
+  assert(w.filter((e) => !e.name.endsWith("/kernel")).every((e) => !e.quantization));
+  const floatBytes = Object.values(params).reduce((s, p) => s + 4 * p.values.length, 0);
+  assert(bin.length <= 0.3 * floatBytes, `${bin.length} > 30% of ${floatBytes}`);
+  const loaded = await loadArtifact(JSON.stringify(modelJson), bin);
+  assertEquals(loaded.params["bn3/gamma"].values, params["bn3/gamma"].values);
+});
+
+Deno.test("loadArtifact() refuses a flipped byte, a truncated file and a bad manifest", async () => {
+  const { modelJson, bin } = await buildArtifact(
+    initParams(SEED_MODEL, createRng(2)),
+    SEED_MODEL,
+    0.6,
+    "uint8",
+    "t",
+  );
+  const text = JSON.stringify(modelJson);
+  const flipped = bin.slice();
+  flipped[1234] ^= 1;
+  await assertRejects(
+    () => loadArtifact(text, flipped),
+    (e: Error) => e instanceof ArtifactError && /SHA-256/.test(e.message),
+  );
+  await assertRejects(() => loadArtifact(text, bin.subarray(0, 1000)), /1000 bytes/);
+  await assertRejects(() => loadArtifact("{nope", bin), /Cannot read model.json/);
+  const wrongShape = JSON.parse(text);
+  wrongShape.weightsManifest[0].weights[0].shape = [3, 3, 1, 9];
+  await assertRejects(() => loadArtifact(JSON.stringify(wrongShape), bin), ArtifactError);
+});
