@@ -13,8 +13,8 @@ export interface ParamSpec {
   trainable: boolean;
   /** Layer it belongs to, for the summary table. */
   layer: string;
-  init: "fanIn" | "ones" | "zeros";
-  fanIn?: number;
+  /** kaiming: normal, std sqrt(2 / fan_out); xavier: uniform +-sqrt(6 / (fan_in + fan_out)). */
+  init: "kaiming" | "xavier" | "ones" | "zeros";
 }
 
 function bn(layer: string, c: number): ParamSpec[] {
@@ -26,11 +26,11 @@ function bn(layer: string, c: number): ParamSpec[] {
   ];
 }
 
-function dense(layer: string, shape: number[], fanIn: number): ParamSpec[] {
+function dense(layer: string, shape: number[], init: "kaiming" | "xavier"): ParamSpec[] {
   const out = shape[shape.length - 1];
   return [
-    { name: `${layer}/kernel`, shape, trainable: true, layer, init: "fanIn", fanIn },
-    { name: `${layer}/bias`, shape: [out], trainable: true, layer, init: "fanIn", fanIn },
+    { name: `${layer}/kernel`, shape, trainable: true, layer, init },
+    { name: `${layer}/bias`, shape: [out], trainable: true, layer, init: "zeros" },
   ];
 }
 
@@ -38,28 +38,33 @@ function dense(layer: string, shape: number[], fanIn: number): ParamSpec[] {
 export function paramSpecs(c: ModelConfig): ParamSpec[] {
   const flat = (c.inputSize / 4) ** 2 * c.conv2;
   return [
-    ...dense("conv1", [3, 3, 1, c.conv1], 9),
+    ...dense("conv1", [3, 3, 1, c.conv1], "kaiming"),
     ...bn("bn1", c.conv1),
-    ...dense("conv2", [3, 3, c.conv1, c.conv2], 9 * c.conv1),
+    ...dense("conv2", [3, 3, c.conv1, c.conv2], "kaiming"),
     ...bn("bn2", c.conv2),
-    ...dense("fc", [flat, c.embedding], flat),
+    ...dense("fc", [flat, c.embedding], "xavier"),
     ...bn("bn3", c.embedding),
-    ...dense("head", [c.embedding, 1], c.embedding),
+    ...dense("head", [c.embedding, 1], "xavier"),
   ];
 }
 
 /**
- * Fresh parameters, initialised as PyTorch does (uniform +-1/sqrt(fan_in) for
- * kernels and biases, BN gamma 1, beta 0, running stats 0/1).
+ * Fresh parameters, initialised as the seed did: conv kernels Kaiming-normal
+ * (fan_out, ReLU gain), dense kernels Xavier-uniform, biases 0, BN gamma 1,
+ * beta 0, running stats 0/1.
  */
 export function initParams(c: ModelConfig, rng: Rng): ParamMap {
   const out: ParamMap = {};
   for (const s of paramSpecs(c)) {
     const n = s.shape.reduce((a, b) => a * b, 1);
     const v = new Float32Array(n);
+    const fanOut = s.shape[s.shape.length - 1], fanIn = n / fanOut;
     if (s.init === "ones") v.fill(1);
-    else if (s.init === "fanIn") {
-      const bound = 1 / Math.sqrt(s.fanIn!);
+    else if (s.init === "kaiming") {
+      const std = Math.sqrt(2 / (n / s.shape[2])); // fan_out = kh * kw * out channels
+      for (let i = 0; i < n; i++) v[i] = rng.normal() * std;
+    } else if (s.init === "xavier") {
+      const bound = Math.sqrt(6 / (fanIn + fanOut));
       for (let i = 0; i < n; i++) v[i] = (2 * rng.next() - 1) * bound;
     }
     out[s.name] = { shape: s.shape, values: v };

@@ -22,23 +22,35 @@ Deno.test("the seed model has 395,297 trainable parameters", () => {
   assertEquals(trainableCount(SEED_MODEL), 395_297);
 });
 
-Deno.test("batchNormTrain()'s closed-form gradient matches autodiff of the plain formula", () => {
-  const x = tf.randomNormal([6, 5, 5, 3], 0, 2, "float32", 1), g = tf.randomNormal([3], 1, 0.3, "float32", 2);
-  const b = tf.randomNormal([3], 0, 1, "float32", 3), dy = tf.randomNormal([6, 5, 5, 3], 0, 1, "float32", 4);
-  const plain = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    return tf.sum(tf.mul(tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b), dy));
-  };
-  const stats: tf.Tensor[] = [];
-  const custom = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-    tf.sum(tf.mul(batchNormTrain(x, g, b, 1e-5, stats), dy));
-  const ref = tf.grads(plain)([x, g, b]), got = tf.grads(custom)([x, g, b]);
-  ref.forEach((r, i) => {
-    const rv = r.dataSync(), gv = got[i].dataSync();
-    rv.forEach((v, j) => assertClose(gv[j], v, 1e-4 * (1 + Math.abs(v)), `grad ${i}[${j}]`));
+for (const backend of ["wasm", "cpu"]) {
+  const path = backend === "wasm" ? "fused wasm kernels" : "tf ops";
+  Deno.test(`batchNormTrain() (${path}) gradient matches autodiff of the plain formula`, () => {
+    tf.setBackend(backend);
+    try {
+      const x = tf.randomNormal([6, 5, 5, 3], 0, 2, "float32", 1),
+        g = tf.randomNormal([3], 1, 0.3, "float32", 2);
+      const b = tf.randomNormal([3], 0, 1, "float32", 3),
+        dy = tf.randomNormal([6, 5, 5, 3], 0, 1, "float32", 4);
+      const plain = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const { mean, variance } = tf.moments(x, [0, 1, 2]);
+        return tf.sum(
+          tf.mul(tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b), dy),
+        );
+      };
+      const stats: tf.Tensor[] = [];
+      const custom = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(batchNormTrain(x, g, b, 1e-5, stats), dy));
+      const ref = tf.grads(plain)([x, g, b]), got = tf.grads(custom)([x, g, b]);
+      ref.forEach((r, i) => {
+        const rv = r.dataSync(), gv = got[i].dataSync();
+        rv.forEach((v, j) => assertClose(gv[j], v, 1e-4 * (1 + Math.abs(v)), `grad ${i}[${j}]`));
+      });
+      tf.dispose([x, g, b, dy, ...ref, ...got, ...stats]);
+    } finally {
+      tf.setBackend("wasm");
+    }
   });
-  tf.dispose([x, g, b, dy, ...ref, ...got, ...stats]);
-});
+}
 
 Deno.test("trainStep() leaks no tensors and updates running statistics", () => {
   const t = createTrainer(initParams(SEED_MODEL, createRng(1)), SEED_MODEL, 3e-4);
@@ -52,7 +64,7 @@ Deno.test("trainStep() leaks no tensors and updates running statistics", () => {
   disposeTrainer(t);
 });
 
-Deno.test("a short seeded run on real MNIST lowers the loss and is reproducible", () => {
+Deno.test("a short seeded run on real MNIST lowers the loss and is reproducible", async () => {
   const opts = {
     model: SEED_MODEL,
     epochs: 1,
@@ -62,8 +74,9 @@ Deno.test("a short seeded run on real MNIST lowers the loss and is reproducible"
     seed: 5,
     valFraction: 0.2,
     valPairs: 100,
+    workers: 0,
   };
-  const a = train(opts, small(2000)), b = train(opts, small(2000));
+  const a = await train(opts, small(2000)), b = await train(opts, small(2000));
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   const first = mean(a.stepLosses.slice(0, 8)), last = mean(a.stepLosses.slice(-8));
   assert(Number.isFinite(last) && last < 0.8 * first, `loss did not fall: ${first} -> ${last}`);

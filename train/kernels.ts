@@ -10,6 +10,7 @@
 // fallback or throws a clear error; never a silently wrong result.
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { registerBatchNormKernels } from "./bn_kernels.ts";
 
 type Info = tf.TensorInfo;
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [
@@ -68,22 +69,24 @@ function conv2DBackpropFilter(
   const xv = heap(backend, x);
   for (let a = 0; a < kh; a++) {
     for (let b = 0; b < kw; b++) {
+      // Output columns whose input column is inside the image: [x0, x1).
+      const x0 = Math.min(ow, Math.max(0, Math.ceil((left - b) / sw)));
+      const x1 = Math.max(x0, Math.min(ow, Math.floor((w - 1 + left - b) / sw) + 1));
       for (let c = 0; c < ci; c++) {
         let o = ((a * kw + b) * ci + c) * k;
         for (let bn = 0; bn < n; bn++) {
           const base = bn * h * w * ci + c;
-          for (let y = 0; y < oh; y++) {
+          for (let y = 0; y < oh; y++, o += ow) {
             const iy = y * sh + a - top;
             if (iy < 0 || iy >= h) {
               colv.fill(0, o, o + ow);
-              o += ow;
               continue;
             }
-            const row = base + iy * w * ci;
-            for (let xx = 0; xx < ow; xx++) {
-              const ix = xx * sw + b - left;
-              colv[o++] = ix >= 0 && ix < w ? xv[row + ix * ci] : 0;
-            }
+            if (x0 > 0) colv.fill(0, o, o + x0);
+            if (x1 < ow) colv.fill(0, o + x1, o + ow);
+            const step = sw * ci;
+            let src = base + iy * w * ci + (x0 * sw + b - left) * ci;
+            for (let xx = x0; xx < x1; xx++, src += step) colv[o + xx] = xv[src];
           }
         }
       }
@@ -289,6 +292,7 @@ export function registerWasmGradKernels(): void {
   override("Conv2DBackpropInput", makeInputGrad);
   override("BatchMatMul", makeMatMul);
   override("MaxPoolGrad", () => maxPoolGrad);
+  registerBatchNormKernels();
   if (tf.getKernel("Conv2DBackpropFilter", "wasm")) {
     tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
   }

@@ -5,7 +5,8 @@ import { initParams, type ParamMap } from "../shared/params.ts";
 import { createRng } from "../shared/rng.ts";
 import type { Split } from "./idx.ts";
 import { balancedPairs, fillBatch, type Pairs, splitIndices } from "./pairs.ts";
-import { createTrainer, disposeTrainer, readParams, trainStep } from "./step.ts";
+import { localRunner, type StepRunner, workerRunner } from "./replicas.ts";
+import type { BackendName } from "../shared/backend.ts";
 import { bceWithLogits, scorePairs } from "./evaluate.ts";
 import { confusion, rocAuc, summarize } from "./metrics.ts";
 import { sigmoid } from "../shared/model.ts";
@@ -22,6 +23,8 @@ export interface TrainOptions {
   valFraction: number;
   /** Validation pairs (balanced, fixed by seed). */
   valPairs: number;
+  /** Data-parallel worker replicas; 0 trains in this thread. */
+  workers: number;
 }
 
 export interface EpochStats {
@@ -51,14 +54,25 @@ export interface TrainResult {
   seconds: number;
 }
 
-/** Train from scratch on `train` (the 60k official training images). */
-export function train(opts: TrainOptions, data: Split, hooks: Hooks = {}): TrainResult {
+/**
+ * Train from scratch on `train` (the 60k official training images), on the
+ * active backend (`backend` is what worker replicas initialise).
+ */
+export async function train(
+  opts: TrainOptions,
+  data: Split,
+  hooks: Hooks = {},
+  backend: BackendName = "wasm",
+): Promise<TrainResult> {
   const now = hooks.now ?? (() => performance.now() / 1000);
   const { labels } = data, pixels = data.images.pixels;
   const split = splitIndices(labels.length, opts.valFraction, opts.seed);
   const valPairs = balancedPairs(split.val, labels, opts.valPairs, createRng(opts.seed ^ 0x7a1));
   const rng = createRng(opts.seed);
-  const trainer = createTrainer(initParams(opts.model, rng), opts.model, opts.lr);
+  const init = initParams(opts.model, rng);
+  const runner: StepRunner = opts.workers > 1
+    ? await workerRunner(opts.workers, init, opts.model, opts.lr, backend)
+    : localRunner(init, opts.model, opts.lr);
   const B = opts.batchSize, steps = opts.stepsPerEpoch;
   const batch = new Float32Array(2 * B * 784), same = new Float32Array(B);
   const epochs: EpochStats[] = [], stepLosses: number[] = [];
@@ -72,7 +86,7 @@ export function train(opts: TrainOptions, data: Split, hooks: Hooks = {}): Train
         const off = (step - 1) * B;
         fillBatch(pixels, pairs, off, B, batch);
         for (let k = 0; k < B; k++) same[k] = pairs.same[off + k];
-        const loss = trainStep(trainer, batch, same);
+        const loss = await runner.step(batch, same);
         stepLosses.push(loss);
         sum += loss;
         const rate = (step * B) / (now() - t0);
@@ -80,7 +94,7 @@ export function train(opts: TrainOptions, data: Split, hooks: Hooks = {}): Train
         hooks.onStep?.({ epoch, step, loss, pairsPerSecond: rate, etaSeconds: (left * B) / rate });
       }
       const seconds = now() - t0;
-      const logits = scorePairs(readParams(trainer), opts.model, pixels, valPairs);
+      const logits = scorePairs(await runner.readParams(), opts.model, pixels, valPairs);
       const m = summarize(confusion(logits.map(sigmoid), valPairs.same, 0.5));
       const e: EpochStats = {
         epoch,
@@ -96,8 +110,8 @@ export function train(opts: TrainOptions, data: Split, hooks: Hooks = {}): Train
       epochs.push(e);
       hooks.onEpoch?.(e);
     }
-    return { params: readParams(trainer), epochs, stepLosses, split, valPairs, seconds: now() - start };
+    return { params: await runner.readParams(), epochs, stepLosses, split, valPairs, seconds: now() - start };
   } finally {
-    disposeTrainer(trainer);
+    runner.close();
   }
 }

@@ -32,6 +32,8 @@ Trains the seed's Siamese ConvNet on MNIST pairs and writes weights/.
   --out DIR         output directory (default weights)
   --quantize Q      uint8 | float16 | none (default uint8)
   --val-pairs N     validation pairs (default 10000)
+  --workers N       data-parallel replicas, one per core (default: cores, max
+                    2 here); 0 or 1 trains in the main thread
   --conv1 N --conv2 N --embedding N   tower sizes (default 8, 16, 500)
   --help            this text`;
 
@@ -47,6 +49,7 @@ const { values: a } = parseArgs({
     out: { type: "string", default: "weights" },
     quantize: { type: "string", default: "uint8" },
     "val-pairs": { type: "string", default: "10000" },
+    workers: { type: "string", default: String(Math.min(navigator.hardwareConcurrency ?? 1, 8)) },
     conv1: { type: "string", default: String(SEED_MODEL.conv1) },
     conv2: { type: "string", default: String(SEED_MODEL.conv2) },
     embedding: { type: "string", default: String(SEED_MODEL.embedding) },
@@ -89,6 +92,7 @@ const opts: TrainOptions = {
   seed: Math.floor(Number(a.seed)) || 0,
   valFraction: 0.2,
   valPairs: num("val-pairs", a["val-pairs"]!),
+  workers: Math.floor(Number(a.workers)) || 0,
 };
 
 let data;
@@ -100,15 +104,17 @@ try {
 }
 const backend = await useBackend(a.backend as BackendName | "auto");
 if (backend === "wasm") registerWasmGradKernels();
+if (backend === "webgpu") opts.workers = 0; // one GPU: replicas would only contend for it
 console.log(`TF.js ${tf.version.tfjs} on ${backend}; Deno ${Deno.version.deno}; data ${data.source.dir}`);
 console.log(modelSummary(opts.model));
 console.log(
-  `recipe: Adam lr ${opts.lr}, batch ${opts.batchSize}, ${opts.epochs} epochs x ${opts.stepsPerEpoch} steps, seed ${opts.seed}`,
+  `recipe: Adam lr ${opts.lr}, batch ${opts.batchSize}, ${opts.epochs} epochs x ${opts.stepsPerEpoch} steps, seed ${opts.seed}; ` +
+    (opts.workers > 1 ? `${opts.workers} data-parallel workers` : "main thread"),
 );
 
 const tty = Deno.stdout.isTerminal();
 const enc = new TextEncoder();
-const result = train(opts, data.train, {
+const result = await train(opts, data.train, {
   onStep: (s) => {
     if (tty) {
       const line = `epoch ${s.epoch} step ${s.step}/${opts.stepsPerEpoch} loss ${s.loss.toFixed(4)} ` +
@@ -125,7 +131,7 @@ const result = train(opts, data.train, {
     if (e.epoch === 1) console.log(EPOCH_HEADER);
     console.log(epochRow(e));
   },
-});
+}, backend);
 const trainPairs = opts.epochs * opts.stepsPerEpoch * opts.batchSize;
 console.log(
   `trained ${trainPairs} pairs in ${result.seconds.toFixed(1)} s (${

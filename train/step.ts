@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "../shared/config.ts";
 import { type ParamMap, paramSpecs } from "../shared/params.ts";
+import { BN_FORWARD, BN_GRAD, hasBatchNormKernels } from "./bn_kernels.ts";
 
 export interface Trainer {
   config: ModelConfig;
@@ -32,6 +33,7 @@ export function batchNormTrain(
 ): tf.Tensor {
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const n = x.size / x.shape[x.shape.length - 1];
+  if (hasBatchNormKernels()) return batchNormKernels(x, gamma, beta, eps, stats);
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, gamma, beta] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
@@ -59,6 +61,33 @@ export function batchNormTrain(
   return f(x, gamma, beta);
 }
 
+/** batchNormTrain on the fused wasm kernels (bn_kernels.ts). */
+function batchNormKernels(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+  stats: tf.Tensor[],
+) {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, gamma, beta] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const [y, xhat, mean, variance, rstd] = tf.engine().runKernel(BN_FORWARD, { x, gamma, beta }, {
+      epsilon,
+    }) as tf.Tensor[];
+    save([xhat, gamma, rstd]);
+    stats.push(tf.keep(mean), tf.keep(variance));
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xhat, gamma, rstd] = saved;
+        return tf.engine().runKernel(BN_GRAD, { dy, xhat, gamma, rstd }, {}) as tf.Tensor[];
+      },
+    };
+  });
+  return f(x, gamma, beta);
+}
+
 /**
  * Training-mode forward: logits [B] for a batch [2B, S, S, 1] (first B images
  * are the pairs' first sides). BN batch stats are appended to `stats`.
@@ -79,38 +108,86 @@ export function forwardTrain(t: Trainer, x: tf.Tensor4D, stats: tf.Tensor[]): tf
   return tf.reshape(logit, [-1]) as tf.Tensor1D;
 }
 
+/** Gradients and BN batch statistics of one (part of a) batch, flattened. */
+export interface StepResult {
+  loss: number;
+  /** Gradients of the trainable params, concatenated in paramSpecs order. */
+  grads: Float32Array;
+  /** Batch mean and variance of bn1, bn2, bn3, concatenated. */
+  stats: Float32Array;
+}
+
+const BN_LAYERS = ["bn1", "bn2", "bn3"];
+
 /**
- * One Adam step on B pairs. batch: Float32Array(2*B*S*S) values 0..1 (first
- * sides then second sides); same: Float32Array(B) of 0/1. Returns the mean
- * BCE-with-logits loss before the update.
+ * Loss, gradients and BN statistics for B pairs, without updating anything.
+ * batch: Float32Array(2*B*S*S) values 0..1 (first sides then second sides);
+ * same: Float32Array(B) of 0/1.
  */
-export function trainStep(t: Trainer, batch: Float32Array, same: Float32Array): number {
-  const s = t.config.inputSize, m = t.config.bnMomentum;
+export function computeGrads(t: Trainer, batch: Float32Array, same: Float32Array): StepResult {
+  const s = t.config.inputSize;
   const stats: tf.Tensor[] = [];
-  const names = ["bn1", "bn2", "bn3"];
-  const loss = tf.tidy(() => {
+  const trainable = Object.values(t.vars).filter((v) => v.trainable);
+  const { value, grads } = tf.tidy(() => {
     const x = tf.tensor4d(batch, [batch.length / (s * s), s, s, 1]);
     const y = tf.tensor1d(same);
-    const trainable = Object.values(t.vars).filter((v) => v.trainable);
-    return t.optimizer.minimize(
+    return tf.variableGrads(
       () => tf.losses.sigmoidCrossEntropy(y, forwardTrain(t, x, stats)) as tf.Scalar,
-      true,
       trainable,
-    )!;
+    );
   });
+  const out = {
+    loss: value.dataSync()[0],
+    grads: flatten(trainable.map((v) => grads[v.name])),
+    stats: flatten(stats),
+  };
+  tf.dispose([value, ...Object.values(grads), ...stats]);
+  return out;
+}
+
+function flatten(ts: tf.Tensor[]): Float32Array {
+  const out = new Float32Array(ts.reduce((a, t) => a + t.size, 0));
+  let o = 0;
+  for (const t of ts) {
+    out.set(t.dataSync() as Float32Array, o);
+    o += t.size;
+  }
+  return out;
+}
+
+/**
+ * Apply (averaged) gradients with Adam and fold (averaged) BN statistics into
+ * the running averages as PyTorch does (unbiased variance over `images`, the
+ * images per replica that the statistics came from).
+ */
+export function applyUpdate(t: Trainer, grads: Float32Array, stats: Float32Array, images: number): void {
+  const m = t.config.bnMomentum;
   tf.tidy(() => {
-    names.forEach((bn, i) => {
-      const [mean, variance] = [stats[2 * i], stats[2 * i + 1]];
+    const named: { name: string; tensor: tf.Tensor }[] = [];
+    let o = 0;
+    for (const v of Object.values(t.vars).filter((v) => v.trainable)) {
+      named.push({ name: v.name, tensor: tf.tensor(grads.subarray(o, o + v.size), v.shape) });
+      o += v.size;
+    }
+    t.optimizer.applyGradients(named);
+    o = 0;
+    for (const bn of BN_LAYERS) {
       const rm = t.vars[`${bn}/moving_mean`], rv = t.vars[`${bn}/moving_variance`];
-      const samples = bnSamples(t.config, bn, batch.length / (s * s));
+      const mean = tf.tensor(stats.subarray(o, o + rm.size)),
+        variance = tf.tensor(stats.subarray(o + rm.size, o + 2 * rm.size));
+      o += 2 * rm.size;
+      const n = bnSamples(t.config, bn, images);
       rm.assign(tf.add(tf.mul(rm, 1 - m), tf.mul(mean, m)));
-      rv.assign(tf.add(tf.mul(rv, 1 - m), tf.mul(variance, (m * samples) / (samples - 1))));
-    });
+      rv.assign(tf.add(tf.mul(rv, 1 - m), tf.mul(variance, (m * n) / (n - 1))));
+    }
   });
-  stats.forEach((x) => x.dispose());
-  const value = loss.dataSync()[0];
-  loss.dispose();
-  return value;
+}
+
+/** One Adam step on B pairs in this thread. Returns the loss before the update. */
+export function trainStep(t: Trainer, batch: Float32Array, same: Float32Array): number {
+  const r = computeGrads(t, batch, same);
+  applyUpdate(t, r.grads, r.stats, batch.length / t.config.inputSize ** 2);
+  return r.loss;
 }
 
 /** Values per channel a BN layer averages over, for the unbiased variance. */

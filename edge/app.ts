@@ -1,0 +1,99 @@
+// The Hono app, built by a factory so tests can pass any (or a pending)
+// model. Routes: POST /verify, POST /embed, GET /healthz, GET /readyz,
+// GET /openapi.json, GET /.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { ClientError } from "../shared/errors.ts";
+import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "../shared/image.ts";
+import { errorBody, onError } from "./errors.ts";
+import { readInputs } from "./inputs.ts";
+import { openApi } from "./openapi.ts";
+import type { Verifier } from "./verifier.ts";
+
+export interface AppOptions {
+  /** The model, or a promise of it: requests before it settles get 503. */
+  verifier: Verifier | Promise<Verifier>;
+  /** Largest request body in bytes (default 4 MiB). */
+  maxBodyBytes?: number;
+  imageLimits?: ImageLimits;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+export function createApp(opts: AppOptions) {
+  let ready: Verifier | undefined;
+  let failure: string | undefined;
+  Promise.resolve(opts.verifier).then((v) => (ready = v), (e) => (failure = (e as Error).message));
+  const limits = opts.imageLimits ?? DEFAULT_IMAGE_LIMITS;
+  const model = (): Verifier => {
+    if (ready) return ready;
+    throw new ClientError(
+      "not_ready",
+      failure ? `Model failed to load: ${failure}` : "Model is still loading",
+    );
+  };
+
+  const app = new Hono<{ Variables: { requestId: string } }>();
+  app.use(requestId());
+  app.use(secureHeaders());
+  app.onError(onError);
+  app.notFound((c) => c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`, c), 404));
+  const limit = bodyLimit({
+    maxSize: opts.maxBodyBytes ?? 4 * 1024 * 1024,
+    onError: () => {
+      throw new ClientError(
+        "body_too_large",
+        `Request body exceeds ${opts.maxBodyBytes ?? 4 * 1024 * 1024} bytes`,
+      );
+    },
+  });
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/readyz", (c) => {
+    const m = model();
+    return c.json({ ready: true, model: { version: m.version, sha256: m.sha256 } });
+  });
+  app.get("/openapi.json", (c) => c.json(openApi));
+  app.get("/", (c) =>
+    c.text(
+      "Same-digit verifier: POST two digit images, get whether they show the same digit.\n\n" +
+        "  curl -F a=@one.png -F b=@two.png http://HOST/verify\n\n" +
+        'Also: POST /embed (one image as field "image"), GET /healthz, GET /readyz, GET /openapi.json\n',
+    ));
+
+  app.post("/verify", limit, async (c) => {
+    const m = model();
+    const { images: [a, b], threshold, decodeMs } = await readInputs(
+      c.req.raw,
+      ["a", "b"],
+      m.config.inputSize,
+      limits,
+    );
+    const t0 = performance.now();
+    const { probability } = m.score(a, b);
+    const t = threshold ?? m.threshold;
+    return c.json({
+      same: probability > t,
+      probability,
+      threshold: t,
+      model: { version: m.version, sha256: m.sha256 },
+      timing: { decode_ms: round(decodeMs), infer_ms: round(performance.now() - t0) },
+    });
+  });
+
+  app.post("/embed", limit, async (c) => {
+    const m = model();
+    const { images: [x], decodeMs } = await readInputs(c.req.raw, ["image"], m.config.inputSize, limits);
+    const t0 = performance.now();
+    const e = m.embed(x);
+    return c.json({
+      embedding: Array.from(e),
+      dims: e.length,
+      model: { version: m.version, sha256: m.sha256 },
+      timing: { decode_ms: round(decodeMs), infer_ms: round(performance.now() - t0) },
+    });
+  });
+  return app;
+}

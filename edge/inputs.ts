@@ -1,0 +1,144 @@
+// Request bodies -> MNIST-like inputs. Accepts multipart/form-data files (as
+// `curl -F a=@x.png` sends them) and JSON with base64 / data: URLs / arrays of
+// 784 pixels. Every mistake is a ClientError with a stable code.
+import { ClientError } from "../shared/errors.ts";
+import { decodeImage, type ImageLimits } from "../shared/image.ts";
+import { toMnist } from "../shared/preprocess.ts";
+
+export interface Parsed {
+  images: Float32Array[];
+  threshold?: number;
+  decodeMs: number;
+}
+
+type Raw = Uint8Array | number[];
+
+const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function fromBase64(s: string, field: string): Uint8Array {
+  const m = /^data:([^;,]*)(;base64)?,/.exec(s);
+  if (m && !/^image\/(png|jpeg|jpg)$/i.test(m[1])) {
+    throw new ClientError(
+      "unsupported_image_format",
+      `Field "${field}": data URL type "${m[1]}" is not image/png or image/jpeg`,
+    );
+  }
+  if (m && !m[2]) throw new ClientError("bad_base64", `Field "${field}": data URL is not base64-encoded`);
+  const body = (m ? s.slice(m[0].length) : s).replace(/\s+/g, "");
+  if (body.length === 0 || body.length % 4 === 1 || !B64.test(body)) {
+    throw new ClientError("bad_base64", `Field "${field}": not valid base64`);
+  }
+  const bin = atob(body);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function pixels(v: unknown[], field: string, side: number): Float32Array {
+  if (v.length !== side * side) {
+    throw new ClientError(
+      "bad_pixels",
+      `Field "${field}": ${v.length} pixels, expected ${side * side} (${side}x${side})`,
+    );
+  }
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (typeof x !== "number" || !Number.isFinite(x) || x < 0 || x > 255) {
+      throw new ClientError(
+        "bad_pixels",
+        `Field "${field}": pixel ${i} is ${JSON.stringify(x)}, expected a number 0..255`,
+      );
+    }
+    out[i] = x / 255;
+  }
+  return out;
+}
+
+function toInput(raw: Raw, field: string, side: number, limits: ImageLimits): Float32Array {
+  if (Array.isArray(raw)) {
+    return toMnist({ width: side, height: side, data: pixels(raw, field, side) }, field);
+  }
+  return toMnist(decodeImage(raw, field, limits), field);
+}
+
+function parseThreshold(v: unknown): number | undefined {
+  if (v === undefined || v === null || v === "") return undefined;
+  const t = typeof v === "string" ? Number(v) : v;
+  if (typeof t !== "number" || !Number.isFinite(t) || t < 0 || t > 1) {
+    throw new ClientError("bad_threshold", `Field "threshold": ${JSON.stringify(v)} is not a number in 0..1`);
+  }
+  return t;
+}
+
+async function fromMultipart(req: Request, fields: string[]) {
+  let form: FormData;
+  try {
+    form = await req.formData();
+  } catch {
+    throw new ClientError("bad_request", "Malformed multipart/form-data body");
+  }
+  const raws: Raw[] = [];
+  for (const f of fields) {
+    const all = form.getAll(f);
+    if (all.length === 0) throw new ClientError("missing_field", `Missing file field "${f}"`);
+    if (all.length > 1) throw new ClientError("bad_request", `Field "${f}" was sent ${all.length} times`);
+    const v = all[0];
+    if (typeof v === "string") {
+      throw new ClientError("bad_request", `Field "${f}" must be a file (curl -F ${f}=@image.png), not text`);
+    }
+    raws.push(new Uint8Array(await v.arrayBuffer()));
+  }
+  const t = form.getAll("threshold");
+  if (t.length > 1) throw new ClientError("bad_request", `Field "threshold" was sent ${t.length} times`);
+  return { raws, threshold: parseThreshold(t[0]) };
+}
+
+async function fromJson(req: Request, fields: string[]) {
+  let body: unknown;
+  try {
+    body = await req.json();
+  } catch {
+    throw new ClientError("bad_request", "Malformed JSON body");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new ClientError(
+      "bad_request",
+      `JSON body must be an object with fields ${fields.map((f) => `"${f}"`).join(", ")}`,
+    );
+  }
+  const o = body as Record<string, unknown>;
+  const raws = fields.map((f): Raw => {
+    const v = Object.hasOwn(o, f) ? o[f] : undefined;
+    if (v === undefined || v === null) throw new ClientError("missing_field", `Missing field "${f}"`);
+    if (typeof v === "string") return fromBase64(v, f);
+    if (Array.isArray(v)) return v;
+    throw new ClientError(
+      "bad_request",
+      `Field "${f}" must be a base64 string, a data: URL or an array of pixels`,
+    );
+  });
+  return { raws, threshold: parseThreshold(Object.hasOwn(o, "threshold") ? o.threshold : undefined) };
+}
+
+/** Read `fields` (image inputs) and an optional threshold from a request. */
+export async function readInputs(
+  req: Request,
+  fields: string[],
+  side: number,
+  limits: ImageLimits,
+): Promise<Parsed> {
+  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  let got: { raws: Raw[]; threshold?: number };
+  if (type === "multipart/form-data") got = await fromMultipart(req, fields);
+  else if (type === "application/json") got = await fromJson(req, fields);
+  else {
+    throw new ClientError(
+      "unsupported_media_type",
+      `Content-Type "${type || "(none)"}" is not supported: send multipart/form-data or application/json`,
+    );
+  }
+  const t0 = performance.now();
+  const images = got.raws.map((r, i) => toInput(r, fields[i], side, limits));
+  return { images, threshold: got.threshold, decodeMs: performance.now() - t0 };
+}

@@ -1,0 +1,124 @@
+// OpenAPI 3.1 description of the service, served at GET /openapi.json.
+const image = {
+  oneOf: [
+    { type: "string", description: "base64 PNG/JPEG, or a data:image/png|jpeg;base64 URL" },
+    {
+      type: "array",
+      items: { type: "number", minimum: 0, maximum: 255 },
+      minItems: 784,
+      maxItems: 784,
+      description: "28x28 pixels row-major, white digit on black (as MNIST); used as-is",
+    },
+  ],
+};
+const error = {
+  type: "object",
+  properties: {
+    error: {
+      type: "object",
+      properties: {
+        code: {
+          type: "string",
+          enum: [
+            "bad_request",
+            "missing_field",
+            "bad_base64",
+            "bad_pixels",
+            "bad_threshold",
+            "body_too_large",
+            "image_too_large",
+            "unsupported_media_type",
+            "unsupported_image_format",
+            "undecodable_image",
+            "blank_image",
+            "not_found",
+            "not_ready",
+          ],
+        },
+        message: { type: "string" },
+      },
+    },
+    request_id: { type: "string" },
+  },
+};
+const errors = Object.fromEntries(
+  [
+    ["400", "malformed body, missing field, bad base64, wrong pixel count, bad threshold"],
+    ["413", "body or image too large"],
+    ["415", "unsupported content type or image format"],
+    ["422", "undecodable or blank image"],
+    ["503", "model not loaded yet"],
+  ].map(([s, d]) => [s, { description: d, content: { "application/json": { schema: error } } }]),
+);
+const model = { type: "object", properties: { version: { type: "string" }, sha256: { type: "string" } } };
+const timing = {
+  type: "object",
+  properties: { decode_ms: { type: "number" }, infer_ms: { type: "number" } },
+};
+
+export const openApi = {
+  openapi: "3.1.0",
+  info: { title: "Same-digit verifier", version: "1.0.0" },
+  paths: {
+    "/verify": {
+      post: {
+        summary: "Do two images show the same digit?",
+        requestBody: {
+          content: {
+            "multipart/form-data": {
+              schema: {
+                type: "object",
+                required: ["a", "b"],
+                properties: {
+                  a: { type: "string", format: "binary" },
+                  b: { type: "string", format: "binary" },
+                  threshold: { type: "number", minimum: 0, maximum: 1 },
+                },
+              },
+            },
+            "application/json": {
+              schema: {
+                type: "object",
+                required: ["a", "b"],
+                properties: { a: image, b: image, threshold: { type: "number", minimum: 0, maximum: 1 } },
+              },
+            },
+          },
+        },
+        responses: {
+          "200": {
+            description: "verdict",
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  properties: {
+                    same: { type: "boolean" },
+                    probability: { type: "number" },
+                    threshold: { type: "number" },
+                    model,
+                    timing,
+                  },
+                },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    "/embed": {
+      post: {
+        summary: "Embedding of one image (field `image`), for caching references client-side",
+        responses: { "200": { description: "embedding" }, ...errors },
+      },
+    },
+    "/healthz": { get: { summary: "Process is alive", responses: { "200": { description: "ok" } } } },
+    "/readyz": {
+      get: {
+        summary: "Model loaded and verified",
+        responses: { "200": { description: "ready" }, "503": errors["503"] },
+      },
+    },
+  },
+};

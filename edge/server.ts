@@ -1,0 +1,13 @@
+// Wiring shared by the entries: the wasm backend, the shipped weights (read
+// relative to this file, so it works from any cwd and on Deno Deploy), the app.
+import { useBackend } from "../shared/backend.ts";
+import { createApp } from "./app.ts";
+import { loadVerifier } from "./verifier.ts";
+
+export const WEIGHTS_DIR = new URL("../weights/", import.meta.url);
+
+/** The app; the model loads in the background and /readyz turns 200 when it is verified. */
+export function buildApp(dir = WEIGHTS_DIR) {
+  const verifier = useBackend("wasm").then(() => loadVerifier(dir));
+  return { app: createApp({ verifier }), verifier };
+}

@@ -1,0 +1,51 @@
+// The loaded model as the edge uses it: verified artifact -> BN-folded
+// tensors on the wasm backend, scoring one pair or embedding one image.
+import * as tf from "@tensorflow/tfjs";
+import { loadArtifact } from "../shared/artifact.ts";
+import type { ModelConfig } from "../shared/config.ts";
+import { createInferenceModel, embed, foldBatchNorm, pairLogits, sigmoid } from "../shared/model.ts";
+
+export interface Verifier {
+  config: ModelConfig;
+  threshold: number;
+  /** Short model version (first 12 hex of the weights' SHA-256) and the full hash. */
+  version: string;
+  sha256: string;
+  /** Logit and probability of "same digit" for two MNIST-like inputs, Float32Array(784) each. */
+  score(a: Float32Array, b: Float32Array): { logit: number; probability: number };
+  /** Embedding of one MNIST-like input. */
+  embed(x: Float32Array): Float32Array;
+}
+
+/** Build a Verifier from artifact files (already read); throws ArtifactError if they disagree. */
+export async function createVerifier(modelJsonText: string, bin: Uint8Array): Promise<Verifier> {
+  const art = await loadArtifact(modelJsonText, bin);
+  const model = createInferenceModel(foldBatchNorm(art.params, art.config), art.config);
+  const side = art.config.inputSize, pair = new Float32Array(2 * side * side);
+  return {
+    config: art.config,
+    threshold: art.threshold,
+    version: art.sha256.slice(0, 12),
+    sha256: art.sha256,
+    score(a, b) {
+      pair.set(a, 0);
+      pair.set(b, a.length);
+      const logit = pairLogits(model, pair)[0];
+      return { logit, probability: sigmoid(logit) };
+    },
+    embed(x) {
+      const t = tf.tidy(() => embed(model, tf.tensor4d(x, [1, side, side, 1])));
+      const out = t.dataSync() as Float32Array;
+      t.dispose();
+      return out;
+    },
+  };
+}
+
+/** Read model.json and its .bin from `dir` (a file: URL ending in /) and verify them. */
+export async function loadVerifier(dir: URL): Promise<Verifier> {
+  const text = await Deno.readTextFile(new URL("model.json", dir));
+  const path = String(JSON.parse(text)?.weightsManifest?.[0]?.paths?.[0] ?? "");
+  if (!/^[\w-][\w.-]*$/.test(path)) throw new Error(`Refusing weights path "${path}" in model.json`);
+  return createVerifier(text, await Deno.readFile(new URL(path, dir)));
+}

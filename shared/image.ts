@@ -1,0 +1,154 @@
+// Image bytes -> grayscale luminance, for PNG (every color type and bit
+// depth, palette, alpha, 16-bit, interlaced) and baseline/progressive JPEG.
+// Dimensions are read from the header first, so an image that declares
+// too many pixels (a decompression bomb) is refused before any allocation.
+import { decode as decodePng } from "fast-png";
+import jpeg from "jpeg-js";
+import { ClientError } from "./errors.ts";
+
+/** Luminance image: Float32Array(width*height), 0 = black .. 1 = white. */
+export interface Gray {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
+export interface ImageLimits {
+  /** Largest width or height accepted. */
+  maxSide: number;
+  /** Largest width*height accepted. */
+  maxPixels: number;
+}
+
+export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxSide: 4096, maxPixels: 16_000_000 };
+
+const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** "png" | "jpeg" | undefined, from the magic bytes. */
+export function sniffFormat(b: Uint8Array): "png" | "jpeg" | undefined {
+  if (b.length >= 8 && PNG_SIG.every((x, i) => b[i] === x)) return "png";
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
+  return undefined;
+}
+
+/** Declared [width, height] from the header, without decoding. */
+export function readDimensions(b: Uint8Array, format: "png" | "jpeg", name: string): [number, number] {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (format === "png") {
+    if (b.length < 24 || String.fromCharCode(...b.subarray(12, 16)) !== "IHDR") {
+      throw new ClientError("undecodable_image", `Cannot decode image "${name}": PNG has no IHDR header`);
+    }
+    return [v.getUint32(16), v.getUint32(20)];
+  }
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) {
+      i++;
+      continue;
+    }
+    const marker = b[i + 1];
+    if (marker === 0xff || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9)) {
+      i += 2;
+      continue;
+    }
+    const len = v.getUint16(i + 2);
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return [v.getUint16(i + 7), v.getUint16(i + 5)];
+    }
+    i += 2 + len;
+  }
+  throw new ClientError("undecodable_image", `Cannot decode image "${name}": JPEG has no frame header`);
+}
+
+function checkSize(w: number, h: number, name: string, limits: ImageLimits) {
+  if (w === 0 || h === 0) {
+    throw new ClientError("undecodable_image", `Cannot decode image "${name}": it declares ${w}x${h} pixels`);
+  }
+  if (w > limits.maxSide || h > limits.maxSide || w * h > limits.maxPixels) {
+    throw new ClientError(
+      "image_too_large",
+      `Cannot decode image "${name}": ${w}x${h} exceeds the limit of ${limits.maxSide} per side and ${limits.maxPixels} pixels`,
+    );
+  }
+}
+
+/**
+ * Decode PNG or JPEG bytes to luminance (Rec. 601 weights), compositing any
+ * alpha over white paper. Throws ClientError with a stable code.
+ */
+export function decodeImage(bytes: Uint8Array, name: string, limits = DEFAULT_IMAGE_LIMITS): Gray {
+  const format = sniffFormat(bytes);
+  if (!format) {
+    throw new ClientError(
+      "unsupported_image_format",
+      `Cannot decode image "${name}": not a PNG or JPEG file`,
+    );
+  }
+  const [w, h] = readDimensions(bytes, format, name);
+  checkSize(w, h, name, limits);
+  try {
+    return format === "png" ? fromPng(bytes, w, h) : fromJpeg(bytes, w, h, limits);
+  } catch (e) {
+    if (e instanceof ClientError) throw e;
+    throw new ClientError("undecodable_image", `Cannot decode image "${name}": ${(e as Error).message}`);
+  }
+}
+
+function fromJpeg(bytes: Uint8Array, w: number, h: number, limits: ImageLimits): Gray {
+  const img = jpeg.decode(bytes, {
+    useTArray: true,
+    formatAsRGBA: true,
+    maxResolutionInMP: limits.maxPixels / 1e6,
+    maxMemoryUsageInMB: 256,
+  });
+  if (img.width !== w || img.height !== h) throw new Error("frame size changed while decoding");
+  const out = new Float32Array(w * h), d = img.data;
+  for (let i = 0, j = 0; i < out.length; i++, j += 4) {
+    out[i] = (0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2]) / 255;
+  }
+  return { width: w, height: h, data: out };
+}
+
+function fromPng(bytes: Uint8Array, w: number, h: number): Gray {
+  const png = decodePng(bytes);
+  if (png.width !== w || png.height !== h) throw new Error("IHDR changed while decoding");
+  const n = w * h, out = new Float32Array(n);
+  const depth = png.depth, max = 2 ** depth - 1;
+  if (png.palette) {
+    const pal = png.palette, idx = unpack(png.data, w, h, 1, depth);
+    for (let i = 0; i < n; i++) {
+      const c = pal[idx[i]];
+      if (!c) throw new Error(`palette index ${idx[i]} is out of range`);
+      const lum = (0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]) / 255;
+      const alpha = c.length > 3 ? c[3] / 255 : 1;
+      out[i] = alpha * lum + (1 - alpha);
+    }
+    return { width: w, height: h, data: out };
+  }
+  const ch = png.channels, v = unpack(png.data, w, h, ch, depth);
+  const hasAlpha = ch === 2 || ch === 4;
+  for (let i = 0, j = 0; i < n; i++, j += ch) {
+    const lum = ch >= 3 ? (0.299 * v[j] + 0.587 * v[j + 1] + 0.114 * v[j + 2]) / max : v[j] / max;
+    const alpha = hasAlpha ? v[j + ch - 1] / max : 1;
+    out[i] = alpha * lum + (1 - alpha);
+  }
+  return { width: w, height: h, data: out };
+}
+
+/** Samples as one number each; depths below 8 are packed per row by PNG. */
+function unpack(data: ArrayLike<number>, w: number, h: number, ch: number, depth: number): ArrayLike<number> {
+  if (depth >= 8) {
+    if (data.length < w * h * ch) throw new Error("pixel data is truncated");
+    return data;
+  }
+  const per = 8 / depth, stride = Math.ceil((w * ch) / per), mask = (1 << depth) - 1;
+  if (data.length < stride * h) throw new Error("pixel data is truncated");
+  const out = new Uint8Array(w * h * ch);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w * ch; x++) {
+      const byte = data[y * stride + Math.floor(x / per)];
+      out[y * w * ch + x] = (byte >> (8 - depth * ((x % per) + 1))) & mask;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,179 @@
+// The request path through app.request(): every input form, every error code.
+import { createApp } from "../edge/app.ts";
+import { useBackend } from "../shared/backend.ts";
+import { STATUS } from "../edge/errors.ts";
+import { b64, bombPng, drawn, jpg, png, randomVerifier } from "./fixtures.ts";
+import { assert, assertEquals } from "./assert.ts";
+
+await useBackend("wasm");
+const verifier = await randomVerifier();
+const app = createApp({ verifier, maxBodyBytes: 256 * 1024 });
+
+const seven = drawn(
+  40,
+  40,
+  (x, y) =>
+    (y >= 6 && y <= 9 && x >= 8 && x <= 32) || (Math.abs(x - (32 - (y - 9) * 0.6)) < 2.5 && y > 9 && y < 36),
+);
+const one = drawn(40, 40, (x, y) => Math.abs(x - 20) < 3 && y > 5 && y < 35);
+const pixels = (v: number) => Array.from({ length: 784 }, (_, i) => (i % 29 === 0 ? v : 0));
+
+function form(fields: Record<string, Uint8Array | string>): FormData {
+  const f = new FormData();
+  for (const [k, v] of Object.entries(fields)) {
+    f.append(
+      k,
+      typeof v === "string" ? v : new Blob([v as Uint8Array<ArrayBuffer>]),
+      typeof v === "string" ? undefined : `${k}.png`,
+    );
+  }
+  return f;
+}
+const post = (body: BodyInit, headers: Record<string, string> = {}, path = "/verify") =>
+  app.request(path, { method: "POST", body, headers });
+const json = (o: unknown) => post(JSON.stringify(o), { "content-type": "application/json" });
+
+async function expectError(res: Response | Promise<Response>, code: string) {
+  const r = await res;
+  const body = await r.json();
+  assertEquals(
+    [r.status, body.error?.code],
+    [STATUS[code as keyof typeof STATUS], code],
+    JSON.stringify(body),
+  );
+  assert(
+    typeof body.error.message === "string" && !/\n\s+at /.test(body.error.message),
+    "message with a stack",
+  );
+}
+
+Deno.test("POST /verify multipart (curl -F a=@ -F b=@) answers same/probability/threshold/model/timing", async () => {
+  const r = await post(form({ a: png(40, 40, seven), b: png(40, 40, one) }));
+  assertEquals(r.status, 200);
+  assert(r.headers.get("x-request-id"));
+  const body = await r.json();
+  assertEquals(Object.keys(body).sort(), ["model", "probability", "same", "threshold", "timing"]);
+  assert(body.probability >= 0 && body.probability <= 1);
+  assertEquals(body.same, body.probability > body.threshold);
+  assertEquals(body.model.sha256, verifier.sha256);
+  assert(body.timing.decode_ms >= 0 && body.timing.infer_ms >= 0);
+});
+
+Deno.test("POST /verify JSON: pixel arrays, base64, data: URL and JPEG give the model's answer", async () => {
+  const direct = verifier.score(
+    Float32Array.from(pixels(200), (v) => v / 255),
+    Float32Array.from(pixels(90), (v) => v / 255),
+  );
+  const r1 = await (await json({ a: pixels(200), b: pixels(90) })).json();
+  assertEquals(r1.probability, direct.probability);
+  const r2 =
+    await (await json({ a: b64(png(40, 40, seven)), b: `data:image/png;base64,${b64(png(40, 40, one))}` }))
+      .json();
+  const r3 = await (await post(form({ a: png(40, 40, seven), b: png(40, 40, one) }))).json();
+  assertEquals(r2.probability, r3.probability);
+  const r4 = await json({ a: `data:image/jpeg;base64,${b64(jpg(40, 40, seven))}`, b: pixels(90) });
+  assertEquals(r4.status, 200);
+});
+
+Deno.test("POST /verify uses a client threshold when given", async () => {
+  for (const t of [0, 1, 0.25]) {
+    const body = await (await json({ a: pixels(200), b: pixels(90), threshold: t })).json();
+    assertEquals([body.threshold, body.same], [t, body.probability > t]);
+  }
+  const m = await (await post(form({ a: png(40, 40, seven), b: png(40, 40, one), threshold: "0.9" }))).json();
+  assertEquals(m.threshold, 0.9);
+});
+
+Deno.test("400s: malformed JSON/multipart, missing field, text for a file, duplicates, bad base64/pixels/threshold", async () => {
+  await expectError(post("{nope", { "content-type": "application/json" }), "bad_request");
+  await expectError(json([1, 2]), "bad_request");
+  await expectError(json({ a: 5, b: pixels(1) }), "bad_request");
+  const truncated = await post("--x\r\nbroken", { "content-type": "multipart/form-data; boundary=x" });
+  assertEquals(truncated.status, 400);
+  await expectError(post("a=1", { "content-type": "multipart/form-data" }), "bad_request");
+  await expectError(json({ a: pixels(1) }), "missing_field");
+  await expectError(json({ __proto__: pixels(1), a: pixels(1) }), "missing_field");
+  await expectError(post(form({ a: png(40, 40, one) })), "missing_field");
+  await expectError(post(form({ a: "text", b: png(40, 40, one) })), "bad_request");
+  const dup = form({ a: png(40, 40, one), b: png(40, 40, one) });
+  dup.append("a", new Blob([png(40, 40, one) as Uint8Array<ArrayBuffer>]));
+  await expectError(post(dup), "bad_request");
+  await expectError(json({ a: "!!notbase64!!", b: pixels(1) }), "bad_base64");
+  await expectError(json({ a: "data:image/png,abc", b: pixels(1) }), "bad_base64");
+  for (
+    const bad of [
+      pixels(1).slice(1),
+      [...pixels(1), 0],
+      [...pixels(1).slice(1), "3"],
+      [...pixels(1).slice(1), -1],
+      [...pixels(1).slice(1), 256],
+      [...pixels(1).slice(1), null],
+    ]
+  ) {
+    await expectError(json({ a: bad, b: pixels(1) }), "bad_pixels");
+  }
+  for (const t of [-0.1, 1.5, "x", [0.5]]) {
+    await expectError(json({ a: pixels(1), b: pixels(1), threshold: t }), "bad_threshold");
+  }
+});
+
+Deno.test("413s: body over the limit with and without Content-Length, image over the pixel limit", async () => {
+  const big = new Uint8Array(300 * 1024);
+  await expectError(
+    post(big, { "content-type": "application/json", "content-length": String(big.length) }),
+    "body_too_large",
+  );
+  const stream = new ReadableStream({
+    start(c) {
+      for (let i = 0; i < 10; i++) c.enqueue(new Uint8Array(64 * 1024));
+      c.close();
+    },
+  });
+  await expectError(post(stream, { "content-type": "application/json" }), "body_too_large");
+  const t0 = performance.now();
+  await expectError(post(form({ a: bombPng(), b: png(40, 40, one) })), "image_too_large");
+  assert(performance.now() - t0 < 500, "bomb took long");
+});
+
+Deno.test("415s and 422s: content type, image format, undecodable and blank images", async () => {
+  await expectError(post("a", { "content-type": "text/plain" }), "unsupported_media_type");
+  await expectError(post("a"), "unsupported_media_type");
+  await expectError(
+    post(form({ a: new TextEncoder().encode("GIF89a....."), b: png(40, 40, one) })),
+    "unsupported_image_format",
+  );
+  await expectError(json({ a: "data:image/gif;base64,R0lGOD", b: pixels(1) }), "unsupported_image_format");
+  const p = png(40, 40, one);
+  await expectError(post(form({ a: p.slice(0, p.length - 30), b: p })), "undecodable_image");
+  await expectError(post(form({ a: bombPng(0, 10), b: p })), "undecodable_image");
+  await expectError(post(form({ a: png(40, 40, new Uint8Array(1600).fill(255)), b: p })), "blank_image");
+  await expectError(json({ a: pixels(0), b: pixels(1) }), "blank_image");
+});
+
+Deno.test("503 until the model is loaded, then 200; 404 JSON for unknown routes", async () => {
+  let resolve!: (v: typeof verifier) => void;
+  const pending = createApp({ verifier: new Promise((r) => (resolve = r)) });
+  await expectError(pending.request("/readyz"), "not_ready");
+  await expectError(
+    pending.request("/verify", {
+      method: "POST",
+      body: JSON.stringify({ a: pixels(9), b: pixels(9) }),
+      headers: { "content-type": "application/json" },
+    }),
+    "not_ready",
+  );
+  assertEquals((await pending.request("/healthz")).status, 200);
+  resolve(verifier);
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals((await pending.request("/readyz")).status, 200);
+  await expectError(app.request("/nope"), "not_found");
+});
+
+Deno.test("POST /embed returns the embedding; GET / and /openapi.json describe the API", async () => {
+  const r = await post(form({ image: png(40, 40, one) }), {}, "/embed");
+  const body = await r.json();
+  assertEquals([r.status, body.dims, body.embedding.length], [200, 500, 500]);
+  assert((await (await app.request("/")).text()).includes("curl -F a=@one.png -F b=@two.png"));
+  const spec = await (await app.request("/openapi.json")).json();
+  assert(spec.paths["/verify"].post);
+});

@@ -1,0 +1,63 @@
+// Test images made in code: PNG/JPEG encodings of MNIST test digits and of
+// hand-drawn shapes, and hostile files (a decompression bomb).
+import { encode as encodePng } from "fast-png";
+import jpeg from "jpeg-js";
+import { buildArtifact } from "../shared/artifact.ts";
+import { SEED_MODEL } from "../shared/config.ts";
+import { initParams } from "../shared/params.ts";
+import { createRng } from "../shared/rng.ts";
+import { createVerifier } from "../edge/verifier.ts";
+
+/** 8-bit PNG of a w x h image (channels 1, 2, 3 or 4). */
+export function png(w: number, h: number, data: Uint8Array, channels = 1, depth: 8 | 16 = 8): Uint8Array {
+  return encodePng({
+    width: w,
+    height: h,
+    data: depth === 16 ? Uint16Array.from(data, (v) => v * 257) : data,
+    channels,
+    depth,
+  });
+}
+
+/** Baseline JPEG from grayscale bytes. */
+export function jpg(w: number, h: number, gray: Uint8Array, quality = 90): Uint8Array {
+  const rgba = new Uint8Array(w * h * 4);
+  for (let i = 0; i < w * h; i++) rgba.set([gray[i], gray[i], gray[i], 255], 4 * i);
+  return jpeg.encode({ width: w, height: h, data: rgba }, quality).data;
+}
+
+/** A PNG of 109 bytes or so that declares width x height pixels (a bomb). */
+export function bombPng(width = 30000, height = 30000): Uint8Array {
+  const b = new Uint8Array(109);
+  b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+  const v = new DataView(b.buffer);
+  v.setUint32(16, width);
+  v.setUint32(20, height);
+  b.set([8, 0, 0, 0, 0], 24);
+  return b;
+}
+
+/** A dark stroke image: `draw(x, y)` true where ink is, on white paper. */
+export function drawn(w: number, h: number, draw: (x: number, y: number) => boolean): Uint8Array {
+  const out = new Uint8Array(w * h).fill(255);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (draw(x, y)) out[y * w + x] = 20;
+  return out;
+}
+
+/** A verifier on random seed-model weights: fast, for request-path tests. */
+export async function randomVerifier(seed = 1) {
+  const { modelJson, bin } = await buildArtifact(
+    initParams(SEED_MODEL, createRng(seed)),
+    SEED_MODEL,
+    0.5,
+    "uint8",
+    "test",
+  );
+  return createVerifier(JSON.stringify(modelJson), bin);
+}
+
+export function b64(bytes: Uint8Array): string {
+  let s = "";
+  for (const x of bytes) s += String.fromCharCode(x);
+  return btoa(s);
+}

@@ -1,0 +1,88 @@
+import { toMnist } from "../shared/preprocess.ts";
+import { decodeImage } from "../shared/image.ts";
+import { ClientError } from "../shared/errors.ts";
+import { drawn, jpg, png } from "./fixtures.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "./assert.ts";
+
+const gray = (w: number, h: number, v: number[]) => ({ width: w, height: h, data: Float32Array.from(v) });
+
+function stats(x: Float32Array) {
+  let m = 0, mx = 0, my = 0, x0 = 28, x1 = -1, y0 = 28, y1 = -1;
+  for (let y = 0; y < 28; y++) {
+    for (let i = 0; i < 28; i++) {
+      const v = x[y * 28 + i];
+      m += v;
+      mx += v * (i + 0.5);
+      my += v * (y + 0.5);
+      if (v > 0) [x0, x1, y0, y1] = [Math.min(x0, i), Math.max(x1, i), Math.min(y0, y), Math.max(y1, y)];
+    }
+  }
+  return { cx: mx / m, cy: my / m, w: x1 - x0 + 1, h: y1 - y0 + 1 };
+}
+
+Deno.test("toMnist() inverts dark ink on light paper into a bright digit on black", () => {
+  const img = gray(5, 5, [1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+  const x = toMnist(img, "ring");
+  assertEquals(x.length, 784);
+  assertEquals(Math.max(...x), 1);
+  assertEquals(x[0], 0);
+});
+
+Deno.test("toMnist() scales the ink's bounding box to fit 20x20, keeping aspect ratio", () => {
+  // A 10 wide x 40 tall bar on a 100x100 white page -> 5 x 20 in the output.
+  const page = Array.from({ length: 100 * 100 }, (_, i) => {
+    const x = i % 100, y = Math.floor(i / 100);
+    return x >= 30 && x < 40 && y >= 10 && y < 50 ? 0 : 1;
+  });
+  const s = stats(toMnist(gray(100, 100, page), "bar"));
+  assertEquals([s.w, s.h], [5, 20]);
+});
+
+Deno.test("toMnist() centres the digit by centre of mass", () => {
+  const page = Array.from({ length: 60 * 40 }, (_, i) => ((i % 60) < 8 && Math.floor(i / 60) < 8 ? 0 : 1));
+  const s = stats(toMnist(gray(60, 40, page), "corner"));
+  assertClose(s.cx, 14, 0.5, "centre x");
+  assertClose(s.cy, 14, 0.5, "centre y");
+});
+
+Deno.test("toMnist() passes a 28x28 dark-background image through unchanged", () => {
+  const v = Array.from({ length: 784 }, (_, i) => (i % 97 === 0 ? 0.8 : 0));
+  assertEquals(toMnist(gray(28, 28, v), "m"), Float32Array.from(v));
+});
+
+Deno.test("toMnist() refuses a blank or uniform image with code blank_image", () => {
+  for (const v of [0, 1, 0.5]) {
+    assertThrows(
+      () => toMnist(gray(40, 40, new Array(1600).fill(v)), "empty"),
+      (e: Error) => e instanceof ClientError && e.code === "blank_image" && /"empty"/.test(e.message),
+    );
+  }
+});
+
+Deno.test("decodeImage() reads gray, gray+alpha, RGB, RGBA, 16-bit PNG and JPEG alike", () => {
+  const g = drawn(30, 30, (x, y) => Math.abs(x - 15) < 3 && y > 4 && y < 26);
+  const ref = toMnist(decodeImage(png(30, 30, g), "g"), "g");
+  const rgb = new Uint8Array(g.length * 3).map((_, i) => g[Math.floor(i / 3)]);
+  const rgba = new Uint8Array(g.length * 4).map((_, i) => (i % 4 === 3 ? 255 : g[Math.floor(i / 4)]));
+  const ga = new Uint8Array(g.length * 2).map((_, i) => (i % 2 ? 255 : g[i >> 1]));
+  for (
+    const [name, bytes] of [["rgb", png(30, 30, rgb, 3)], ["rgba", png(30, 30, rgba, 4)], [
+      "ga",
+      png(30, 30, ga, 2),
+    ], ["16", png(30, 30, g, 1, 16)]] as const
+  ) {
+    const x = toMnist(decodeImage(bytes, name), name);
+    x.forEach((v, i) => assertClose(v, ref[i], 1e-3, `${name}[${i}]`));
+  }
+  const fromJpeg = toMnist(decodeImage(jpg(30, 30, g), "j"), "j");
+  const diff = fromJpeg.reduce((s, v, i) => s + Math.abs(v - ref[i]), 0) / 784;
+  assert(diff < 0.05, `JPEG differs by ${diff} per pixel`);
+});
+
+Deno.test("decodeImage() composites transparency over white paper", () => {
+  // Transparent background, opaque black stroke: the canvas drawing case.
+  const rgba = new Uint8Array(20 * 20 * 4);
+  for (let i = 0; i < 400; i++) if (i % 20 === 10) rgba.set([0, 0, 0, 255], 4 * i);
+  const img = decodeImage(png(20, 20, rgba, 4), "t");
+  assertEquals([img.data[0], img.data[10]], [1, 0]);
+});

@@ -1,0 +1,121 @@
+// Step runners: one in-process trainer, or N worker replicas doing
+// synchronous data-parallel SGD (each computes gradients on B/N pairs; their
+// mean is applied by every replica). The loop sees the same interface.
+import type { ModelConfig } from "../shared/config.ts";
+import type { ParamMap } from "../shared/params.ts";
+import type { BackendName } from "../shared/backend.ts";
+import { createTrainer, disposeTrainer, readParams, trainStep } from "./step.ts";
+import type { Request } from "./worker.ts";
+
+export interface StepRunner {
+  /** Pairs [0, B) of a batch laid out by fillBatch; returns the mean loss. */
+  step(batch: Float32Array, same: Float32Array): Promise<number>;
+  readParams(): Promise<ParamMap>;
+  close(): void;
+}
+
+/** Train in this thread. */
+export function localRunner(params: ParamMap, config: ModelConfig, lr: number): StepRunner {
+  const t = createTrainer(params, config, lr);
+  return {
+    step: (batch, same) => Promise.resolve(trainStep(t, batch, same)),
+    readParams: () => Promise.resolve(readParams(t)),
+    close: () => disposeTrainer(t),
+  };
+}
+
+interface Reply {
+  ok: boolean;
+  error?: string;
+  loss?: number;
+  grads?: Float32Array;
+  stats?: Float32Array;
+  params?: ParamMap;
+}
+
+class Replica {
+  #w = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
+  #waiting: ((r: Reply) => void)[] = [];
+  #failed?: Error;
+  constructor() {
+    this.#w.onmessage = (e: MessageEvent<Reply>) => this.#waiting.shift()?.(e.data);
+    this.#w.onerror = (e) => {
+      e.preventDefault();
+      this.#failed = new Error(`Training worker crashed: ${e.message}`);
+      this.#waiting.splice(0).forEach((f) => f({ ok: false, error: this.#failed!.message }));
+    };
+  }
+  send(m: Request, transfer: Transferable[] = []) {
+    if (this.#failed) throw this.#failed;
+    this.#w.postMessage(m, transfer);
+  }
+  async call(m: Request, transfer: Transferable[] = []): Promise<Reply> {
+    const reply = new Promise<Reply>((resolve) => this.#waiting.push(resolve));
+    this.send(m, transfer);
+    const r = await reply;
+    if (!r.ok) throw new Error(`Training worker failed: ${r.error}`);
+    return r;
+  }
+  terminate() {
+    this.#w.terminate();
+  }
+}
+
+/** Split the batch of B pairs into n contiguous shares (first/second sides kept apart). */
+function share(batch: Float32Array, same: Float32Array, k: number, n: number) {
+  const b = same.length, px = batch.length / (2 * b);
+  const lo = Math.round((k * b) / n), hi = Math.round(((k + 1) * b) / n), h = hi - lo;
+  const out = new Float32Array(2 * h * px);
+  out.set(batch.subarray(lo * px, hi * px), 0);
+  out.set(batch.subarray((b + lo) * px, (b + hi) * px), h * px);
+  return { batch: out, same: same.slice(lo, hi), weight: h / b };
+}
+
+/** `n` worker replicas (n >= 2). */
+export async function workerRunner(
+  n: number,
+  params: ParamMap,
+  config: ModelConfig,
+  lr: number,
+  backend: BackendName,
+): Promise<StepRunner> {
+  const reps = Array.from({ length: n }, () => new Replica());
+  try {
+    await Promise.all(
+      reps.map((r) => r.call({ type: "init", params, config, lr, backend: backend as "wasm" })),
+    );
+  } catch (e) {
+    reps.forEach((r) => r.terminate());
+    throw e;
+  }
+  return {
+    async step(batch, same) {
+      const parts = reps.map((_, k) => share(batch, same, k, n));
+      const replies = await Promise.all(
+        reps.map((r, k) =>
+          r.call({ type: "grads", batch: parts[k].batch, same: parts[k].same }, [parts[k].batch.buffer])
+        ),
+      );
+      // Weighted by share size so the result is the mean over all B pairs.
+      const grads = new Float32Array(replies[0].grads!.length),
+        stats = new Float32Array(replies[0].stats!.length);
+      let loss = 0;
+      replies.forEach((r, k) => {
+        const w = parts[k].weight;
+        loss += w * r.loss!;
+        for (let i = 0; i < grads.length; i++) grads[i] += w * r.grads![i];
+        for (let i = 0; i < stats.length; i++) stats[i] += w * r.stats![i];
+      });
+      const images = (2 * same.length) / n;
+      reps.forEach((r, k) => {
+        const g = k === n - 1 ? grads : grads.slice(), s = k === n - 1 ? stats : stats.slice();
+        r.send({ type: "apply", grads: g, stats: s, images }, [g.buffer, s.buffer]);
+      });
+      return loss;
+    },
+    async readParams() {
+      return (await reps[0].call({ type: "read" })).params!;
+    },
+    close: () => reps.forEach((r) => r.terminate()),
+  };
+}

@@ -1,0 +1,42 @@
+// A data-parallel training replica, run as a Deno Web Worker (one per core;
+// the wasm backend is single-threaded under Deno). Each replica holds the
+// same weights and Adam state, computes gradients on its share of the batch,
+// and applies the averaged gradients it is sent back, so replicas never drift.
+import { useBackend } from "../shared/backend.ts";
+import type { ModelConfig } from "../shared/config.ts";
+import type { ParamMap } from "../shared/params.ts";
+import { registerWasmGradKernels } from "./kernels.ts";
+import { applyUpdate, computeGrads, createTrainer, readParams, type Trainer } from "./step.ts";
+
+export type Request =
+  | { type: "init"; params: ParamMap; config: ModelConfig; lr: number; backend: "wasm" | "cpu" }
+  | { type: "grads"; batch: Float32Array; same: Float32Array }
+  | { type: "apply"; grads: Float32Array; stats: Float32Array; images: number }
+  | { type: "read" };
+
+let trainer: Trainer | undefined;
+const self = globalThis as unknown as {
+  onmessage: (e: MessageEvent<Request>) => void;
+  postMessage(m: unknown, transfer?: Transferable[]): void;
+};
+
+self.onmessage = async (e) => {
+  const m = e.data;
+  try {
+    if (m.type === "init") {
+      const backend = await useBackend(m.backend);
+      if (backend === "wasm") registerWasmGradKernels();
+      trainer = createTrainer(m.params, m.config, m.lr);
+      self.postMessage({ ok: true });
+    } else if (m.type === "grads") {
+      const r = computeGrads(trainer!, m.batch, m.same);
+      self.postMessage({ ok: true, ...r }, [r.grads.buffer as ArrayBuffer, r.stats.buffer as ArrayBuffer]);
+    } else if (m.type === "apply") {
+      applyUpdate(trainer!, m.grads, m.stats, m.images);
+    } else if (m.type === "read") {
+      self.postMessage({ ok: true, params: readParams(trainer!) });
+    }
+  } catch (err) {
+    self.postMessage({ ok: false, error: (err as Error).stack ?? String(err) });
+  }
+};
