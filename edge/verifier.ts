@@ -22,6 +22,7 @@ export async function createVerifier(modelJsonText: string, bin: Uint8Array): Pr
   const art = await loadArtifact(modelJsonText, bin);
   const model = createInferenceModel(foldBatchNorm(art.params, art.config), art.config);
   const side = art.config.inputSize, pair = new Float32Array(2 * side * side);
+  pairLogits(model, pair); // warm-up: the first call creates the XNNPACK operators (~30 ms)
   return {
     config: art.config,
     threshold: art.threshold,

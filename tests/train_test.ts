@@ -75,6 +75,8 @@ Deno.test("a short seeded run on real MNIST lowers the loss and is reproducible"
     valFraction: 0.2,
     valPairs: 100,
     workers: 0,
+    lrSchedule: "constant" as const,
+    augment: null,
   };
   const a = await train(opts, small(2000)), b = await train(opts, small(2000));
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;

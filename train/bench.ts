@@ -15,6 +15,7 @@ import { DEFAULT_DATA_DIR, loadDataset } from "./mnist.ts";
 import { balancedPairs, fillBatch } from "./pairs.ts";
 import { localRunner, type StepRunner, workerRunner } from "./replicas.ts";
 import { createTrainer, disposeTrainer, trainStep } from "./step.ts";
+import { machine } from "./machine.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -29,16 +30,7 @@ const { values: a } = parseArgs({
 });
 const B = 100, windows = Number(a.windows), steps = Number(a.steps), workers = Number(a.workers);
 
-const cpu = (() => {
-  try {
-    return Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
-  } catch {
-    return "unknown CPU";
-  }
-})();
-console.log(
-  `machine: ${cpu}, ${navigator.hardwareConcurrency} cores; Deno ${Deno.version.deno}; TF.js ${tf.version.tfjs}`,
-);
+console.log(`machine: ${await machine()}; TF.js ${tf.version.tfjs}`);
 
 await useBackend("wasm");
 registerWasmGradKernels();

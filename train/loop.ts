@@ -7,6 +7,7 @@ import type { Split } from "./idx.ts";
 import { balancedPairs, fillBatch, type Pairs, splitIndices } from "./pairs.ts";
 import { localRunner, type StepRunner, workerRunner } from "./replicas.ts";
 import type { BackendName } from "../shared/backend.ts";
+import { type Augment, augmentBatch } from "./augment.ts";
 import { bceWithLogits, scorePairs } from "./evaluate.ts";
 import { confusion, rocAuc, summarize } from "./metrics.ts";
 import { sigmoid } from "../shared/model.ts";
@@ -18,6 +19,10 @@ export interface TrainOptions {
   stepsPerEpoch: number;
   batchSize: number;
   lr: number;
+  /** "constant" (the seed) or "cosine" decay from lr to 0 over the run. */
+  lrSchedule: "constant" | "cosine";
+  /** Random affine augmentation of training images; null for none (the seed). */
+  augment: Augment | null;
   seed: number;
   /** Fraction of the training images held out for validation. */
   valFraction: number;
@@ -54,6 +59,13 @@ export interface TrainResult {
   seconds: number;
 }
 
+/** Learning rate at global step `k` (0-based) of the schedule. */
+export function learningRate(o: TrainOptions, k: number): number {
+  if (o.lrSchedule === "constant") return o.lr;
+  const total = o.epochs * o.stepsPerEpoch;
+  return o.lr * 0.5 * (1 + Math.cos((Math.PI * k) / total));
+}
+
 /**
  * Train from scratch on `train` (the 60k official training images), on the
  * active backend (`backend` is what worker replicas initialise).
@@ -85,8 +97,9 @@ export async function train(
       for (let step = 1; step <= steps; step++) {
         const off = (step - 1) * B;
         fillBatch(pixels, pairs, off, B, batch);
+        if (opts.augment) augmentBatch(batch, opts.model.inputSize, opts.augment, rng);
         for (let k = 0; k < B; k++) same[k] = pairs.same[off + k];
-        const loss = await runner.step(batch, same);
+        const loss = await runner.step(batch, same, learningRate(opts, (epoch - 1) * steps + step - 1));
         stepLosses.push(loss);
         sum += loss;
         const rate = (step * B) / (now() - t0);

@@ -13,6 +13,7 @@ import { train, type TrainOptions } from "./loop.ts";
 import { chooseThreshold } from "./metrics.ts";
 import { evaluateProtocols, formatTable, scorePairs } from "./evaluate.ts";
 import { EPOCH_HEADER, epochRow, modelSummary } from "./summary.ts";
+import { DEFAULT_RECIPE, RECIPES } from "./recipes.ts";
 import { writeArtifactDir } from "./artifact_io.ts";
 import { sigmoid } from "../shared/model.ts";
 
@@ -20,10 +21,16 @@ const HELP = `Usage: deno task train [options]
 
 Trains the seed's Siamese ConvNet on MNIST pairs and writes weights/.
 
-  --epochs N        epochs (default 10)
-  --steps N         steps per epoch (default 480)
-  --batch N         pairs per step (default 100)
-  --lr X            Adam learning rate (default 3e-4)
+  --recipe NAME     seed | v2 (default v2). seed: the PyTorch project's exact
+                    recipe (Adam lr 3e-4 constant, no augmentation); v2: peak lr
+                    1e-3 with cosine decay, random affine augmentation. Both:
+                    10 epochs x 480 steps x 100 pairs. The flags below override.
+  --epochs N        epochs
+  --steps N         steps per epoch
+  --batch N         pairs per step
+  --lr X            Adam (peak) learning rate
+  --lr-schedule S   constant | cosine
+  --augment on|off  random affine augmentation (rotate 12 deg, scale 10%, shift 2 px)
   --seed N          seed for split, pairs, init (default 1)
   --backend NAME    auto | wasm | webgpu | cpu (default auto: webgpu only on
                     real GPU hardware, else wasm)
@@ -39,10 +46,13 @@ Trains the seed's Siamese ConvNet on MNIST pairs and writes weights/.
 
 const { values: a } = parseArgs({
   options: {
-    epochs: { type: "string", default: "10" },
-    steps: { type: "string", default: "480" },
-    batch: { type: "string", default: "100" },
-    lr: { type: "string", default: "3e-4" },
+    recipe: { type: "string", default: DEFAULT_RECIPE },
+    epochs: { type: "string" },
+    steps: { type: "string" },
+    batch: { type: "string" },
+    lr: { type: "string" },
+    "lr-schedule": { type: "string" },
+    augment: { type: "string" },
     seed: { type: "string", default: "1" },
     backend: { type: "string", default: "auto" },
     data: { type: "string" },
@@ -78,6 +88,19 @@ if (!["auto", "wasm", "webgpu", "cpu"].includes(a.backend!)) {
   Deno.exit(2);
 }
 
+const recipe = RECIPES[a.recipe!];
+if (!recipe) {
+  console.error(`Invalid --recipe "${a.recipe}": expected ${Object.keys(RECIPES).join(" or ")}`);
+  Deno.exit(2);
+}
+if (a["lr-schedule"] && !["constant", "cosine"].includes(a["lr-schedule"])) {
+  console.error(`Invalid --lr-schedule "${a["lr-schedule"]}": expected constant or cosine`);
+  Deno.exit(2);
+}
+if (a.augment && !["on", "off"].includes(a.augment)) {
+  console.error(`Invalid --augment "${a.augment}": expected on or off`);
+  Deno.exit(2);
+}
 const opts: TrainOptions = {
   model: checkModelConfig({
     ...SEED_MODEL,
@@ -85,10 +108,12 @@ const opts: TrainOptions = {
     conv2: num("conv2", a.conv2!),
     embedding: num("embedding", a.embedding!),
   }),
-  epochs: num("epochs", a.epochs!),
-  stepsPerEpoch: num("steps", a.steps!),
-  batchSize: num("batch", a.batch!),
-  lr: num("lr", a.lr!, false),
+  epochs: a.epochs ? num("epochs", a.epochs) : recipe.epochs,
+  stepsPerEpoch: a.steps ? num("steps", a.steps) : recipe.stepsPerEpoch,
+  batchSize: a.batch ? num("batch", a.batch) : recipe.batchSize,
+  lr: a.lr ? num("lr", a.lr, false) : recipe.lr,
+  lrSchedule: (a["lr-schedule"] as "constant" | "cosine" | undefined) ?? recipe.lrSchedule,
+  augment: a.augment === "off" ? null : a.augment === "on" ? RECIPES.v2.augment : recipe.augment,
   seed: Math.floor(Number(a.seed)) || 0,
   valFraction: 0.2,
   valPairs: num("val-pairs", a["val-pairs"]!),
@@ -108,7 +133,8 @@ if (backend === "webgpu") opts.workers = 0; // one GPU: replicas would only cont
 console.log(`TF.js ${tf.version.tfjs} on ${backend}; Deno ${Deno.version.deno}; data ${data.source.dir}`);
 console.log(modelSummary(opts.model));
 console.log(
-  `recipe: Adam lr ${opts.lr}, batch ${opts.batchSize}, ${opts.epochs} epochs x ${opts.stepsPerEpoch} steps, seed ${opts.seed}; ` +
+  `recipe ${a.recipe}: Adam lr ${opts.lr} ${opts.lrSchedule}, augment ${JSON.stringify(opts.augment)}, ` +
+    `batch ${opts.batchSize}, ${opts.epochs} epochs x ${opts.stepsPerEpoch} steps, seed ${opts.seed}; ` +
     (opts.workers > 1 ? `${opts.workers} data-parallel workers` : "main thread"),
 );
 
@@ -169,7 +195,7 @@ const meta = {
   createdAt: new Date().toISOString(),
   backend,
   deno: Deno.version.deno,
-  recipe: opts,
+  recipe: { name: a.recipe, ...opts },
   threshold,
   thresholdRule: "maximises balanced accuracy on the validation pairs (quantized model)",
   data: data.source,

@@ -8,8 +8,8 @@ import { createTrainer, disposeTrainer, readParams, trainStep } from "./step.ts"
 import type { Request } from "./worker.ts";
 
 export interface StepRunner {
-  /** Pairs [0, B) of a batch laid out by fillBatch; returns the mean loss. */
-  step(batch: Float32Array, same: Float32Array): Promise<number>;
+  /** Pairs [0, B) of a batch laid out by fillBatch, at learning rate `lr`; returns the mean loss. */
+  step(batch: Float32Array, same: Float32Array, lr?: number): Promise<number>;
   readParams(): Promise<ParamMap>;
   close(): void;
 }
@@ -18,7 +18,7 @@ export interface StepRunner {
 export function localRunner(params: ParamMap, config: ModelConfig, lr: number): StepRunner {
   const t = createTrainer(params, config, lr);
   return {
-    step: (batch, same) => Promise.resolve(trainStep(t, batch, same)),
+    step: (batch, same, lr) => Promise.resolve(trainStep(t, batch, same, lr)),
     readParams: () => Promise.resolve(readParams(t)),
     close: () => disposeTrainer(t),
   };
@@ -89,7 +89,7 @@ export async function workerRunner(
     throw e;
   }
   return {
-    async step(batch, same) {
+    async step(batch, same, lr) {
       const parts = reps.map((_, k) => share(batch, same, k, n));
       const replies = await Promise.all(
         reps.map((r, k) =>
@@ -109,7 +109,7 @@ export async function workerRunner(
       const images = (2 * same.length) / n;
       reps.forEach((r, k) => {
         const g = k === n - 1 ? grads : grads.slice(), s = k === n - 1 ? stats : stats.slice();
-        r.send({ type: "apply", grads: g, stats: s, images }, [g.buffer, s.buffer]);
+        r.send({ type: "apply", grads: g, stats: s, images, lr }, [g.buffer, s.buffer]);
       });
       return loss;
     },

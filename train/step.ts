@@ -160,8 +160,16 @@ function flatten(ts: tf.Tensor[]): Float32Array {
  * the running averages as PyTorch does (unbiased variance over `images`, the
  * images per replica that the statistics came from).
  */
-export function applyUpdate(t: Trainer, grads: Float32Array, stats: Float32Array, images: number): void {
+export function applyUpdate(
+  t: Trainer,
+  grads: Float32Array,
+  stats: Float32Array,
+  images: number,
+  lr?: number,
+): void {
   const m = t.config.bnMomentum;
+  // tfjs's Adam reads this field on every update, so a schedule can set it.
+  if (lr !== undefined) (t.optimizer as unknown as { learningRate: number }).learningRate = lr;
   tf.tidy(() => {
     const named: { name: string; tensor: tf.Tensor }[] = [];
     let o = 0;
@@ -184,9 +192,9 @@ export function applyUpdate(t: Trainer, grads: Float32Array, stats: Float32Array
 }
 
 /** One Adam step on B pairs in this thread. Returns the loss before the update. */
-export function trainStep(t: Trainer, batch: Float32Array, same: Float32Array): number {
+export function trainStep(t: Trainer, batch: Float32Array, same: Float32Array, lr?: number): number {
   const r = computeGrads(t, batch, same);
-  applyUpdate(t, r.grads, r.stats, batch.length / t.config.inputSize ** 2);
+  applyUpdate(t, r.grads, r.stats, batch.length / t.config.inputSize ** 2, lr);
   return r.loss;
 }
 

@@ -11,7 +11,7 @@ import { applyUpdate, computeGrads, createTrainer, readParams, type Trainer } fr
 export type Request =
   | { type: "init"; params: ParamMap; config: ModelConfig; lr: number; backend: "wasm" | "cpu" }
   | { type: "grads"; batch: Float32Array; same: Float32Array }
-  | { type: "apply"; grads: Float32Array; stats: Float32Array; images: number }
+  | { type: "apply"; grads: Float32Array; stats: Float32Array; images: number; lr?: number }
   | { type: "read" };
 
 let trainer: Trainer | undefined;
@@ -32,7 +32,7 @@ self.onmessage = async (e) => {
       const r = computeGrads(trainer!, m.batch, m.same);
       self.postMessage({ ok: true, ...r }, [r.grads.buffer as ArrayBuffer, r.stats.buffer as ArrayBuffer]);
     } else if (m.type === "apply") {
-      applyUpdate(trainer!, m.grads, m.stats, m.images);
+      applyUpdate(trainer!, m.grads, m.stats, m.images, m.lr);
     } else if (m.type === "read") {
       self.postMessage({ ok: true, params: readParams(trainer!) });
     }

@@ -1,0 +1,138 @@
+// deno task bench:edge: in-process inference latency, then the real server
+// (`edge/main.ts` in a child process) over loopback: cold start, latency at
+// concurrency 1 for each input form, throughput at concurrency 32, and RSS
+// after 100 vs 10,000 requests. Prints medians and p99s and the machine.
+import * as tf from "@tensorflow/tfjs";
+import { encode as encodePng } from "fast-png";
+import jpeg from "jpeg-js";
+import { useBackend } from "../shared/backend.ts";
+import { loadVerifier } from "./verifier.ts";
+import { WEIGHTS_DIR } from "./server.ts";
+import { loadDataset } from "../train/mnist.ts";
+import { createRng } from "../shared/rng.ts";
+import { machine, rssMiB } from "../train/machine.ts";
+
+console.log(`machine: ${await machine()}; TF.js ${tf.version.tfjs}`);
+const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+const fmt = (xs: number[]) => `median ${q(xs, 0.5).toFixed(3)} ms, p99 ${q(xs, 0.99).toFixed(3)} ms (n=${xs.length})`;
+
+// Inputs: real MNIST test digits, as arrays, 28x28 PNGs and 640x480 "photos".
+const { test } = loadDataset();
+const digit = (i: number) => test.images.pixels.subarray(i * 784, (i + 1) * 784);
+const rng = createRng(7);
+function photo(i: number): Uint8Array {
+  // Dark ink on uneven paper, digit ~300 px tall, off-centre, JPEG noise.
+  const w = 640, h = 480, d = digit(i), rgba = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const sx = Math.floor((x - 200) / 11), sy = Math.floor((y - 60) / 11);
+      const ink = sx >= 0 && sx < 28 && sy >= 0 && sy < 28 ? d[sy * 28 + sx] / 255 : 0;
+      const paper = 215 + 25 * (x / w) + rng.normal() * 4;
+      const v = Math.max(0, Math.min(255, paper * (1 - 0.85 * ink)));
+      rgba.set([v, v * 0.98, v * 0.95, 255], 4 * (y * w + x));
+    }
+  }
+  return jpeg.encode({ width: w, height: h, data: rgba }, 85).data;
+}
+const arrays = [0, 1, 2, 3].map((i) => Array.from(digit(i)));
+const pngs = [0, 1].map((i) => encodePng({ width: 28, height: 28, data: digit(i), channels: 1, depth: 8 }));
+const photos = [0, 1].map(photo);
+
+await useBackend("wasm");
+const v = await loadVerifier(WEIGHTS_DIR);
+const a = Float32Array.from(digit(0), (x) => x / 255), b = Float32Array.from(digit(1), (x) => x / 255);
+for (let i = 0; i < 200; i++) v.score(a, b);
+const inproc: number[] = [];
+for (let i = 0; i < 3000; i++) {
+  const t0 = performance.now();
+  v.score(a, b);
+  inproc.push(performance.now() - t0);
+}
+console.log(`in-process inference, one pair (wasm): ${fmt(inproc)}`);
+
+const port = 18000 + Math.floor(Math.random() * 1000);
+const t0 = performance.now();
+const child = new Deno.Command(Deno.execPath(), {
+  args: ["run", "--allow-read", "--allow-env", "--allow-net", new URL("./main.ts", import.meta.url).pathname],
+  env: { PORT: String(port), HOST: "127.0.0.1" },
+  stdout: "null",
+  stderr: "inherit",
+}).spawn();
+const base = `http://127.0.0.1:${port}`;
+const jsonBody = JSON.stringify({ a: arrays[0], b: arrays[1] });
+const postJson = (body = jsonBody) =>
+  fetch(`${base}/verify`, { method: "POST", body, headers: { "content-type": "application/json" } });
+const postForm = (x: Uint8Array, y: Uint8Array, type: string) => {
+  const f = new FormData();
+  f.append("a", new Blob([x as Uint8Array<ArrayBuffer>], { type }), "a");
+  f.append("b", new Blob([y as Uint8Array<ArrayBuffer>], { type }), "b");
+  return fetch(`${base}/verify`, { method: "POST", body: f });
+};
+for (;;) {
+  try {
+    const r = await postJson();
+    if (r.status === 200) {
+      await r.body?.cancel();
+      break;
+    }
+    await r.body?.cancel();
+  } catch { /* not listening yet */ }
+  await new Promise((r) => setTimeout(r, 5));
+}
+console.log(`cold start: process spawn -> first /verify answer ${(performance.now() - t0).toFixed(0)} ms`);
+
+const rss = () => rssMiB(child.pid);
+async function serial(name: string, n: number, send: () => Promise<Response>) {
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    const r = await send();
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`${name}: status ${r.status}`);
+    ts.push(performance.now() - s);
+  }
+  console.log(`concurrency 1, ${name}: ${fmt(ts)}`);
+}
+await serial("JSON 784-pixel arrays", 100, () => postJson());
+const rss100 = await rss();
+await serial("JSON 784-pixel arrays", 1000, () => postJson());
+await serial("multipart 28x28 PNGs", 1000, () => postForm(pngs[0], pngs[1], "image/png"));
+await serial("multipart 640x480 JPEG photos", 100, () => postForm(photos[0], photos[1], "image/jpeg"));
+
+async function concurrent(c: number, seconds: number) {
+  let done = 0, errors = 0;
+  const lat: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: c }, async () => {
+    while (performance.now() < end) {
+      const s = performance.now();
+      try {
+        const r = await postJson();
+        await r.arrayBuffer();
+        if (r.status === 200) done++;
+        else errors++;
+      } catch {
+        errors++;
+      }
+      lat.push(performance.now() - s);
+    }
+  }));
+  console.log(
+    `concurrency ${c}, JSON arrays, ${seconds} s: ${(done / seconds).toFixed(0)} requests/s, ${errors} errors, latency ${fmt(lat)}`,
+  );
+  return done;
+}
+let total = 2200;
+total += await concurrent(32, 10);
+while (total < 10_000) {
+  await (await postJson()).arrayBuffer();
+  total++;
+}
+const rssEnd = await rss();
+console.log(
+  `RSS: ${rss100.toFixed(1)} MiB after 100 requests, ${rssEnd.toFixed(1)} MiB after ${total} (${
+    (100 * (rssEnd / rss100 - 1)).toFixed(1)
+  }%)`,
+);
+child.kill("SIGTERM");
+await child.status;

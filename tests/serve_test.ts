@@ -1,0 +1,96 @@
+// The real entry (`deno task serve`) as a child process: it answers the
+// README's curl form on the shipped weights, drains in-flight requests on
+// SIGTERM and exits 0, and refuses to start on tampered or truncated weights.
+import { assert, assertEquals } from "./assert.ts";
+import { drawn, png } from "./fixtures.ts";
+
+const MAIN = new URL("../edge/main.ts", import.meta.url).pathname;
+const WEIGHTS = new URL("../weights/", import.meta.url).pathname;
+
+function start(env: Record<string, string> = {}) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "--allow-net", MAIN],
+    env: { PORT: String(port), HOST: "127.0.0.1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return { child, base: `http://127.0.0.1:${port}` };
+}
+
+async function waitReady(base: string) {
+  for (let i = 0; i < 400; i++) {
+    try {
+      const r = await fetch(`${base}/readyz`);
+      await r.body?.cancel();
+      if (r.status === 200) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error("server did not become ready");
+}
+
+Deno.test("the served entry answers multipart /verify and drains an in-flight upload on SIGTERM", async () => {
+  const { child, base } = start();
+  await waitReady(base);
+  const one = png(30, 30, drawn(30, 30, (x, y) => Math.abs(x - 15) < 2 && y > 3 && y < 27));
+  const f = new FormData();
+  f.append("a", new Blob([one as Uint8Array<ArrayBuffer>]), "a.png");
+  f.append("b", new Blob([one as Uint8Array<ArrayBuffer>]), "b.png");
+  const quick = await fetch(`${base}/verify`, { method: "POST", body: f });
+  assertEquals(quick.status, 200);
+  await quick.body?.cancel();
+
+  // A slow upload: its first half is sent, then SIGTERM, then the rest.
+  const body = JSON.stringify({ a: Array(784).fill(0).map((_, i) => (i % 7 ? 0 : 200)), b: Array(784).fill(0).map((_, i) => (i % 5 ? 0 : 255)) });
+  const bytes = new TextEncoder().encode(body);
+  let sent = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (sent >= bytes.length) return c.close();
+      if (sent > 0) await new Promise((r) => setTimeout(r, 300));
+      const end = sent === 0 ? bytes.length >> 1 : bytes.length;
+      c.enqueue(bytes.subarray(sent, end));
+      sent = end;
+    },
+  });
+  const inflight = fetch(`${base}/verify`, {
+    method: "POST",
+    body: stream,
+    headers: { "content-type": "application/json" },
+    duplex: "half",
+  } as RequestInit);
+  await new Promise((r) => setTimeout(r, 100));
+  const t0 = performance.now();
+  child.kill("SIGTERM");
+  const r = await inflight;
+  if (r.status !== 200) console.error(new TextDecoder().decode((await child.output()).stderr));
+  assertEquals(r.status, 200);
+  assert(typeof (await r.json()).probability === "number");
+  const status = await child.status;
+  assertEquals(status.code, 0);
+  assert(performance.now() - t0 < 5000);
+  await fetch(`${base}/healthz`).then(() => assert(false, "still accepting"), () => {});
+  await child.stdout.cancel();
+  await child.stderr.cancel();
+});
+
+for (const [name, damage] of [
+  ["one flipped byte", (b: Uint8Array) => (b[100] ^= 0x01, b)],
+  ["a truncated file", (b: Uint8Array) => b.subarray(0, b.length - 10)],
+] as const) {
+  Deno.test(`the served entry refuses to start on weights with ${name}`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.copyFile(`${WEIGHTS}/model.json`, `${dir}/model.json`);
+      await Deno.writeFile(`${dir}/weights.bin`, damage(await Deno.readFile(`${WEIGHTS}/weights.bin`)));
+      const { child } = start({ WEIGHTS_DIR: dir });
+      const out = await child.output();
+      const err = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 1);
+      assert(/Refusing to start: Refusing weights "weights.bin": (SHA-256|\d+ bytes)/.test(err), err);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}

@@ -1,0 +1,47 @@
+// On-the-fly augmentation of training images: a random small affine map per
+// image (rotation, scale, translation), bilinear resampling, in place.
+import type { Rng } from "../shared/rng.ts";
+
+export interface Augment {
+  /** Max rotation in degrees (uniform +-). */
+  rotate: number;
+  /** Max relative scale change (uniform 1 +- scale). */
+  scale: number;
+  /** Max translation in pixels (uniform +-). */
+  shift: number;
+}
+
+/**
+ * Transform each S x S image of `batch` (Float32Array(n*S*S), values 0..1)
+ * by its own random affine map about the image centre. Pixels that map from
+ * outside the image become 0 (background).
+ */
+export function augmentBatch(batch: Float32Array, side: number, aug: Augment, rng: Rng): void {
+  const px = side * side, n = batch.length / px, c = (side - 1) / 2;
+  const src = new Float32Array(px);
+  for (let k = 0; k < n; k++) {
+    const img = batch.subarray(k * px, (k + 1) * px);
+    src.set(img);
+    const th = ((2 * rng.next() - 1) * aug.rotate * Math.PI) / 180;
+    const s = 1 + (2 * rng.next() - 1) * aug.scale;
+    const tx = (2 * rng.next() - 1) * aug.shift, ty = (2 * rng.next() - 1) * aug.shift;
+    // Inverse map: output (x, y) samples input R(-th) * ((x, y) - c - t) / s + c.
+    const cos = Math.cos(th) / s, sin = Math.sin(th) / s;
+    for (let y = 0; y < side; y++) {
+      const dy = y - c - ty;
+      for (let x = 0; x < side; x++) {
+        const dx = x - c - tx;
+        const sx = cos * dx + sin * dy + c, sy = -sin * dx + cos * dy + c;
+        const x0 = Math.floor(sx), y0 = Math.floor(sy), fx = sx - x0, fy = sy - y0;
+        let v = 0;
+        if (x0 >= -1 && y0 >= -1 && x0 < side && y0 < side) {
+          const p = (xx: number, yy: number) =>
+            xx >= 0 && yy >= 0 && xx < side && yy < side ? src[yy * side + xx] : 0;
+          v = (1 - fy) * ((1 - fx) * p(x0, y0) + fx * p(x0 + 1, y0)) +
+            fy * ((1 - fx) * p(x0, y0 + 1) + fx * p(x0 + 1, y0 + 1));
+        }
+        img[y * side + x] = v;
+      }
+    }
+  }
+}
