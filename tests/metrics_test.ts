@@ -1,4 +1,12 @@
-import { chooseThreshold, confusion, equalErrorRate, rocAuc, summarize, tarAtFar } from "../train/metrics.ts";
+import {
+  chooseThreshold,
+  confusion,
+  equalErrorRate,
+  rocAuc,
+  sameClassRate,
+  summarize,
+  tarAtFar,
+} from "../train/metrics.ts";
 import { assertClose, assertEquals } from "./assert.ts";
 
 Deno.test("summarize() reproduces the seed's 88.79 / 97.78 / 98.82 from 396/9/50/4545", () => {
@@ -32,4 +40,17 @@ Deno.test("equalErrorRate() and tarAtFar() on a separable and an overlapping set
 Deno.test("chooseThreshold() separates the classes when it can", () => {
   const t = chooseThreshold([0.95, 0.8, 0.6, 0.3, 0.1], [1, 1, 1, 0, 0]);
   assertClose(t, 0.45, 1e-12);
+});
+
+Deno.test("chooseThreshold() with a low prior trades recall for specificity", () => {
+  // pos {0.9, 0.6}, neg {0.7, 0.1, 0.05}: the balanced cut keeps both positives
+  // (TPR 1, TNR 2/3); at prior 0.1 rejecting 0.7 is worth more (TPR 1/2, TNR 1).
+  const s = [0.9, 0.6, 0.7, 0.1, 0.05], y = [1, 1, 0, 0, 0];
+  assertClose(chooseThreshold(s, y, 0.5), 0.35, 1e-12);
+  assertClose(chooseThreshold(s, y, 0.1), 0.8, 1e-12);
+});
+
+Deno.test("sameClassRate() is the sum of squared class frequencies", () => {
+  assertClose(sameClassRate([0, 0, 1, 1]), 0.5, 1e-12);
+  assertClose(sameClassRate([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), 0.1, 1e-12);
 });

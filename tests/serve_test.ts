@@ -42,7 +42,10 @@ Deno.test("the served entry answers multipart /verify and drains an in-flight up
   await quick.body?.cancel();
 
   // A slow upload: its first half is sent, then SIGTERM, then the rest.
-  const body = JSON.stringify({ a: Array(784).fill(0).map((_, i) => (i % 7 ? 0 : 200)), b: Array(784).fill(0).map((_, i) => (i % 5 ? 0 : 255)) });
+  const body = JSON.stringify({
+    a: Array(784).fill(0).map((_, i) => (i % 7 ? 0 : 200)),
+    b: Array(784).fill(0).map((_, i) => (i % 5 ? 0 : 255)),
+  });
   const bytes = new TextEncoder().encode(body);
   let sent = 0;
   const stream = new ReadableStream<Uint8Array>({
@@ -75,10 +78,12 @@ Deno.test("the served entry answers multipart /verify and drains an in-flight up
   await child.stderr.cancel();
 });
 
-for (const [name, damage] of [
-  ["one flipped byte", (b: Uint8Array) => (b[100] ^= 0x01, b)],
-  ["a truncated file", (b: Uint8Array) => b.subarray(0, b.length - 10)],
-] as const) {
+for (
+  const [name, damage] of [
+    ["one flipped byte", (b: Uint8Array) => (b[100] ^= 0x01, b)],
+    ["a truncated file", (b: Uint8Array) => b.subarray(0, b.length - 10)],
+  ] as const
+) {
   Deno.test(`the served entry refuses to start on weights with ${name}`, async () => {
     const dir = await Deno.makeTempDir();
     try {

@@ -8,6 +8,9 @@ import { createRng } from "../shared/rng.ts";
 import { batchNormTrain, createTrainer, disposeTrainer, trainStep } from "../train/step.ts";
 import { train } from "../train/loop.ts";
 import { loadDataset } from "../train/mnist.ts";
+import { workerRunner } from "../train/replicas.ts";
+import { balancedPairs, fillBatch } from "../train/pairs.ts";
+import { scorePairs } from "../train/evaluate.ts";
 import { assert, assertClose, assertEquals } from "./assert.ts";
 
 await useBackend("wasm");
@@ -129,4 +132,36 @@ Deno.test("folded inference equals unfolded eval-mode batch norm", () => {
       .dataSync();
   });
   got.forEach((v, i) => assertClose(v, ref[i], 1e-4 * (1 + Math.abs(ref[i])), `logit ${i}`));
+});
+
+Deno.test("worker replicas stay identical: their split scoring equals scoring replica 0's weights here", async () => {
+  const runner = await workerRunner(
+    2,
+    initParams(SEED_MODEL, createRng(8)),
+    SEED_MODEL,
+    1e-3,
+    "wasm",
+    mnist.train.images.pixels,
+  );
+  try {
+    const pool = Int32Array.from({ length: 2000 }, (_, i) => i);
+    const pairs = balancedPairs(pool, mnist.train.labels, 60, createRng(9));
+    const losses: number[] = [];
+    for (let s = 0; s < 6; s++) {
+      const batch = fillBatch(mnist.train.images.pixels, pairs, (s % 3) * 20, 20);
+      losses.push(
+        await runner.step(
+          batch,
+          Float32Array.from(pairs.same.subarray((s % 3) * 20, (s % 3) * 20 + 20)),
+          1e-3,
+        ),
+      );
+    }
+    assert(losses.every(Number.isFinite));
+    const split = await runner.score(pairs);
+    const here = scorePairs(await runner.readParams(), SEED_MODEL, mnist.train.images.pixels, pairs);
+    split.forEach((v, i) => assertClose(v, here[i], 1e-4 * (1 + Math.abs(v)), `logit ${i}`));
+  } finally {
+    runner.close();
+  }
 });

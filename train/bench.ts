@@ -65,11 +65,14 @@ async function measure(name: string, runner: StepRunner): Promise<number> {
 
 const init = initParams(SEED_MODEL, createRng(1));
 const results: Record<string, number> = {};
-results.main = await measure("TF.js wasm, main thread", localRunner(init, SEED_MODEL, 3e-4));
+results.main = await measure(
+  "TF.js wasm, main thread",
+  localRunner(init, SEED_MODEL, 3e-4, train.images.pixels),
+);
 if (workers > 1) {
   results.workers = await measure(
     `TF.js wasm, ${workers} workers`,
-    await workerRunner(workers, init, SEED_MODEL, 3e-4, "wasm"),
+    await workerRunner(workers, init, SEED_MODEL, 3e-4, "wasm", train.images.pixels),
   );
 }
 

@@ -22,21 +22,21 @@ function forward(
   const mean = backend.makeOutput([c], "float32"), variance = backend.makeOutput([c], "float32");
   const rstd = backend.makeOutput([c], "float32");
   const xv = heap(backend, x), g = heap(backend, gamma), b = heap(backend, beta);
-  const s1 = new Float64Array(c), s2 = new Float64Array(c);
-  for (let i = 0; i < total; i += c) {
-    for (let k = 0; k < c; k++) s1[k] += xv[i + k];
-  }
-  const mu = s1.map((v) => v / m);
+  // One pass for both moments, in float64 and shifted by the first row so
+  // that E[x^2] - E[x]^2 does not cancel catastrophically.
+  const s1 = new Float64Array(c), s2 = new Float64Array(c), shift = Float64Array.from(xv.subarray(0, c));
   for (let i = 0; i < total; i += c) {
     for (let k = 0; k < c; k++) {
-      const d = xv[i + k] - mu[k];
+      const d = xv[i + k] - shift[k];
+      s1[k] += d;
       s2[k] += d * d;
     }
   }
   const mv = heap(backend, mean), vv = heap(backend, variance), rv = heap(backend, rstd);
   for (let k = 0; k < c; k++) {
-    mv[k] = mu[k];
-    vv[k] = s2[k] / m;
+    const md = s1[k] / m;
+    mv[k] = shift[k] + md;
+    vv[k] = Math.max(0, s2[k] / m - md * md);
     rv[k] = 1 / Math.sqrt(vv[k] + eps);
   }
   const yv = heap(backend, y), hv = heap(backend, xhat);

@@ -8,7 +8,7 @@ import { balancedPairs, fillBatch, type Pairs, splitIndices } from "./pairs.ts";
 import { localRunner, type StepRunner, workerRunner } from "./replicas.ts";
 import type { BackendName } from "../shared/backend.ts";
 import { type Augment, augmentBatch } from "./augment.ts";
-import { bceWithLogits, scorePairs } from "./evaluate.ts";
+import { bceWithLogits } from "./evaluate.ts";
 import { confusion, rocAuc, summarize } from "./metrics.ts";
 import { sigmoid } from "../shared/model.ts";
 
@@ -83,8 +83,8 @@ export async function train(
   const rng = createRng(opts.seed);
   const init = initParams(opts.model, rng);
   const runner: StepRunner = opts.workers > 1
-    ? await workerRunner(opts.workers, init, opts.model, opts.lr, backend)
-    : localRunner(init, opts.model, opts.lr);
+    ? await workerRunner(opts.workers, init, opts.model, opts.lr, backend, pixels)
+    : localRunner(init, opts.model, opts.lr, pixels);
   const B = opts.batchSize, steps = opts.stepsPerEpoch;
   const batch = new Float32Array(2 * B * 784), same = new Float32Array(B);
   const epochs: EpochStats[] = [], stepLosses: number[] = [];
@@ -94,12 +94,19 @@ export async function train(
       const pairs = balancedPairs(split.train, labels, steps * B, rng);
       const t0 = now();
       let sum = 0;
-      for (let step = 1; step <= steps; step++) {
+      const fill = (step: number) => {
         const off = (step - 1) * B;
         fillBatch(pixels, pairs, off, B, batch);
         if (opts.augment) augmentBatch(batch, opts.model.inputSize, opts.augment, rng);
         for (let k = 0; k < B; k++) same[k] = pairs.same[off + k];
-        const loss = await runner.step(batch, same, learningRate(opts, (epoch - 1) * steps + step - 1));
+      };
+      fill(1);
+      for (let step = 1; step <= steps; step++) {
+        // step() copies the batch out before it awaits, so the next batch is
+        // prepared here while the replicas compute.
+        const pending = runner.step(batch, same, learningRate(opts, (epoch - 1) * steps + step - 1));
+        if (step < steps) fill(step + 1);
+        const loss = await pending;
         stepLosses.push(loss);
         sum += loss;
         const rate = (step * B) / (now() - t0);
@@ -107,7 +114,7 @@ export async function train(
         hooks.onStep?.({ epoch, step, loss, pairsPerSecond: rate, etaSeconds: (left * B) / rate });
       }
       const seconds = now() - t0;
-      const logits = scorePairs(await runner.readParams(), opts.model, pixels, valPairs);
+      const logits = await runner.score(valPairs);
       const m = summarize(confusion(logits.map(sigmoid), valPairs.same, 0.5));
       const e: EpochStats = {
         epoch,

@@ -11,6 +11,7 @@ export async function machine(): Promise<string> {
 
 /** Resident set size of a process in MiB (via ps). */
 export async function rssMiB(pid: number): Promise<number> {
-  const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" }).output();
+  const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" })
+    .output();
   return Number(new TextDecoder().decode(out.stdout).trim()) / 1024;
 }

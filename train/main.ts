@@ -10,10 +10,10 @@ import type { Quantize } from "../shared/weights.ts";
 import { registerWasmGradKernels } from "./kernels.ts";
 import { DEFAULT_DATA_DIR, loadDataset } from "./mnist.ts";
 import { train, type TrainOptions } from "./loop.ts";
-import { chooseThreshold } from "./metrics.ts";
+import { chooseThreshold, sameClassRate } from "./metrics.ts";
 import { evaluateProtocols, formatTable, scorePairs } from "./evaluate.ts";
 import { EPOCH_HEADER, epochRow, modelSummary } from "./summary.ts";
-import { DEFAULT_RECIPE, RECIPES } from "./recipes.ts";
+import { AUGMENT, DEFAULT_RECIPE, RECIPES } from "./recipes.ts";
 import { writeArtifactDir } from "./artifact_io.ts";
 import { sigmoid } from "../shared/model.ts";
 
@@ -22,9 +22,9 @@ const HELP = `Usage: deno task train [options]
 Trains the seed's Siamese ConvNet on MNIST pairs and writes weights/.
 
   --recipe NAME     seed | v2 (default v2). seed: the PyTorch project's exact
-                    recipe (Adam lr 3e-4 constant, no augmentation); v2: peak lr
-                    1e-3 with cosine decay, random affine augmentation. Both:
-                    10 epochs x 480 steps x 100 pairs. The flags below override.
+                    recipe (Adam lr 3e-4 constant); v2: peak lr 1e-3 with cosine
+                    decay to 0. Both: 10 epochs x 480 steps x 100 pairs, no
+                    augmentation. The flags below override.
   --epochs N        epochs
   --steps N         steps per epoch
   --batch N         pairs per step
@@ -39,6 +39,11 @@ Trains the seed's Siamese ConvNet on MNIST pairs and writes weights/.
   --out DIR         output directory (default weights)
   --quantize Q      uint8 | float16 | none (default uint8)
   --val-pairs N     validation pairs (default 10000)
+  --threshold-rule R  balanced | prior (default balanced): the stored threshold
+                    maximises balanced accuracy on validation pairs, or
+                    accuracy when same-digit pairs are as frequent as among
+                    random digit pairs (prior: sum of squared class frequencies
+                    of the training labels, ~0.10 on MNIST)
   --workers N       data-parallel replicas, one per core (default: cores, max
                     2 here); 0 or 1 trains in the main thread
   --conv1 N --conv2 N --embedding N   tower sizes (default 8, 16, 500)
@@ -59,6 +64,7 @@ const { values: a } = parseArgs({
     out: { type: "string", default: "weights" },
     quantize: { type: "string", default: "uint8" },
     "val-pairs": { type: "string", default: "10000" },
+    "threshold-rule": { type: "string", default: "balanced" },
     workers: { type: "string", default: String(Math.min(navigator.hardwareConcurrency ?? 1, 8)) },
     conv1: { type: "string", default: String(SEED_MODEL.conv1) },
     conv2: { type: "string", default: String(SEED_MODEL.conv2) },
@@ -81,6 +87,10 @@ function num(name: string, v: string, int = true): number {
 }
 if (!["uint8", "float16", "none"].includes(a.quantize!)) {
   console.error(`Invalid --quantize "${a.quantize}": expected uint8, float16 or none`);
+  Deno.exit(2);
+}
+if (!["prior", "balanced"].includes(a["threshold-rule"]!)) {
+  console.error(`Invalid --threshold-rule "${a["threshold-rule"]}": expected prior or balanced`);
   Deno.exit(2);
 }
 if (!["auto", "wasm", "webgpu", "cpu"].includes(a.backend!)) {
@@ -113,7 +123,7 @@ const opts: TrainOptions = {
   batchSize: a.batch ? num("batch", a.batch) : recipe.batchSize,
   lr: a.lr ? num("lr", a.lr, false) : recipe.lr,
   lrSchedule: (a["lr-schedule"] as "constant" | "cosine" | undefined) ?? recipe.lrSchedule,
-  augment: a.augment === "off" ? null : a.augment === "on" ? RECIPES.v2.augment : recipe.augment,
+  augment: a.augment === "off" ? null : a.augment === "on" ? AUGMENT : recipe.augment,
   seed: Math.floor(Number(a.seed)) || 0,
   valFraction: 0.2,
   valPairs: num("val-pairs", a["val-pairs"]!),
@@ -170,7 +180,11 @@ const generatedBy = `siamese-verifier train, TF.js ${tf.version.tfjs} (${backend
 const probe = await buildArtifact(result.params, opts.model, 0.5, a.quantize as Quantize, generatedBy);
 const shipped = await loadArtifact(JSON.stringify(probe.modelJson), probe.bin);
 const valLogits = scorePairs(shipped.params, opts.model, data.train.images.pixels, result.valPairs);
-const threshold = chooseThreshold(valLogits.map(sigmoid), result.valPairs.same);
+const prior = a["threshold-rule"] === "balanced" ? 0.5 : sameClassRate(data.train.labels);
+const threshold = chooseThreshold(valLogits.map(sigmoid), result.valPairs.same, prior);
+const ruleText = `maximises validation accuracy at a same-digit prior of ${prior.toFixed(4)} (${
+  a["threshold-rule"]
+})`;
 const artifact = await buildArtifact(
   result.params,
   opts.model,
@@ -182,7 +196,7 @@ const test = { pixels: data.test.images.pixels, labels: data.test.labels };
 const quantized = evaluateProtocols(shipped.params, opts.model, test, threshold);
 const float = evaluateProtocols(result.params, opts.model, test, threshold);
 console.log(
-  `\nthreshold ${threshold.toFixed(4)} (max balanced accuracy on ${opts.valPairs} validation pairs)`,
+  `\nthreshold ${threshold.toFixed(4)}: ${ruleText}, on ${opts.valPairs} validation pairs (quantized model)`,
 );
 console.log(formatTable([
   ...Object.entries(quantized).map(([k, r]) => [`${a.quantize} ${k}`, r] as [string, typeof r]),
@@ -197,7 +211,7 @@ const meta = {
   deno: Deno.version.deno,
   recipe: { name: a.recipe, ...opts },
   threshold,
-  thresholdRule: "maximises balanced accuracy on the validation pairs (quantized model)",
+  thresholdRule: `${ruleText}, on the validation pairs, quantized model`,
   data: data.source,
   weights: {
     quantize: a.quantize,

@@ -117,11 +117,12 @@ export function tarAtFar(scores: ArrayLike<number>, labels: ArrayLike<number>, f
 }
 
 /**
- * The decision threshold chosen on validation pairs: the one maximising
- * balanced accuracy (independent of the test protocol's class balance),
- * placed midway between the two scores it separates.
+ * The decision threshold chosen on validation pairs: the one maximising the
+ * expected accuracy when a fraction `prior` of pairs are the same digit,
+ * prior * TPR + (1 - prior) * TNR, placed midway between the two scores it
+ * separates. prior 0.5 maximises balanced accuracy.
  */
-export function chooseThreshold(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+export function chooseThreshold(scores: ArrayLike<number>, labels: ArrayLike<number>, prior = 0.5): number {
   const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
   let pos = 0;
   for (let i = 0; i < labels.length; i++) pos += labels[i] === 1 ? 1 : 0;
@@ -130,7 +131,7 @@ export function chooseThreshold(scores: ArrayLike<number>, labels: ArrayLike<num
   for (let i = 0; i < idx.length;) {
     const s = scores[idx[i]];
     while (i < idx.length && scores[idx[i]] === s) labels[idx[i++]] === 1 ? tp++ : fp++;
-    const bal = (ratio(tp, pos) + ratio(neg - fp, neg)) / 2;
+    const bal = prior * ratio(tp, pos) + (1 - prior) * ratio(neg - fp, neg);
     if (bal > best) {
       best = bal;
       threshold = i < idx.length ? (s + scores[idx[i]]) / 2 : s / 2;
@@ -160,4 +161,11 @@ export function report(scores: ArrayLike<number>, labels: ArrayLike<number>, thr
     tarAtFar1e3: tarAtFar(scores, labels, 1e-3),
     confusion: c,
   };
+}
+
+/** Chance that two random images share a class: sum over classes of p_c^2. */
+export function sameClassRate(labels: ArrayLike<number>): number {
+  const counts = new Array(10).fill(0);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
+  return counts.reduce((s, c) => s + (c / labels.length) ** 2, 0);
 }

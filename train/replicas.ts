@@ -6,20 +6,30 @@ import type { ParamMap } from "../shared/params.ts";
 import type { BackendName } from "../shared/backend.ts";
 import { createTrainer, disposeTrainer, readParams, trainStep } from "./step.ts";
 import type { Request } from "./worker.ts";
+import type { Pairs } from "./pairs.ts";
+import { scorePairs } from "./evaluate.ts";
 
 export interface StepRunner {
   /** Pairs [0, B) of a batch laid out by fillBatch, at learning rate `lr`; returns the mean loss. */
   step(batch: Float32Array, same: Float32Array, lr?: number): Promise<number>;
   readParams(): Promise<ParamMap>;
+  /** Logits of the current weights (inference mode) for pairs of the training images. */
+  score(pairs: Pairs): Promise<Float32Array>;
   close(): void;
 }
 
-/** Train in this thread. */
-export function localRunner(params: ParamMap, config: ModelConfig, lr: number): StepRunner {
+/** Train in this thread; `pixels` are the images that `score` pairs index. */
+export function localRunner(
+  params: ParamMap,
+  config: ModelConfig,
+  lr: number,
+  pixels: Uint8Array,
+): StepRunner {
   const t = createTrainer(params, config, lr);
   return {
     step: (batch, same, lr) => Promise.resolve(trainStep(t, batch, same, lr)),
     readParams: () => Promise.resolve(readParams(t)),
+    score: (pairs) => Promise.resolve(scorePairs(readParams(t), config, pixels, pairs)),
     close: () => disposeTrainer(t),
   };
 }
@@ -31,6 +41,7 @@ interface Reply {
   grads?: Float32Array;
   stats?: Float32Array;
   params?: ParamMap;
+  logits?: Float32Array;
 }
 
 class Replica {
@@ -78,11 +89,12 @@ export async function workerRunner(
   config: ModelConfig,
   lr: number,
   backend: BackendName,
+  pixels: Uint8Array,
 ): Promise<StepRunner> {
   const reps = Array.from({ length: n }, () => new Replica());
   try {
     await Promise.all(
-      reps.map((r) => r.call({ type: "init", params, config, lr, backend: backend as "wasm" })),
+      reps.map((r) => r.call({ type: "init", params, config, lr, backend: backend as "wasm", pixels })),
     );
   } catch (e) {
     reps.forEach((r) => r.terminate());
@@ -115,6 +127,18 @@ export async function workerRunner(
     },
     async readParams() {
       return (await reps[0].call({ type: "read" })).params!;
+    },
+    async score(pairs) {
+      // Replicas hold identical weights: each scores a contiguous share.
+      const cut = (k: number) => Math.round((k * pairs.a.length) / n);
+      const parts = await Promise.all(reps.map((r, k) => {
+        const [lo, hi] = [cut(k), cut(k + 1)];
+        const share = { a: pairs.a.slice(lo, hi), b: pairs.b.slice(lo, hi), same: pairs.same.slice(lo, hi) };
+        return r.call({ type: "score", pairs: share });
+      }));
+      const out = new Float32Array(pairs.a.length);
+      parts.forEach((p, k) => out.set(p.logits!, cut(k)));
+      return out;
     },
     close: () => reps.forEach((r) => r.terminate()),
   };

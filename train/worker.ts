@@ -7,14 +7,25 @@ import type { ModelConfig } from "../shared/config.ts";
 import type { ParamMap } from "../shared/params.ts";
 import { registerWasmGradKernels } from "./kernels.ts";
 import { applyUpdate, computeGrads, createTrainer, readParams, type Trainer } from "./step.ts";
+import { scorePairs } from "./evaluate.ts";
+import type { Pairs } from "./pairs.ts";
 
 export type Request =
-  | { type: "init"; params: ParamMap; config: ModelConfig; lr: number; backend: "wasm" | "cpu" }
+  | {
+    type: "init";
+    params: ParamMap;
+    config: ModelConfig;
+    lr: number;
+    backend: "wasm" | "cpu";
+    pixels: Uint8Array;
+  }
+  | { type: "score"; pairs: Pairs }
   | { type: "grads"; batch: Float32Array; same: Float32Array }
   | { type: "apply"; grads: Float32Array; stats: Float32Array; images: number; lr?: number }
   | { type: "read" };
 
 let trainer: Trainer | undefined;
+let pixels: Uint8Array | undefined;
 const self = globalThis as unknown as {
   onmessage: (e: MessageEvent<Request>) => void;
   postMessage(m: unknown, transfer?: Transferable[]): void;
@@ -27,12 +38,16 @@ self.onmessage = async (e) => {
       const backend = await useBackend(m.backend);
       if (backend === "wasm") registerWasmGradKernels();
       trainer = createTrainer(m.params, m.config, m.lr);
+      pixels = m.pixels;
       self.postMessage({ ok: true });
     } else if (m.type === "grads") {
       const r = computeGrads(trainer!, m.batch, m.same);
       self.postMessage({ ok: true, ...r }, [r.grads.buffer as ArrayBuffer, r.stats.buffer as ArrayBuffer]);
     } else if (m.type === "apply") {
       applyUpdate(trainer!, m.grads, m.stats, m.images, m.lr);
+    } else if (m.type === "score") {
+      const logits = scorePairs(readParams(trainer!), trainer!.config, pixels!, m.pairs);
+      self.postMessage({ ok: true, logits }, [logits.buffer as ArrayBuffer]);
     } else if (m.type === "read") {
       self.postMessage({ ok: true, params: readParams(trainer!) });
     }

@@ -1,0 +1,69 @@
+// The shipped weights through the whole request path give exactly what the
+// shared model gives when called directly, on real MNIST test images; and
+// serving leaks no tensors.
+import * as tf from "@tensorflow/tfjs";
+import { createApp } from "../edge/app.ts";
+import { loadVerifier } from "../edge/verifier.ts";
+import { WEIGHTS_DIR } from "../edge/server.ts";
+import { useBackend } from "../shared/backend.ts";
+import { createInferenceModel, foldBatchNorm, pairLogits, sigmoid } from "../shared/model.ts";
+import { readArtifactDir } from "../train/artifact_io.ts";
+import { loadDataset } from "../train/mnist.ts";
+import { encode as encodePng } from "fast-png";
+import { assert, assertClose, assertEquals } from "./assert.ts";
+
+await useBackend("wasm");
+const { test } = loadDataset();
+const digit = (i: number) => test.images.pixels.subarray(i * 784, (i + 1) * 784);
+const verifier = await loadVerifier(WEIGHTS_DIR);
+const app = createApp({ verifier });
+const art = await readArtifactDir(WEIGHTS_DIR.pathname);
+const model = createInferenceModel(foldBatchNorm(art.params, art.config), art.config);
+
+function direct(i: number, j: number): number {
+  const batch = new Float32Array(2 * 784);
+  batch.set(Array.from(digit(i), (v) => v / 255), 0);
+  batch.set(Array.from(digit(j), (v) => v / 255), 784);
+  return sigmoid(pairLogits(model, batch)[0]);
+}
+
+Deno.test("/verify on real MNIST test pairs equals the shared model called directly (JSON and PNG)", async () => {
+  for (const [i, j] of [[0, 1], [2, 3], [10, 11], [3, 5]]) {
+    const want = direct(i, j);
+    const r = await app.request("/verify", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ a: Array.from(digit(i)), b: Array.from(digit(j)) }),
+    });
+    const body = await r.json();
+    assertClose(body.probability, want, 1e-5, `JSON pair ${i},${j}`);
+    assertEquals(body.same, want > art.threshold);
+    const f = new FormData();
+    for (const [name, k] of [["a", i], ["b", j]] as const) {
+      const png = encodePng({ width: 28, height: 28, data: digit(k), channels: 1, depth: 8 });
+      f.append(name, new Blob([png as Uint8Array<ArrayBuffer>]), `${name}.png`);
+    }
+    const p = await (await app.request("/verify", { method: "POST", body: f })).json();
+    assertClose(p.probability, want, 1e-5, `PNG pair ${i},${j}`);
+  }
+});
+
+Deno.test("serving leaks no tensors across good and bad requests", async () => {
+  const send = (body: unknown) =>
+    app.request("/verify", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  await (await send({ a: Array.from(digit(0)), b: Array.from(digit(1)) })).arrayBuffer();
+  const before = tf.memory().numTensors;
+  for (let k = 0; k < 50; k++) {
+    const r = await send(k % 2 ? { a: Array.from(digit(k)), b: Array.from(digit(k + 1)) } : { a: [1, 2], b: "x" });
+    await r.arrayBuffer();
+  }
+  const e = await app.request("/embed", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ image: Array.from(digit(4)) }),
+  });
+  assertEquals(e.status, 200);
+  await e.arrayBuffer();
+  assertEquals(tf.memory().numTensors, before);
+  assert(verifier.sha256 === art.sha256);
+});
