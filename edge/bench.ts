@@ -13,8 +13,10 @@ import { createRng } from "../shared/rng.ts";
 import { machine, rssMiB } from "../train/machine.ts";
 
 console.log(`machine: ${await machine()}; TF.js ${tf.version.tfjs}`);
-const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
-const fmt = (xs: number[]) => `median ${q(xs, 0.5).toFixed(3)} ms, p99 ${q(xs, 0.99).toFixed(3)} ms (n=${xs.length})`;
+const q = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+const fmt = (xs: number[]) =>
+  `median ${q(xs, 0.5).toFixed(3)} ms, p99 ${q(xs, 0.99).toFixed(3)} ms (n=${xs.length})`;
 
 // Inputs: real MNIST test digits, as arrays, 28x28 PNGs and 640x480 "photos".
 const { test } = loadDataset();
@@ -118,7 +120,9 @@ async function concurrent(c: number, seconds: number) {
     }
   }));
   console.log(
-    `concurrency ${c}, JSON arrays, ${seconds} s: ${(done / seconds).toFixed(0)} requests/s, ${errors} errors, latency ${fmt(lat)}`,
+    `concurrency ${c}, JSON arrays, ${seconds} s: ${
+      (done / seconds).toFixed(0)
+    } requests/s, ${errors} errors, latency ${fmt(lat)}`,
   );
   return done;
 }

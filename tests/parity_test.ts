@@ -50,11 +50,17 @@ Deno.test("/verify on real MNIST test pairs equals the shared model called direc
 
 Deno.test("serving leaks no tensors across good and bad requests", async () => {
   const send = (body: unknown) =>
-    app.request("/verify", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    app.request("/verify", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
   await (await send({ a: Array.from(digit(0)), b: Array.from(digit(1)) })).arrayBuffer();
   const before = tf.memory().numTensors;
   for (let k = 0; k < 50; k++) {
-    const r = await send(k % 2 ? { a: Array.from(digit(k)), b: Array.from(digit(k + 1)) } : { a: [1, 2], b: "x" });
+    const r = await send(
+      k % 2 ? { a: Array.from(digit(k)), b: Array.from(digit(k + 1)) } : { a: [1, 2], b: "x" },
+    );
     await r.arrayBuffer();
   }
   const e = await app.request("/embed", {
