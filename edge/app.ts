@@ -11,6 +11,7 @@ import { errorBody, onError } from "./errors.ts";
 import { readInputs } from "./inputs.ts";
 import { openApi } from "./openapi.ts";
 import type { Verifier } from "./verifier.ts";
+import type { DecodePool } from "./decode_pool.ts";
 
 export interface AppOptions {
   /** The model, or a promise of it: requests before it settles get 503. */
@@ -18,6 +19,8 @@ export interface AppOptions {
   /** Largest request body in bytes (default 4 MiB). */
   maxBodyBytes?: number;
   imageLimits?: ImageLimits;
+  /** Decode large images on worker threads (both images of a pair in parallel). */
+  decodePool?: DecodePool;
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -70,6 +73,7 @@ export function createApp(opts: AppOptions) {
       ["a", "b"],
       m.config.inputSize,
       limits,
+      opts.decodePool,
     );
     const t0 = performance.now();
     const { probability } = m.score(a, b);
@@ -85,7 +89,13 @@ export function createApp(opts: AppOptions) {
 
   app.post("/embed", limit, async (c) => {
     const m = model();
-    const { images: [x], decodeMs } = await readInputs(c.req.raw, ["image"], m.config.inputSize, limits);
+    const { images: [x], decodeMs } = await readInputs(
+      c.req.raw,
+      ["image"],
+      m.config.inputSize,
+      limits,
+      opts.decodePool,
+    );
     const t0 = performance.now();
     const e = m.embed(x);
     return c.json({

@@ -95,8 +95,48 @@ async function serial(name: string, n: number, send: () => Promise<Response>) {
   }
   console.log(`concurrency 1, ${name}: ${fmt(ts)}`);
 }
-await serial("JSON 784-pixel arrays", 100, () => postJson());
+// Memory: the same mixed load (arrays, PNGs, a photo every 50th, a bad
+// request every 10th) at concurrency 8; RSS after 100 and after 10,000.
+let sentMixed = 0;
+async function mixed(until: number) {
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (sentMixed < until) {
+      const k = sentMixed++;
+      const r = k % 50 === 0
+        ? await postForm(photos[0], photos[1], "image/jpeg")
+        : k % 10 === 0
+        ? await postJson('{"a": [1, 2], "b": "x"}')
+        : k % 2
+        ? await postForm(pngs[0], pngs[1], "image/png")
+        : await postJson();
+      await r.arrayBuffer();
+    }
+  }));
+}
+await mixed(100);
 const rss100 = await rss();
+await mixed(10_000);
+const rss10k = await rss();
+console.log(
+  `RSS under a mixed load: ${rss100.toFixed(1)} MiB after 100 requests, ${
+    rss10k.toFixed(1)
+  } MiB after 10,000 (${(100 * (rss10k / rss100 - 1)).toFixed(1)}%)`,
+);
+
+const bomb = new Uint8Array(109);
+bomb.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+new DataView(bomb.buffer).setUint32(16, 30000);
+new DataView(bomb.buffer).setUint32(20, 30000);
+const bombs: number[] = [];
+for (let i = 0; i < 50; i++) {
+  const s = performance.now();
+  const r = await postForm(bomb, pngs[0], "image/png");
+  await r.arrayBuffer();
+  if (r.status !== 413) throw new Error(`bomb: status ${r.status}`);
+  bombs.push(performance.now() - s);
+}
+console.log(`109-byte PNG declaring 30000x30000, refused with 413: ${fmt(bombs)}`);
+
 await serial("JSON 784-pixel arrays", 1000, () => postJson());
 await serial("multipart 28x28 PNGs", 1000, () => postForm(pngs[0], pngs[1], "image/png"));
 await serial("multipart 640x480 JPEG photos", 100, () => postForm(photos[0], photos[1], "image/jpeg"));
@@ -126,17 +166,6 @@ async function concurrent(c: number, seconds: number) {
   );
   return done;
 }
-let total = 2200;
-total += await concurrent(32, 10);
-while (total < 10_000) {
-  await (await postJson()).arrayBuffer();
-  total++;
-}
-const rssEnd = await rss();
-console.log(
-  `RSS: ${rss100.toFixed(1)} MiB after 100 requests, ${rssEnd.toFixed(1)} MiB after ${total} (${
-    (100 * (rssEnd / rss100 - 1)).toFixed(1)
-  }%)`,
-);
+await concurrent(32, 10);
 child.kill("SIGTERM");
 await child.status;

@@ -4,6 +4,7 @@
 import { ClientError } from "../shared/errors.ts";
 import { decodeImage, type ImageLimits } from "../shared/image.ts";
 import { toMnist } from "../shared/preprocess.ts";
+import type { DecodePool } from "./decode_pool.ts";
 
 export interface Parsed {
   images: Float32Array[];
@@ -55,11 +56,11 @@ function pixels(v: unknown[], field: string, side: number): Float32Array {
   return out;
 }
 
-function toInput(raw: Raw, field: string, side: number, limits: ImageLimits): Float32Array {
+function toInput(raw: Raw, field: string, side: number, limits: ImageLimits, pool?: DecodePool) {
   if (Array.isArray(raw)) {
     return toMnist({ width: side, height: side, data: pixels(raw, field, side) }, field);
   }
-  return toMnist(decodeImage(raw, field, limits), field);
+  return pool ? pool.toMnist(raw, field, limits) : toMnist(decodeImage(raw, field, limits), field);
 }
 
 function parseThreshold(v: unknown): number | undefined {
@@ -127,6 +128,7 @@ export async function readInputs(
   fields: string[],
   side: number,
   limits: ImageLimits,
+  pool?: DecodePool,
 ): Promise<Parsed> {
   const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   let got: { raws: Raw[]; threshold?: number };
@@ -139,6 +141,6 @@ export async function readInputs(
     );
   }
   const t0 = performance.now();
-  const images = got.raws.map((r, i) => toInput(r, fields[i], side, limits));
+  const images = await Promise.all(got.raws.map((r, i) => toInput(r, fields[i], side, limits, pool)));
   return { images, threshold: got.threshold, decodeMs: performance.now() - t0 };
 }

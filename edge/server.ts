@@ -3,11 +3,16 @@
 import { useBackend } from "../shared/backend.ts";
 import { createApp } from "./app.ts";
 import { loadVerifier } from "./verifier.ts";
+import { createDecodePool } from "./decode_pool.ts";
 
 export const WEIGHTS_DIR = new URL("../weights/", import.meta.url);
 
-/** The app; the model loads in the background and /readyz turns 200 when it is verified. */
+/**
+ * The app; the model loads in the background and /readyz turns 200 when it is
+ * verified. Large images decode on a pool of one worker per core (at most 4).
+ */
 export function buildApp(dir = WEIGHTS_DIR) {
   const verifier = useBackend("wasm").then(() => loadVerifier(dir));
-  return { app: createApp({ verifier }), verifier };
+  const decodePool = createDecodePool(Math.min(4, navigator.hardwareConcurrency ?? 1));
+  return { app: createApp({ verifier, decodePool }), verifier, decodePool };
 }

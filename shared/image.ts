@@ -94,17 +94,31 @@ export function decodeImage(bytes: Uint8Array, name: string, limits = DEFAULT_IM
   }
 }
 
+/** True when an Adobe APP14 segment is present (its own colour transform rules). */
+function hasAdobeMarker(b: Uint8Array): boolean {
+  for (let i = 2; i + 9 < b.length && b[i] === 0xff; i += 2 + ((b[i + 2] << 8) | b[i + 3])) {
+    if (b[i + 1] === 0xda) return false; // start of scan: no more headers
+    if (b[i + 1] === 0xee && String.fromCharCode(...b.subarray(i + 4, i + 9)) === "Adobe") return true;
+  }
+  return false;
+}
+
 function fromJpeg(bytes: Uint8Array, w: number, h: number, limits: ImageLimits): Gray {
+  // JFIF stores luma as the Y channel: skipping the YCbCr -> RGB transform
+  // and reading Y is the same gray, a quarter faster. Adobe files (RGB/CMYK)
+  // take the full path.
+  const luma = !hasAdobeMarker(bytes);
   const img = jpeg.decode(bytes, {
     useTArray: true,
     formatAsRGBA: true,
+    colorTransform: luma ? false : undefined,
     maxResolutionInMP: limits.maxPixels / 1e6,
     maxMemoryUsageInMB: 256,
   });
   if (img.width !== w || img.height !== h) throw new Error("frame size changed while decoding");
   const out = new Float32Array(w * h), d = img.data;
   for (let i = 0, j = 0; i < out.length; i++, j += 4) {
-    out[i] = (0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2]) / 255;
+    out[i] = luma ? d[j] / 255 : (0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2]) / 255;
   }
   return { width: w, height: h, data: out };
 }
