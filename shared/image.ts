@@ -126,6 +126,9 @@ function fromJpeg(bytes: Uint8Array, w: number, h: number, limits: ImageLimits):
 function fromPng(bytes: Uint8Array, w: number, h: number): Gray {
   const png = decodePng(bytes);
   if (png.width !== w || png.height !== h) throw new Error("IHDR changed while decoding");
+  // Colour type 3 (byte 25 of the file) is palette-indexed and needs a PLTE
+  // chunk; without one, fast-png would hand back the indices as gray values.
+  if (bytes[25] === 3 && !png.palette) throw new Error("palette image has no PLTE chunk");
   const n = w * h, out = new Float32Array(n);
   const depth = png.depth, max = 2 ** depth - 1;
   if (png.palette) {

@@ -61,3 +61,22 @@ export function b64(bytes: Uint8Array): string {
   for (const x of bytes) s += String.fromCharCode(x);
   return btoa(s);
 }
+
+/** Write the first nTrain/nTest real MNIST images as IDX files into `dir`. */
+export function writeMnistSlice(dir: string, nTrain: number, nTest: number, source: {
+  train: { images: { pixels: Uint8Array }; labels: Uint8Array };
+  test: { images: { pixels: Uint8Array }; labels: Uint8Array };
+}): void {
+  const idx = (magic: number, dims: number[], body: Uint8Array) => {
+    const b = new Uint8Array(4 + 4 * dims.length + body.length);
+    const v = new DataView(b.buffer);
+    v.setUint32(0, magic);
+    dims.forEach((d, i) => v.setUint32(4 + 4 * i, d));
+    b.set(body, 4 + 4 * dims.length);
+    return b;
+  };
+  for (const [name, split, n] of [["train", source.train, nTrain], ["t10k", source.test, nTest]] as const) {
+    Deno.writeFileSync(`${dir}/${name}-images-idx3-ubyte`, idx(0x803, [n, 28, 28], split.images.pixels.subarray(0, n * 784)));
+    Deno.writeFileSync(`${dir}/${name}-labels-idx1-ubyte`, idx(0x801, [n], split.labels.subarray(0, n)));
+  }
+}

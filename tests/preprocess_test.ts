@@ -2,6 +2,7 @@ import { toMnist } from "../shared/preprocess.ts";
 import { decodeImage } from "../shared/image.ts";
 import { ClientError } from "../shared/errors.ts";
 import { drawn, jpg, png } from "./fixtures.ts";
+import { encode as encodePng } from "fast-png";
 import { assert, assertClose, assertEquals, assertThrows } from "./assert.ts";
 
 const gray = (w: number, h: number, v: number[]) => ({ width: w, height: h, data: Float32Array.from(v) });
@@ -85,4 +86,22 @@ Deno.test("decodeImage() composites transparency over white paper", () => {
   for (let i = 0; i < 400; i++) if (i % 20 === 10) rgba.set([0, 0, 0, 255], 4 * i);
   const img = decodeImage(png(20, 20, rgba, 4), "t");
   assertEquals([img.data[0], img.data[10]], [1, 0]);
+});
+
+Deno.test("decodeImage() reads palette PNGs (8-bit and packed 2-bit indices) through their PLTE", () => {
+  const g = drawn(30, 30, (x, y) => Math.abs(x - 15) < 3 && y > 4 && y < 26);
+  const ref = toMnist(decodeImage(png(30, 30, g), "g"), "g");
+  const palette = [[255, 255, 255], [20, 20, 20], [0, 0, 255], [255, 0, 0]];
+  const idx8 = g.map((v) => (v === 255 ? 0 : 1));
+  const p8 = encodePng({ width: 30, height: 30, data: idx8, channels: 1, depth: 8, palette });
+  const x8 = toMnist(decodeImage(p8, "p8"), "p8");
+  x8.forEach((v, i) => assertClose(v, ref[i], 1e-3, `p8[${i}]`));
+  const packed = new Uint8Array(30 * 8); // 30 px * 2 bits = 60 bits -> 8 bytes a row
+  idx8.forEach((v, i) => {
+    const y = Math.floor(i / 30), x = i % 30;
+    packed[y * 8 + (x >> 2)] |= v << (6 - 2 * (x % 4));
+  });
+  const p2 = encodePng({ width: 30, height: 30, data: packed, channels: 1, depth: 2, palette });
+  const x2 = toMnist(decodeImage(p2, "p2"), "p2");
+  x2.forEach((v, i) => assertClose(v, ref[i], 1e-3, `p2[${i}]`));
 });

@@ -67,7 +67,7 @@ const init = initParams(SEED_MODEL, createRng(1));
 const results: Record<string, number> = {};
 results.main = await measure(
   "TF.js wasm, main thread",
-  localRunner(init, SEED_MODEL, 3e-4, train.images.pixels),
+  await localRunner(init, SEED_MODEL, 3e-4, train.images.pixels),
 );
 if (workers > 1) {
   results.workers = await measure(

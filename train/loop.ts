@@ -7,22 +7,16 @@ import type { Split } from "./idx.ts";
 import { balancedPairs, fillBatch, type Pairs, splitIndices } from "./pairs.ts";
 import { localRunner, type StepRunner, workerRunner } from "./replicas.ts";
 import type { BackendName } from "../shared/backend.ts";
-import { type Augment, augmentBatch } from "./augment.ts";
+import { augmentBatch } from "./augment.ts";
+import type { Recipe } from "./recipes.ts";
+import type { Checkpoint } from "./checkpoint.ts";
 import { bceWithLogits } from "./evaluate.ts";
 import { confusion, rocAuc, summarize } from "./metrics.ts";
 import { sigmoid } from "../shared/model.ts";
 
-/** Training hyperparameters; the defaults are the seed's recipe. */
-export interface TrainOptions {
+/** A recipe (train/recipes.ts) plus what a run needs besides. */
+export interface TrainOptions extends Recipe {
   model: ModelConfig;
-  epochs: number;
-  stepsPerEpoch: number;
-  batchSize: number;
-  lr: number;
-  /** "constant" (the seed) or "cosine" decay from lr to 0 over the run. */
-  lrSchedule: "constant" | "cosine";
-  /** Random affine augmentation of training images; null for none (the seed). */
-  augment: Augment | null;
   seed: number;
   /** Fraction of the training images held out for validation. */
   valFraction: number;
@@ -45,6 +39,8 @@ export interface EpochStats {
 }
 
 export interface Hooks {
+  /** Called after each epoch with a checkpoint; awaited before training goes on. */
+  onCheckpoint?(c: Checkpoint): Promise<void> | void;
   onStep?(s: { epoch: number; step: number; loss: number; pairsPerSecond: number; etaSeconds: number }): void;
   onEpoch?(e: EpochStats): void;
   now?(): number;
@@ -75,22 +71,23 @@ export async function train(
   data: Split,
   hooks: Hooks = {},
   backend: BackendName = "wasm",
+  resume?: Checkpoint,
 ): Promise<TrainResult> {
   const now = hooks.now ?? (() => performance.now() / 1000);
   const { labels } = data, pixels = data.images.pixels;
   const split = splitIndices(labels.length, opts.valFraction, opts.seed);
   const valPairs = balancedPairs(split.val, labels, opts.valPairs, createRng(opts.seed ^ 0x7a1));
-  const rng = createRng(opts.seed);
-  const init = initParams(opts.model, rng);
+  const rng = createRng(resume ? resume.rng : opts.seed);
+  const init = resume ? resume.params : initParams(opts.model, rng);
   const runner: StepRunner = opts.workers > 1
-    ? await workerRunner(opts.workers, init, opts.model, opts.lr, backend, pixels)
-    : localRunner(init, opts.model, opts.lr, pixels);
+    ? await workerRunner(opts.workers, init, opts.model, opts.lr, backend, pixels, resume?.optimizer)
+    : await localRunner(init, opts.model, opts.lr, pixels, resume?.optimizer);
   const B = opts.batchSize, steps = opts.stepsPerEpoch;
   const batch = new Float32Array(2 * B * 784), same = new Float32Array(B);
-  const epochs: EpochStats[] = [], stepLosses: number[] = [];
-  const start = now();
+  const epochs: EpochStats[] = resume?.epochs ?? [], stepLosses: number[] = resume?.stepLosses ?? [];
+  const start = now() - (resume?.seconds ?? 0);
   try {
-    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    for (let epoch = (resume?.epoch ?? 0) + 1; epoch <= opts.epochs; epoch++) {
       const pairs = balancedPairs(split.train, labels, steps * B, rng);
       const t0 = now();
       let sum = 0;
@@ -129,6 +126,19 @@ export async function train(
       };
       epochs.push(e);
       hooks.onEpoch?.(e);
+      if (hooks.onCheckpoint) {
+        const { params, optimizer } = await runner.state();
+        await hooks.onCheckpoint({
+          epoch,
+          rng: rng.state(),
+          options: opts,
+          epochs,
+          stepLosses,
+          seconds: now() - start,
+          params,
+          optimizer,
+        });
+      }
     }
     return { params: await runner.readParams(), epochs, stepLosses, split, valPairs, seconds: now() - start };
   } finally {

@@ -14,7 +14,8 @@ import { chooseThreshold, sameClassRate } from "./metrics.ts";
 import { evaluateProtocols, formatTable, scorePairs } from "./evaluate.ts";
 import { EPOCH_HEADER, epochRow, modelSummary } from "./summary.ts";
 import { AUGMENT, DEFAULT_RECIPE, RECIPES } from "./recipes.ts";
-import { writeArtifactDir } from "./artifact_io.ts";
+import { readArtifactDir, readCheckpointDir, writeArtifactDir, writeCheckpointDir } from "./artifact_io.ts";
+import type { Checkpoint } from "./checkpoint.ts";
 import { sigmoid } from "../shared/model.ts";
 
 const HELP = `Usage: deno task train [options]
@@ -47,6 +48,10 @@ Trains the seed's Siamese ConvNet on MNIST pairs and writes weights/.
   --workers N       data-parallel replicas, one per core (default: cores, max
                     2 here); 0 or 1 trains in the main thread
   --conv1 N --conv2 N --embedding N   tower sizes (default 8, 16, 500)
+  --checkpoint DIR  where each epoch's checkpoint goes (default OUT.ckpt);
+                    removed after a successful export
+  --resume          continue from that checkpoint (same options required);
+                    the result equals an uninterrupted run with the same seed
   --help            this text`;
 
 const { values: a } = parseArgs({
@@ -69,6 +74,8 @@ const { values: a } = parseArgs({
     conv1: { type: "string", default: String(SEED_MODEL.conv1) },
     conv2: { type: "string", default: String(SEED_MODEL.conv2) },
     embedding: { type: "string", default: String(SEED_MODEL.embedding) },
+    checkpoint: { type: "string" },
+    resume: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -148,6 +155,23 @@ console.log(
     (opts.workers > 1 ? `${opts.workers} data-parallel workers` : "main thread"),
 );
 
+const ckptDir = a.checkpoint ?? `${a.out!.replace(/\/+$/, "")}.ckpt`;
+let resume: Checkpoint | undefined;
+if (a.resume) {
+  try {
+    resume = await readCheckpointDir(ckptDir);
+  } catch (e) {
+    console.error((e as Error).message);
+    Deno.exit(1);
+  }
+  const strip = (o: TrainOptions) => JSON.stringify({ ...o, workers: 0 });
+  if (strip(resume.options) !== strip(opts)) {
+    console.error(`Cannot resume: ${ckptDir}/ was written with other options:\n  ${strip(resume.options)}`);
+    Deno.exit(1);
+  }
+  console.log(`resuming after epoch ${resume.epoch} from ${ckptDir}/`);
+}
+
 const tty = Deno.stdout.isTerminal();
 const enc = new TextEncoder();
 const result = await train(opts, data.train, {
@@ -164,10 +188,11 @@ const result = await train(opts, data.train, {
   },
   onEpoch: (e) => {
     if (tty) Deno.stdout.writeSync(enc.encode("\r".padEnd(82) + "\r"));
-    if (e.epoch === 1) console.log(EPOCH_HEADER);
+    if (e.epoch === (resume?.epoch ?? 0) + 1) console.log(EPOCH_HEADER);
     console.log(epochRow(e));
   },
-}, backend);
+  onCheckpoint: (c) => writeCheckpointDir(ckptDir, c),
+}, backend, resume);
 const trainPairs = opts.epochs * opts.stepsPerEpoch * opts.batchSize;
 console.log(
   `trained ${trainPairs} pairs in ${result.seconds.toFixed(1)} s (${
@@ -227,6 +252,9 @@ const meta = {
   },
   metrics: { quantized, float32: float },
 };
+// Swap weights/ in only after the written copy reloads (hashes checked) and
+// scores a slice of validation pairs exactly as the in-memory model did.
+const slice = { a: result.valPairs.a.subarray(0, 500), b: result.valPairs.b.subarray(0, 500), same: result.valPairs.same };
 await writeArtifactDir(a.out!, {
   "model.json": JSON.stringify(artifact.modelJson, null, 1),
   "weights.bin": artifact.bin,
@@ -235,7 +263,14 @@ await writeArtifactDir(a.out!, {
     stepLosses: result.stepLosses.map((l) => +l.toFixed(5)),
     epochs: result.epochs,
   }),
+}, async (tmp) => {
+  const back = await readArtifactDir(tmp);
+  const again = scorePairs(back.params, back.config, data.train.images.pixels, slice);
+  if (back.threshold !== threshold || again.some((v, i) => v !== valLogits[i])) {
+    throw new Error(`Refusing to replace ${a.out}/: the written artifact does not reproduce the model`);
+  }
 });
+await Deno.remove(ckptDir, { recursive: true }).catch(() => {});
 console.log(
   `wrote ${a.out}/ (weights ${artifact.bin.length} bytes = ${
     (100 * artifact.bin.length / floatBytes).toFixed(1)

@@ -8,9 +8,13 @@ import type { Augment } from "./augment.ts";
 export interface Recipe {
   epochs: number;
   stepsPerEpoch: number;
+  /** Pairs per step. */
   batchSize: number;
+  /** Adam's (peak) learning rate. */
   lr: number;
+  /** "constant" (the seed) or "cosine" decay from lr to 0 over the run. */
   lrSchedule: "constant" | "cosine";
+  /** Random affine augmentation of training images; null for none. */
   augment: Augment | null;
 }
 

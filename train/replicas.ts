@@ -4,7 +4,15 @@
 import type { ModelConfig } from "../shared/config.ts";
 import type { ParamMap } from "../shared/params.ts";
 import type { BackendName } from "../shared/backend.ts";
-import { createTrainer, disposeTrainer, readParams, trainStep } from "./step.ts";
+import {
+  createTrainer,
+  disposeTrainer,
+  type OptimizerState,
+  readOptimizerState,
+  readParams,
+  trainStep,
+  writeOptimizerState,
+} from "./step.ts";
 import type { Request } from "./worker.ts";
 import type { Pairs } from "./pairs.ts";
 import { scorePairs } from "./evaluate.ts";
@@ -15,18 +23,29 @@ export interface StepRunner {
   readParams(): Promise<ParamMap>;
   /** Logits of the current weights (inference mode) for pairs of the training images. */
   score(pairs: Pairs): Promise<Float32Array>;
+  /** Weights and optimizer state, for a checkpoint. */
+  state(): Promise<TrainerState>;
   close(): void;
 }
 
+/** Weights plus optimizer state: what a checkpoint needs from a runner. */
+export interface TrainerState {
+  params: ParamMap;
+  optimizer: OptimizerState;
+}
+
 /** Train in this thread; `pixels` are the images that `score` pairs index. */
-export function localRunner(
+export async function localRunner(
   params: ParamMap,
   config: ModelConfig,
   lr: number,
   pixels: Uint8Array,
-): StepRunner {
+  optimizer?: OptimizerState,
+): Promise<StepRunner> {
   const t = createTrainer(params, config, lr);
+  if (optimizer) await writeOptimizerState(t, optimizer);
   return {
+    state: async () => ({ params: readParams(t), optimizer: await readOptimizerState(t) }),
     step: (batch, same, lr) => Promise.resolve(trainStep(t, batch, same, lr)),
     readParams: () => Promise.resolve(readParams(t)),
     score: (pairs) => Promise.resolve(scorePairs(readParams(t), config, pixels, pairs)),
@@ -42,6 +61,7 @@ interface Reply {
   stats?: Float32Array;
   params?: ParamMap;
   logits?: Float32Array;
+  state?: TrainerState;
 }
 
 class Replica {
@@ -90,11 +110,12 @@ export async function workerRunner(
   lr: number,
   backend: BackendName,
   pixels: Uint8Array,
+  optimizer?: OptimizerState,
 ): Promise<StepRunner> {
   const reps = Array.from({ length: n }, () => new Replica());
   try {
     await Promise.all(
-      reps.map((r) => r.call({ type: "init", params, config, lr, backend: backend as "wasm", pixels })),
+      reps.map((r) => r.call({ type: "init", params, config, lr, backend: backend as "wasm", pixels, optimizer })),
     );
   } catch (e) {
     reps.forEach((r) => r.terminate());
@@ -127,6 +148,9 @@ export async function workerRunner(
     },
     async readParams() {
       return (await reps[0].call({ type: "read" })).params!;
+    },
+    async state() {
+      return (await reps[0].call({ type: "state" })).state!;
     },
     async score(pairs) {
       // Replicas hold identical weights: each scores a contiguous share.

@@ -219,3 +219,48 @@ export function disposeTrainer(t: Trainer): void {
   Object.values(t.vars).forEach((v) => v.dispose());
   t.optimizer.dispose();
 }
+
+/** Adam's state, exact: moments of each trainable variable and its counters. */
+export interface OptimizerState {
+  iterations: number;
+  accBeta1: number;
+  accBeta2: number;
+  /** First moments then second moments, in trainable paramSpecs order. */
+  moments: Float32Array[];
+}
+
+type AdamInternals = { accBeta1: tf.Variable; accBeta2: tf.Variable; iterations_: number };
+
+/** Copy out Adam's state (empty moments before the first update). */
+export async function readOptimizerState(t: Trainer): Promise<OptimizerState> {
+  const w = await t.optimizer.getWeights();
+  const o = t.optimizer as unknown as AdamInternals;
+  return {
+    iterations: o.iterations_ ?? 0,
+    accBeta1: o.accBeta1.dataSync()[0],
+    accBeta2: o.accBeta2.dataSync()[0],
+    moments: w.slice(1).map((x) => (x.tensor.dataSync() as Float32Array).slice()),
+  };
+}
+
+/**
+ * Restore Adam's state exactly. tfjs's setWeights recomputes the beta powers
+ * as pow(beta, t + 1), which differs from the running product in the last
+ * bit, so they are written back as saved.
+ */
+export async function writeOptimizerState(t: Trainer, s: OptimizerState): Promise<void> {
+  if (s.moments.length === 0) return;
+  const trainable = Object.values(t.vars).filter((v) => v.trainable);
+  const named = [{ name: "iter", tensor: tf.scalar(s.iterations, "int32") }];
+  s.moments.forEach((m, i) => {
+    const v = trainable[i % trainable.length];
+    named.push({ name: `${v.name}/${i < trainable.length ? "m" : "v"}`, tensor: tf.tensor(m, v.shape) });
+  });
+  await t.optimizer.setWeights(named);
+  tf.dispose(named.map((n) => n.tensor));
+  const o = t.optimizer as unknown as AdamInternals;
+  tf.tidy(() => {
+    o.accBeta1.assign(tf.scalar(s.accBeta1));
+    o.accBeta2.assign(tf.scalar(s.accBeta2));
+  });
+}

@@ -6,7 +6,16 @@ import { useBackend } from "../shared/backend.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import type { ParamMap } from "../shared/params.ts";
 import { registerWasmGradKernels } from "./kernels.ts";
-import { applyUpdate, computeGrads, createTrainer, readParams, type Trainer } from "./step.ts";
+import {
+  applyUpdate,
+  computeGrads,
+  createTrainer,
+  type OptimizerState,
+  readOptimizerState,
+  readParams,
+  type Trainer,
+  writeOptimizerState,
+} from "./step.ts";
 import { scorePairs } from "./evaluate.ts";
 import type { Pairs } from "./pairs.ts";
 
@@ -18,7 +27,9 @@ export type Request =
     lr: number;
     backend: "wasm" | "cpu";
     pixels: Uint8Array;
+    optimizer?: OptimizerState;
   }
+  | { type: "state" }
   | { type: "score"; pairs: Pairs }
   | { type: "grads"; batch: Float32Array; same: Float32Array }
   | { type: "apply"; grads: Float32Array; stats: Float32Array; images: number; lr?: number }
@@ -38,6 +49,7 @@ self.onmessage = async (e) => {
       const backend = await useBackend(m.backend);
       if (backend === "wasm") registerWasmGradKernels();
       trainer = createTrainer(m.params, m.config, m.lr);
+      if (m.optimizer) await writeOptimizerState(trainer, m.optimizer);
       pixels = m.pixels;
       self.postMessage({ ok: true });
     } else if (m.type === "grads") {
@@ -48,6 +60,9 @@ self.onmessage = async (e) => {
     } else if (m.type === "score") {
       const logits = scorePairs(readParams(trainer!), trainer!.config, pixels!, m.pairs);
       self.postMessage({ ok: true, logits }, [logits.buffer as ArrayBuffer]);
+    } else if (m.type === "state") {
+      const state = { params: readParams(trainer!), optimizer: await readOptimizerState(trainer!) };
+      self.postMessage({ ok: true, state });
     } else if (m.type === "read") {
       self.postMessage({ ok: true, params: readParams(trainer!) });
     }

@@ -1,0 +1,108 @@
+// deno task load [seconds] [connections]: start the real server (edge/main.ts)
+// and drive it over loopback with autocannon: a mix of valid requests (JSON
+// pixel arrays, multipart PNGs) and invalid ones (bad JSON, wrong pixel count,
+// unsupported type, blank image), 64 connections for 60 s by default. Prints
+// requests/s, latency p50/p99, responses by status, errors, and RSS.
+import autocannon from "autocannon";
+import { encode as encodePng } from "fast-png";
+import { loadDataset } from "../train/mnist.ts";
+import { machine, rssMiB } from "../train/machine.ts";
+
+const seconds = Number(Deno.args[0] ?? 60), connections = Number(Deno.args[1] ?? 64);
+console.log(`machine: ${await machine()}`);
+const { test } = loadDataset();
+const digit = (i: number) => Array.from(test.images.pixels.subarray(i * 784, (i + 1) * 784));
+const png = (i: number) =>
+  encodePng({
+    width: 28,
+    height: 28,
+    data: test.images.pixels.subarray(i * 784, (i + 1) * 784),
+    channels: 1,
+    depth: 8,
+  });
+const dec = new TextDecoder("latin1");
+const multipart = (a: Uint8Array, b: Uint8Array) =>
+  [
+    '--LoAd\r\nContent-Disposition: form-data; name="a"; filename="a.png"\r\n\r\n',
+    dec.decode(a),
+    "\r\n",
+    '--LoAd\r\nContent-Disposition: form-data; name="b"; filename="b.png"\r\n\r\n',
+    dec.decode(b),
+    "\r\n--LoAd--\r\n",
+  ]
+    .join("");
+const json = { "content-type": "application/json" };
+const requests = [
+  { method: "POST", path: "/verify", headers: json, body: JSON.stringify({ a: digit(0), b: digit(1) }) },
+  {
+    method: "POST",
+    path: "/verify",
+    headers: { "content-type": "multipart/form-data; boundary=LoAd" },
+    body: multipart(png(2), png(3)),
+  },
+  { method: "POST", path: "/verify", headers: json, body: JSON.stringify({ a: digit(4), b: digit(4) }) },
+  { method: "POST", path: "/verify", headers: json, body: "{not json" },
+  {
+    method: "POST",
+    path: "/verify",
+    headers: json,
+    body: JSON.stringify({ a: digit(0).slice(1), b: digit(1) }),
+  },
+  { method: "POST", path: "/verify", headers: { "content-type": "text/plain" }, body: "hello" },
+  {
+    method: "POST",
+    path: "/verify",
+    headers: json,
+    body: JSON.stringify({ a: new Array(784).fill(0), b: digit(1) }),
+  },
+  { method: "GET", path: "/healthz" },
+] as const;
+
+const port = 18500 + Math.floor(Math.random() * 500);
+const child = new Deno.Command(Deno.execPath(), {
+  args: ["run", "--allow-read", "--allow-env", "--allow-net", new URL("./main.ts", import.meta.url).pathname],
+  env: { PORT: String(port), HOST: "127.0.0.1" },
+  stdout: "null",
+  stderr: "inherit",
+}).spawn();
+for (;;) {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+    await r.body?.cancel();
+    if (r.ok) break;
+  } catch { /* starting */ }
+  await new Promise((r) => setTimeout(r, 20));
+}
+const rssStart = await rssMiB(child.pid);
+// deno-lint-ignore no-explicit-any
+const result: any = await autocannon({
+  url: `http://127.0.0.1:${port}`,
+  connections,
+  duration: seconds,
+  requests: requests as unknown as autocannon.Request[],
+});
+const rssEnd = await rssMiB(child.pid);
+child.kill("SIGTERM");
+const exit = await child.status;
+
+const statuses = Object.entries(result.statusCodeStats ?? {}).map(([k, v]) =>
+  `${k}: ${(v as { count: number }).count}`
+);
+console.log(
+  `${connections} connections, ${seconds} s, ${requests.length} request kinds in rotation (3 valid, 4 invalid, healthz)`,
+);
+console.log(`requests/s: mean ${result.requests.average.toFixed(0)}, total ${result.requests.total}`);
+console.log(
+  `latency: p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`,
+);
+console.log(
+  `responses by status: ${statuses.join(", ")}; 5xx ${
+    result["5xx"]
+  }; socket errors ${result.errors}; timeouts ${result.timeouts}`,
+);
+console.log(
+  `RSS: ${rssStart.toFixed(1)} MiB at start, ${rssEnd.toFixed(1)} MiB at end (${
+    (100 * (rssEnd / rssStart - 1)).toFixed(1)
+  }%)`,
+);
+console.log(`server exit after SIGTERM: ${exit.code}`);

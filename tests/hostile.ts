@@ -1,0 +1,172 @@
+// Hostile /verify requests as fast-check arbitraries, shared by the fuzz test
+// (a few hundred cases in `deno task test`) and `deno task fuzz` (100,000).
+import fc from "fast-check";
+import { encode as encodePng } from "fast-png";
+import jpeg from "jpeg-js";
+
+/** A request to send: method POST to /verify, headers and body. */
+export interface Case {
+  kind: string;
+  headers: Record<string, string>;
+  body: Uint8Array | string;
+}
+
+const digit = (w: number, h: number) => {
+  const g = new Uint8Array(w * h).fill(250);
+  for (let y = 2; y < h - 2; y++) for (let x = (w >> 1) - 1; x <= (w >> 1) + 1; x++) g[y * w + x] = 10;
+  return g;
+};
+const PNG = encodePng({ width: 24, height: 24, data: digit(24, 24), channels: 1, depth: 8 });
+const RGBA = new Uint8Array(24 * 24 * 4).map((_, i) => (i % 4 === 3 ? 255 : digit(24, 24)[i >> 2]));
+const JPG = jpeg.encode({ width: 24, height: 24, data: RGBA }, 80).data;
+export const VALID_PNG = PNG;
+
+const enc = new TextEncoder();
+const cat = (...parts: (Uint8Array | string)[]) => {
+  const bs = parts.map((p) => (typeof p === "string" ? enc.encode(p) : p));
+  const out = new Uint8Array(bs.reduce((a, b) => a + b.length, 0));
+  let o = 0;
+  for (const b of bs) out.set(b, (o += b.length) - b.length);
+  return out;
+};
+
+/** Multipart body by hand, so it can lie. */
+function multipart(boundary: string, parts: { name: string; file?: boolean; data: Uint8Array | string }[], end = true) {
+  const chunks: (Uint8Array | string)[] = [];
+  for (const p of parts) {
+    chunks.push(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"${p.file ? `; filename="${p.name}.png"` : ""}\r\n`,
+      p.file ? "Content-Type: application/octet-stream\r\n\r\n" : "\r\n",
+      p.data,
+      "\r\n",
+    );
+  }
+  if (end) chunks.push(`--${boundary}--\r\n`);
+  return cat(...chunks);
+}
+
+/** A PNG whose IHDR says anything (CRC not fixed: decoders must cope). */
+function lyingPng(w: number, h: number, depth: number, color: number, interlace: number): Uint8Array {
+  const b = PNG.slice();
+  const v = new DataView(b.buffer);
+  v.setUint32(16, w);
+  v.setUint32(20, h);
+  b[24] = depth;
+  b[25] = color;
+  b[28] = interlace;
+  return b;
+}
+
+const mutate = (src: Uint8Array) =>
+  fc.oneof(
+    fc.nat({ max: src.length }).map((n) => src.slice(0, n)),
+    fc.array(fc.tuple(fc.nat({ max: src.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 })
+      .map((flips) => {
+        const b = src.slice();
+        for (const [i, v] of flips) b[i] = v;
+        return b;
+      }),
+    fc.tuple(fc.nat({ max: src.length }), fc.uint8Array({ maxLength: 64 })).map(([i, ins]) =>
+      cat(src.subarray(0, i), ins, src.subarray(i))
+    ),
+  );
+
+const imageBytes = fc.oneof(
+  mutate(PNG),
+  mutate(JPG),
+  fc.tuple(
+    fc.oneof(fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.constant(30000)),
+    fc.oneof(fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.constant(30000)),
+    fc.constantFrom(0, 1, 2, 3, 4, 7, 8, 16, 255),
+    fc.constantFrom(0, 2, 3, 4, 5, 6, 7),
+    fc.constantFrom(0, 1, 2),
+  ).map(([w, h, d, c, i]) => lyingPng(w, h, d, c, i)),
+  fc.uint8Array({ maxLength: 300 }),
+  fc.constant(PNG),
+  fc.constant(JPG),
+);
+
+const fieldName = fc.constantFrom("a", "b", "threshold", "__proto__", "constructor", "prototype", "A", "", "a[]");
+
+const multipartCase: fc.Arbitrary<Case> = fc.tuple(
+  fc.oneof(fc.constant("XyZ"), fc.string({ minLength: 0, maxLength: 12 })),
+  fc.array(fc.record({ name: fieldName, file: fc.boolean(), data: fc.oneof(imageBytes, fc.string({ maxLength: 20 })) }), {
+    maxLength: 4,
+  }),
+  fc.boolean(),
+  fc.oneof(fc.constant(-1), fc.nat({ max: 2000 })),
+  fc.constantFrom("multipart/form-data; boundary=", "multipart/form-data;boundary=", "multipart/form-data", "multipart/mixed; boundary="),
+).map(([boundary, parts, end, cut, type]) => {
+  const body = multipart(boundary, parts, end);
+  return {
+    kind: "multipart",
+    headers: { "content-type": type.endsWith("=") ? type + boundary : type },
+    body: cut >= 0 ? body.subarray(0, cut) : body,
+  };
+});
+
+const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+const pixelValue = fc.oneof(
+  fc.integer({ min: -5, max: 300 }),
+  fc.double(),
+  fc.constantFrom("NaN", "Infinity", "-1", "3", null, true, [], {}),
+);
+const pixelArray = fc.oneof(
+  fc.constantFrom(783, 784, 785, 0).chain((n) => fc.array(pixelValue, { minLength: n, maxLength: n })),
+  fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 784, maxLength: 784 }),
+);
+const imageJson = fc.oneof(
+  imageBytes.map(b64),
+  imageBytes.map((b) => `data:image/png;base64,${b64(b)}`),
+  fc.tuple(imageBytes, fc.string({ maxLength: 8 })).map(([b, junk]) => b64(b) + junk),
+  fc.constantFrom("data:image/gif;base64,R0lGOD", "data:image/png,abc", "data:;base64,", "", "===="),
+  pixelArray,
+  fc.jsonValue({ maxDepth: 2 }),
+);
+const jsonCase: fc.Arbitrary<Case> = fc.oneof(
+  fc.record({ a: imageJson, b: imageJson, threshold: fc.oneof(fc.double(), fc.jsonValue({ maxDepth: 1 })) }, {
+    requiredKeys: [],
+  }).map((o) => JSON.stringify(o)),
+  fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+  fc.string({ maxLength: 40 }),
+  fc.constantFrom('{"__proto__": {"a": 1}}', '{"constructor": {"prototype": 1}}', "{", "[", "null", '{"a":1e999}'),
+).map((body) => ({ kind: "json", headers: { "content-type": "application/json" }, body }));
+
+const otherCase: fc.Arbitrary<Case> = fc.tuple(
+  fc.constantFrom("", "text/plain", "image/png", "application/x-www-form-urlencoded", "application/json; charset=utf-8"),
+  fc.oneof(imageBytes, fc.string({ maxLength: 30 })),
+).map(([type, body]): Case => ({ kind: "other", headers: type ? { "content-type": type } : {}, body }));
+
+/** A body just over `limit` bytes, declared with Content-Length or not. */
+export const oversizeCase = (limit: number): fc.Arbitrary<Case> =>
+  fc.tuple(fc.boolean(), fc.nat({ max: 4096 })).map(([declare, extra]): Case => {
+    const body = new Uint8Array(limit + 1 + extra).fill(0x41);
+    return {
+      kind: "oversize",
+      headers: declare ? { "content-type": "application/json", "content-length": String(body.length) } : { "content-type": "application/json" },
+      body,
+    };
+  });
+
+/** Well-formed envelopes around hostile images: what reaches the decoders. */
+const decoderCase: fc.Arbitrary<Case> = fc.oneof(
+  fc.tuple(imageBytes, imageBytes).map(([a, b]): Case => ({
+    kind: "multipart-images",
+    headers: { "content-type": "multipart/form-data; boundary=XyZ" },
+    body: multipart("XyZ", [{ name: "a", file: true, data: a }, { name: "b", file: true, data: b }]),
+  })),
+  fc.tuple(imageBytes, fc.oneof(imageBytes, fc.constant(PNG))).map(([a, b]): Case => ({
+    kind: "json-images",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ a: b64(a), b: `data:image/png;base64,${b64(b)}` }),
+  })),
+);
+
+export const hostileCase = (limit: number): fc.Arbitrary<Case> =>
+  fc.oneof(
+    { weight: 3, arbitrary: multipartCase },
+    { weight: 3, arbitrary: jsonCase },
+    { weight: 4, arbitrary: decoderCase },
+    { weight: 1, arbitrary: otherCase },
+    { weight: 1, arbitrary: oversizeCase(limit) },
+  );
