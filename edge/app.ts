@@ -2,6 +2,7 @@
 // model. Routes: POST /verify, POST /embed, GET /healthz, GET /readyz,
 // GET /openapi.json, GET /.
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { ClientError } from "../shared/errors.ts";
@@ -30,12 +31,7 @@ export function createApp(opts: AppOptions) {
   if (opts.verifier instanceof Promise) {
     opts.verifier.then((v) => (ready = v), (e) => (failure = (e as Error).message));
   }
-  const inputs = (m: Verifier) => ({
-    side: m.config.inputSize,
-    limits: opts.imageLimits ?? DEFAULT_IMAGE_LIMITS,
-    maxBodyBytes: opts.maxBodyBytes ?? 4 * 1024 * 1024,
-    pool: opts.decodePool,
-  });
+  const limits = opts.imageLimits ?? DEFAULT_IMAGE_LIMITS;
   const model = (): Verifier => {
     if (ready) return ready;
     throw new ClientError(
@@ -49,6 +45,15 @@ export function createApp(opts: AppOptions) {
   app.use(secureHeaders());
   app.onError(onError);
   app.notFound((c) => c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`, c), 404));
+  const limit = bodyLimit({
+    maxSize: opts.maxBodyBytes ?? 4 * 1024 * 1024,
+    onError: () => {
+      throw new ClientError(
+        "body_too_large",
+        `Request body exceeds ${opts.maxBodyBytes ?? 4 * 1024 * 1024} bytes`,
+      );
+    },
+  });
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", (c) => {
@@ -63,9 +68,15 @@ export function createApp(opts: AppOptions) {
         'Also: POST /embed (one image as field "image"), GET /healthz, GET /readyz, GET /openapi.json\n',
     ));
 
-  app.post("/verify", async (c) => {
+  app.post("/verify", limit, async (c) => {
     const m = model();
-    const { images: [a, b], threshold, decodeMs } = await readInputs(c.req.raw, ["a", "b"], inputs(m));
+    const { images: [a, b], threshold, decodeMs } = await readInputs(
+      c.req.raw,
+      ["a", "b"],
+      m.config.inputSize,
+      limits,
+      opts.decodePool,
+    );
     const t0 = performance.now();
     const { probability } = m.score(a, b);
     const t = threshold ?? m.threshold;
@@ -78,9 +89,15 @@ export function createApp(opts: AppOptions) {
     });
   });
 
-  app.post("/embed", async (c) => {
+  app.post("/embed", limit, async (c) => {
     const m = model();
-    const { images: [x], decodeMs } = await readInputs(c.req.raw, ["image"], inputs(m));
+    const { images: [x], decodeMs } = await readInputs(
+      c.req.raw,
+      ["image"],
+      m.config.inputSize,
+      limits,
+      opts.decodePool,
+    );
     const t0 = performance.now();
     const e = m.embed(x);
     return c.json({

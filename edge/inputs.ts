@@ -5,7 +5,6 @@ import { ClientError } from "../shared/errors.ts";
 import { decodeImage, type ImageLimits } from "../shared/image.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import type { DecodePool } from "./decode_pool.ts";
-import { readBody } from "./body.ts";
 
 export interface Parsed {
   images: Float32Array[];
@@ -73,11 +72,10 @@ function parseThreshold(v: unknown): number | undefined {
   return t;
 }
 
-async function fromMultipart(bytes: Uint8Array, contentType: string, fields: string[]) {
+async function fromMultipart(req: Request, fields: string[]) {
   let form: FormData;
   try {
-    form = await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": contentType } })
-      .formData();
+    form = await req.formData();
   } catch {
     throw new ClientError("bad_request", "Malformed multipart/form-data body");
   }
@@ -97,10 +95,10 @@ async function fromMultipart(bytes: Uint8Array, contentType: string, fields: str
   return { raws, threshold: parseThreshold(t[0]) };
 }
 
-async function fromJson(bytes: Uint8Array, fields: string[]) {
+async function fromJson(req: Request, fields: string[]) {
   let body: unknown;
   try {
-    body = JSON.parse(new TextDecoder().decode(bytes));
+    body = await req.json();
   } catch {
     throw new ClientError("bad_request", "Malformed JSON body");
   }
@@ -124,22 +122,18 @@ async function fromJson(bytes: Uint8Array, fields: string[]) {
   return { raws, threshold: parseThreshold(Object.hasOwn(o, "threshold") ? o.threshold : undefined) };
 }
 
-export interface InputOptions {
-  /** Model input side (28). */
-  side: number;
-  limits: ImageLimits;
-  maxBodyBytes: number;
-  pool?: DecodePool;
-}
-
 /** Read `fields` (image inputs) and an optional threshold from a request. */
-export async function readInputs(req: Request, fields: string[], o: InputOptions): Promise<Parsed> {
-  const contentType = req.headers.get("content-type") ?? "";
-  const type = contentType.split(";")[0].trim().toLowerCase();
+export async function readInputs(
+  req: Request,
+  fields: string[],
+  side: number,
+  limits: ImageLimits,
+  pool?: DecodePool,
+): Promise<Parsed> {
+  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   let got: { raws: Raw[]; threshold?: number };
-  if (type === "multipart/form-data") {
-    got = await fromMultipart(await readBody(req, o.maxBodyBytes), contentType, fields);
-  } else if (type === "application/json") got = await fromJson(await readBody(req, o.maxBodyBytes), fields);
+  if (type === "multipart/form-data") got = await fromMultipart(req, fields);
+  else if (type === "application/json") got = await fromJson(req, fields);
   else {
     throw new ClientError(
       "unsupported_media_type",
@@ -147,6 +141,6 @@ export async function readInputs(req: Request, fields: string[], o: InputOptions
     );
   }
   const t0 = performance.now();
-  const images = await Promise.all(got.raws.map((r, i) => toInput(r, fields[i], o.side, o.limits, o.pool)));
+  const images = await Promise.all(got.raws.map((r, i) => toInput(r, fields[i], side, limits, pool)));
   return { images, threshold: got.threshold, decodeMs: performance.now() - t0 };
 }

@@ -76,7 +76,10 @@ export function writeMnistSlice(dir: string, nTrain: number, nTest: number, sour
     return b;
   };
   for (const [name, split, n] of [["train", source.train, nTrain], ["t10k", source.test, nTest]] as const) {
-    Deno.writeFileSync(`${dir}/${name}-images-idx3-ubyte`, idx(0x803, [n, 28, 28], split.images.pixels.subarray(0, n * 784)));
+    Deno.writeFileSync(
+      `${dir}/${name}-images-idx3-ubyte`,
+      idx(0x803, [n, 28, 28], split.images.pixels.subarray(0, n * 784)),
+    );
     Deno.writeFileSync(`${dir}/${name}-labels-idx1-ubyte`, idx(0x801, [n], split.labels.subarray(0, n)));
   }
 }

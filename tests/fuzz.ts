@@ -55,7 +55,11 @@ export async function check(t: Target, c: Case): Promise<string> {
 /** A case as a JSON fixture (tests/fuzz/*.json). */
 export function toFixture(c: Case, why: string): string {
   const base64 = typeof c.body === "string" ? undefined : btoa(String.fromCharCode(...c.body));
-  return JSON.stringify({ why, kind: c.kind, headers: c.headers, ...(base64 ? { base64 } : { body: c.body }) }, null, 1);
+  return JSON.stringify(
+    { why, kind: c.kind, headers: c.headers, ...(base64 ? { base64 } : { body: c.body }) },
+    null,
+    1,
+  );
 }
 
 /**
@@ -91,12 +95,16 @@ if (import.meta.main) {
   try {
     const counts = await fuzz(t, n, seed);
     console.log(`${n} cases, seed ${seed}, ${((performance.now() - t0) / 1000).toFixed(0)} s, no violation`);
-    for (const [k, v] of Object.entries(counts).sort((a, b) => b[1] - a[1])) console.log(`${String(v).padStart(7)}  ${k}`);
+    for (const [k, v] of Object.entries(counts).sort((a, b) => b[1] - a[1])) {
+      console.log(`${String(v).padStart(7)}  ${k}`);
+    }
   } catch (e) {
     const f = (e as { failure?: { c: Case; why: string } }).failure;
     const file = new URL(`./fuzz/failure-${seed}.json`, import.meta.url);
     if (f) await Deno.writeTextFile(file, toFixture(f.c, f.why));
-    console.error(`violation${f ? ` (saved to ${file.pathname})` : ""}:\n${(e as Error).message.slice(0, 2000)}`);
+    console.error(
+      `violation${f ? ` (saved to ${file.pathname})` : ""}:\n${(e as Error).message.slice(0, 2000)}`,
+    );
     Deno.exit(1);
   }
 }

@@ -31,11 +31,17 @@ const cat = (...parts: (Uint8Array | string)[]) => {
 };
 
 /** Multipart body by hand, so it can lie. */
-function multipart(boundary: string, parts: { name: string; file?: boolean; data: Uint8Array | string }[], end = true) {
+function multipart(
+  boundary: string,
+  parts: { name: string; file?: boolean; data: Uint8Array | string }[],
+  end = true,
+) {
   const chunks: (Uint8Array | string)[] = [];
   for (const p of parts) {
     chunks.push(
-      `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"${p.file ? `; filename="${p.name}.png"` : ""}\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"${
+        p.file ? `; filename="${p.name}.png"` : ""
+      }\r\n`,
       p.file ? "Content-Type: application/octet-stream\r\n\r\n" : "\r\n",
       p.data,
       "\r\n",
@@ -60,7 +66,10 @@ function lyingPng(w: number, h: number, depth: number, color: number, interlace:
 const mutate = (src: Uint8Array) =>
   fc.oneof(
     fc.nat({ max: src.length }).map((n) => src.slice(0, n)),
-    fc.array(fc.tuple(fc.nat({ max: src.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 })
+    fc.array(fc.tuple(fc.nat({ max: src.length - 1 }), fc.integer({ min: 0, max: 255 })), {
+      minLength: 1,
+      maxLength: 8,
+    })
       .map((flips) => {
         const b = src.slice();
         for (const [i, v] of flips) b[i] = v;
@@ -86,16 +95,38 @@ const imageBytes = fc.oneof(
   fc.constant(JPG),
 );
 
-const fieldName = fc.constantFrom("a", "b", "threshold", "__proto__", "constructor", "prototype", "A", "", "a[]");
+const fieldName = fc.constantFrom(
+  "a",
+  "b",
+  "threshold",
+  "__proto__",
+  "constructor",
+  "prototype",
+  "A",
+  "",
+  "a[]",
+);
 
 const multipartCase: fc.Arbitrary<Case> = fc.tuple(
   fc.oneof(fc.constant("XyZ"), fc.string({ minLength: 0, maxLength: 12 })),
-  fc.array(fc.record({ name: fieldName, file: fc.boolean(), data: fc.oneof(imageBytes, fc.string({ maxLength: 20 })) }), {
-    maxLength: 4,
-  }),
+  fc.array(
+    fc.record({
+      name: fieldName,
+      file: fc.boolean(),
+      data: fc.oneof(imageBytes, fc.string({ maxLength: 20 })),
+    }),
+    {
+      maxLength: 4,
+    },
+  ),
   fc.boolean(),
   fc.oneof(fc.constant(-1), fc.nat({ max: 2000 })),
-  fc.constantFrom("multipart/form-data; boundary=", "multipart/form-data;boundary=", "multipart/form-data", "multipart/mixed; boundary="),
+  fc.constantFrom(
+    "multipart/form-data; boundary=",
+    "multipart/form-data;boundary=",
+    "multipart/form-data",
+    "multipart/mixed; boundary=",
+  ),
 ).map(([boundary, parts, end, cut, type]) => {
   const body = multipart(boundary, parts, end);
   return {
@@ -129,11 +160,24 @@ const jsonCase: fc.Arbitrary<Case> = fc.oneof(
   }).map((o) => JSON.stringify(o)),
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
   fc.string({ maxLength: 40 }),
-  fc.constantFrom('{"__proto__": {"a": 1}}', '{"constructor": {"prototype": 1}}', "{", "[", "null", '{"a":1e999}'),
+  fc.constantFrom(
+    '{"__proto__": {"a": 1}}',
+    '{"constructor": {"prototype": 1}}',
+    "{",
+    "[",
+    "null",
+    '{"a":1e999}',
+  ),
 ).map((body) => ({ kind: "json", headers: { "content-type": "application/json" }, body }));
 
 const otherCase: fc.Arbitrary<Case> = fc.tuple(
-  fc.constantFrom("", "text/plain", "image/png", "application/x-www-form-urlencoded", "application/json; charset=utf-8"),
+  fc.constantFrom(
+    "",
+    "text/plain",
+    "image/png",
+    "application/x-www-form-urlencoded",
+    "application/json; charset=utf-8",
+  ),
   fc.oneof(imageBytes, fc.string({ maxLength: 30 })),
 ).map(([type, body]): Case => ({ kind: "other", headers: type ? { "content-type": type } : {}, body }));
 
@@ -143,7 +187,9 @@ export const oversizeCase = (limit: number): fc.Arbitrary<Case> =>
     const body = new Uint8Array(limit + 1 + extra).fill(0x41);
     return {
       kind: "oversize",
-      headers: declare ? { "content-type": "application/json", "content-length": String(body.length) } : { "content-type": "application/json" },
+      headers: declare
+        ? { "content-type": "application/json", "content-length": String(body.length) }
+        : { "content-type": "application/json" },
       body,
     };
   });

@@ -16,7 +16,8 @@ function train(args: string[]) {
     stderr: "piped",
   });
 }
-const sha = async (dir: string) => JSON.parse(await Deno.readTextFile(`${dir}/model.json`)).userDefinedMetadata.files;
+const sha = async (dir: string) =>
+  JSON.parse(await Deno.readTextFile(`${dir}/model.json`)).userDefinedMetadata.files;
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
 Deno.test("a run killed after its first checkpoint and resumed equals an uninterrupted run", async () => {

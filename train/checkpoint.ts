@@ -50,12 +50,19 @@ export function decodeCheckpoint(json: string, bin: Uint8Array): Checkpoint {
   const specs = paramSpecs(h.options.model);
   const sizes = [...specs.map((s) => s.shape.reduce((a, b) => a * b, 1)), ...h.optimizer.momentSizes];
   const want = sizes.reduce((a, b) => a + b, 0) * 4;
-  if (bin.length !== want) throw new Error(`Cannot resume: checkpoint.bin has ${bin.length} bytes, expected ${want}`);
+  if (bin.length !== want) {
+    throw new Error(`Cannot resume: checkpoint.bin has ${bin.length} bytes, expected ${want}`);
+  }
   const all = new Float32Array(bin.slice().buffer);
   let o = 0;
-  const take = (n: number) => all.slice(o, (o += n));
+  const take = (n: number) => all.slice(o, o += n);
   const params: ParamMap = {};
-  for (const s of specs) params[s.name] = { shape: s.shape, values: take(s.shape.reduce((a, b) => a * b, 1)) };
+  for (const s of specs) {
+    params[s.name] = {
+      shape: s.shape,
+      values: take(s.shape.reduce((a, b) => a * b, 1)),
+    };
+  }
   const { momentSizes, ...opt } = h.optimizer;
   const { format: _f, optimizer: _o, ...rest } = h;
   return { ...rest, params, optimizer: { ...opt, moments: momentSizes.map(take) } };

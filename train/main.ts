@@ -174,25 +174,31 @@ if (a.resume) {
 
 const tty = Deno.stdout.isTerminal();
 const enc = new TextEncoder();
-const result = await train(opts, data.train, {
-  onStep: (s) => {
-    if (tty) {
-      const line = `epoch ${s.epoch} step ${s.step}/${opts.stepsPerEpoch} loss ${s.loss.toFixed(4)} ` +
-        `${s.pairsPerSecond.toFixed(0)} pairs/s ETA ${s.etaSeconds.toFixed(0)}s`;
-      Deno.stdout.writeSync(enc.encode(`\r${line.padEnd(80)}`));
-    } else if (s.step % 100 === 0) {
-      console.log(
-        `epoch ${s.epoch} step ${s.step} loss ${s.loss.toFixed(4)} ${s.pairsPerSecond.toFixed(0)} pairs/s`,
-      );
-    }
+const result = await train(
+  opts,
+  data.train,
+  {
+    onStep: (s) => {
+      if (tty) {
+        const line = `epoch ${s.epoch} step ${s.step}/${opts.stepsPerEpoch} loss ${s.loss.toFixed(4)} ` +
+          `${s.pairsPerSecond.toFixed(0)} pairs/s ETA ${s.etaSeconds.toFixed(0)}s`;
+        Deno.stdout.writeSync(enc.encode(`\r${line.padEnd(80)}`));
+      } else if (s.step % 100 === 0) {
+        console.log(
+          `epoch ${s.epoch} step ${s.step} loss ${s.loss.toFixed(4)} ${s.pairsPerSecond.toFixed(0)} pairs/s`,
+        );
+      }
+    },
+    onEpoch: (e) => {
+      if (tty) Deno.stdout.writeSync(enc.encode("\r".padEnd(82) + "\r"));
+      if (e.epoch === (resume?.epoch ?? 0) + 1) console.log(EPOCH_HEADER);
+      console.log(epochRow(e));
+    },
+    onCheckpoint: (c) => writeCheckpointDir(ckptDir, c),
   },
-  onEpoch: (e) => {
-    if (tty) Deno.stdout.writeSync(enc.encode("\r".padEnd(82) + "\r"));
-    if (e.epoch === (resume?.epoch ?? 0) + 1) console.log(EPOCH_HEADER);
-    console.log(epochRow(e));
-  },
-  onCheckpoint: (c) => writeCheckpointDir(ckptDir, c),
-}, backend, resume);
+  backend,
+  resume,
+);
 const trainPairs = opts.epochs * opts.stepsPerEpoch * opts.batchSize;
 console.log(
   `trained ${trainPairs} pairs in ${result.seconds.toFixed(1)} s (${
@@ -254,7 +260,11 @@ const meta = {
 };
 // Swap weights/ in only after the written copy reloads (hashes checked) and
 // scores a slice of validation pairs exactly as the in-memory model did.
-const slice = { a: result.valPairs.a.subarray(0, 500), b: result.valPairs.b.subarray(0, 500), same: result.valPairs.same };
+const slice = {
+  a: result.valPairs.a.subarray(0, 500),
+  b: result.valPairs.b.subarray(0, 500),
+  same: result.valPairs.same,
+};
 await writeArtifactDir(a.out!, {
   "model.json": JSON.stringify(artifact.modelJson, null, 1),
   "weights.bin": artifact.bin,

@@ -115,7 +115,9 @@ export async function workerRunner(
   const reps = Array.from({ length: n }, () => new Replica());
   try {
     await Promise.all(
-      reps.map((r) => r.call({ type: "init", params, config, lr, backend: backend as "wasm", pixels, optimizer })),
+      reps.map((r) =>
+        r.call({ type: "init", params, config, lr, backend: backend as "wasm", pixels, optimizer })
+      ),
     );
   } catch (e) {
     reps.forEach((r) => r.terminate());

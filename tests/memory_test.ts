@@ -1,0 +1,22 @@
+import { assert } from "./assert.ts";
+
+Deno.test("10,000 mixed good/bad requests leave the live heap and the tensor count flat", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      "--v8-flags=--expose-gc",
+      new URL("./heap_child.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  const { early, late, tensors } = JSON.parse(
+    new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!,
+  );
+  // 9,000 more requests: a leak of even 100 bytes each would add 0.9 MB.
+  assert(late - early < 512 * 1024, `live heap grew ${((late - early) / 1024).toFixed(0)} KiB`);
+  assert(tensors <= 20, `${tensors} live tensors`);
+});
