@@ -11,8 +11,8 @@ export const WEIGHTS_DIR = new URL("../weights/", import.meta.url);
  * The app; the model loads in the background and /readyz turns 200 when it is
  * verified. Large images decode on a pool of one worker per core (at most 4).
  */
-export function buildApp(dir = WEIGHTS_DIR) {
-  const verifier = useBackend("wasm").then(() => loadVerifier(dir));
+export function buildApp(dir = WEIGHTS_DIR, load = loadVerifier) {
+  const verifier = useBackend("wasm").then(() => load(dir));
   const decodePool = createDecodePool(Math.min(4, navigator.hardwareConcurrency ?? 1));
   return { app: createApp({ verifier, decodePool }), verifier, decodePool };
 }

@@ -22,6 +22,9 @@ export interface ImageLimits {
 
 export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxSide: 4096, maxPixels: 16_000_000 };
 
+/** jpeg-js's working-memory cap: 3000x2000 (6 Mpx) photos fit; its accounting undercounts, peak RSS is higher. */
+const JPEG_MEMORY_MB = 128;
+
 const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** "png" | "jpeg" | undefined, from the magic bytes. */
@@ -90,6 +93,12 @@ export function decodeImage(bytes: Uint8Array, name: string, limits = DEFAULT_IM
     return format === "png" ? fromPng(bytes, w, h) : fromJpeg(bytes, w, h, limits);
   } catch (e) {
     if (e instanceof ClientError) throw e;
+    if (/maxMemoryUsageInMB/.test((e as Error).message)) {
+      throw new ClientError(
+        "image_too_large",
+        `Cannot decode image "${name}": a ${w}x${h} JPEG needs more than ${JPEG_MEMORY_MB} MB to decode`,
+      );
+    }
     throw new ClientError("undecodable_image", `Cannot decode image "${name}": ${(e as Error).message}`);
   }
 }
@@ -113,7 +122,7 @@ function fromJpeg(bytes: Uint8Array, w: number, h: number, limits: ImageLimits):
     formatAsRGBA: true,
     colorTransform: luma ? false : undefined,
     maxResolutionInMP: limits.maxPixels / 1e6,
-    maxMemoryUsageInMB: 256,
+    maxMemoryUsageInMB: JPEG_MEMORY_MB,
   });
   if (img.width !== w || img.height !== h) throw new Error("frame size changed while decoding");
   const out = new Float32Array(w * h), d = img.data;

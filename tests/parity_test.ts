@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { createApp } from "../edge/app.ts";
 import { loadVerifier } from "../edge/verifier.ts";
-import { WEIGHTS_DIR } from "../edge/server.ts";
+import { buildApp, WEIGHTS_DIR } from "../edge/server.ts";
 import { useBackend } from "../shared/backend.ts";
 import { createInferenceModel, foldBatchNorm, pairLogits, sigmoid } from "../shared/model.ts";
 import { readArtifactDir } from "../train/artifact_io.ts";
@@ -72,4 +72,29 @@ Deno.test("serving leaks no tensors across good and bad requests", async () => {
   await e.arrayBuffer();
   assertEquals(tf.memory().numTensors, before);
   assert(verifier.sha256 === art.sha256);
+});
+
+Deno.test("concurrent first requests while the model loads: 503 not_ready, one load, then answers", async () => {
+  let loads = 0;
+  const { app: fresh, verifier: ready, decodePool } = buildApp(WEIGHTS_DIR, (dir) => {
+    loads++;
+    return loadVerifier(dir);
+  });
+  try {
+    const body = JSON.stringify({ a: Array.from(digit(0)), b: Array.from(digit(1)) });
+    const send = () =>
+      fresh.request("/verify", { method: "POST", body, headers: { "content-type": "application/json" } });
+    const early = await Promise.all(Array.from({ length: 20 }, send));
+    for (const r of early) {
+      assert(r.status === 503 || r.status === 200, `status ${r.status}`);
+      if (r.status === 503) assertEquals((await r.json()).error.code, "not_ready");
+      else await r.arrayBuffer();
+    }
+    await ready;
+    const late = await Promise.all(Array.from({ length: 20 }, send));
+    for (const r of late) assertClose((await r.json()).probability, direct(0, 1), 1e-5, "after load");
+    assertEquals(loads, 1);
+  } finally {
+    decodePool.close();
+  }
 });

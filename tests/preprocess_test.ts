@@ -3,6 +3,7 @@ import { decodeImage } from "../shared/image.ts";
 import { ClientError } from "../shared/errors.ts";
 import { drawn, jpg, png } from "./fixtures.ts";
 import { encode as encodePng } from "fast-png";
+import jpeg from "jpeg-js";
 import { assert, assertClose, assertEquals, assertThrows } from "./assert.ts";
 
 const gray = (w: number, h: number, v: number[]) => ({ width: w, height: h, data: Float32Array.from(v) });
@@ -104,4 +105,15 @@ Deno.test("decodeImage() reads palette PNGs (8-bit and packed 2-bit indices) thr
   const p2 = encodePng({ width: 30, height: 30, data: packed, channels: 1, depth: 2, palette });
   const x2 = toMnist(decodeImage(p2, "p2"), "p2");
   x2.forEach((v, i) => assertClose(v, ref[i], 1e-3, `p2[${i}]`));
+});
+
+Deno.test("decodeImage() refuses a JPEG too large for the decoder's memory cap with image_too_large", () => {
+  const w = 3400, h = 2400, rgba = new Uint8Array(w * h * 4).fill(255);
+  const bytes = jpeg.encode({ width: w, height: h, data: rgba }, 30).data;
+  assertThrows(
+    () => decodeImage(bytes, "huge"),
+    (e: Error) =>
+      e instanceof ClientError && e.code === "image_too_large" &&
+      /3400x2400 JPEG needs more than/.test(e.message),
+  );
 });
