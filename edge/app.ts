@@ -21,6 +21,8 @@ export interface AppOptions {
   imageLimits?: ImageLimits;
   /** Decode large images on worker threads (both images of a pair in parallel). */
   decodePool?: DecodePool;
+  /** Static files by path (the demo page, its script, TF.js, the weights); "/" is the page. */
+  assets?: Record<string, { body: Uint8Array; type: string }>;
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -61,6 +63,13 @@ export function createApp(opts: AppOptions) {
     return c.json({ ready: true, model: { version: m.version, sha256: m.sha256 } });
   });
   app.get("/openapi.json", (c) => c.json(openApi));
+  for (const [path, { body, type }] of Object.entries(opts.assets ?? {})) {
+    app.get(
+      path,
+      (c) =>
+        c.body(body as Uint8Array<ArrayBuffer>, 200, { "content-type": type, "cache-control": "no-cache" }),
+    );
+  }
   app.get("/", (c) =>
     c.text(
       "Same-digit verifier: POST two digit images, get whether they show the same digit.\n\n" +

@@ -14,5 +14,25 @@ export const WEIGHTS_DIR = new URL("../weights/", import.meta.url);
 export function buildApp(dir = WEIGHTS_DIR, load = loadVerifier) {
   const verifier = useBackend("wasm").then(() => load(dir));
   const decodePool = createDecodePool(Math.min(4, navigator.hardwareConcurrency ?? 1));
-  return { app: createApp({ verifier, decodePool }), verifier, decodePool };
+  return { app: createApp({ verifier, decodePool, assets: pageAssets(dir) }), verifier, decodePool };
+}
+
+/**
+ * The demo page and what it loads, all from this repository or its npm
+ * packages (nothing from outside the service): the page, its bundled script,
+ * TF.js as an ES module, and the weights the page runs in the browser.
+ */
+export function pageAssets(dir: URL) {
+  const file = (url: URL, type: string) => ({ body: Deno.readFileSync(url), type });
+  const here = (p: string) => new URL(p, import.meta.url);
+  return {
+    "/": file(here("./page/index.html"), "text/html; charset=utf-8"),
+    "/page/app.js": file(here("./page/app.js"), "text/javascript; charset=utf-8"),
+    "/vendor/tf.fesm.min.js": file(
+      here("../node_modules/@tensorflow/tfjs/dist/tf.fesm.min.js"),
+      "text/javascript; charset=utf-8",
+    ),
+    "/weights/model.json": file(new URL("model.json", dir), "application/json"),
+    "/weights/weights.bin": file(new URL("weights.bin", dir), "application/octet-stream"),
+  };
 }

@@ -1,0 +1,617 @@
+// edge/page/app.ts
+import * as tf3 from "@tensorflow/tfjs";
+
+// shared/errors.ts
+var ClientError = class extends Error {
+  code;
+  constructor(code, message) {
+    super(message), this.code = code;
+    this.name = "ClientError";
+  }
+};
+
+// shared/preprocess.ts
+var SIDE = 28;
+var BOX = 20;
+var MIN_CONTRAST = 0.15;
+var NOISE = 0.2;
+function toMnist(img, name) {
+  const { width: w, height: h } = img;
+  const border = borderMedian(img);
+  const invert = border > 0.5;
+  if (w === SIDE && h === SIDE && !invert) {
+    if (max(img.data) - border < MIN_CONTRAST) throw blank(name);
+    return Float32Array.from(img.data);
+  }
+  const src = img.data, sign = invert ? -1 : 1, base = invert ? 1 : 0;
+  const bg = invert ? 1 - border : border;
+  let peak = -Infinity;
+  for (let i = 0; i < src.length; i++) peak = Math.max(peak, base + sign * src[i]);
+  if (peak - bg < MIN_CONTRAST) throw blank(name);
+  const norm = new Float32Array(src.length), span = peak - bg;
+  let x0 = w, x1 = -1, y0 = h, y1 = -1;
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i++) {
+      const v = (base + sign * src[i] - bg) / span;
+      if (v < NOISE) continue;
+      norm[i] = v > 1 ? 1 : v;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+  }
+  if (x1 < 0) throw blank(name);
+  const bw = x1 - x0 + 1, bh = y1 - y0 + 1, scale = BOX / Math.max(bw, bh);
+  const tw = Math.max(1, Math.round(bw * scale)), th = Math.max(1, Math.round(bh * scale));
+  const patch = resampleArea(norm, w, x0, y0, bw, bh, tw, th);
+  return centreByMass(patch, tw, th);
+}
+function blank(name) {
+  return new ClientError("blank_image", `Cannot read a digit in image "${name}": it has no ink (blank or uniform)`);
+}
+function max(a) {
+  let m = -Infinity;
+  for (const v of a) if (v > m) m = v;
+  return m;
+}
+function borderMedian({ width: w, height: h, data }) {
+  const m = Math.max(1, Math.floor(Math.min(w, h) * 0.05));
+  const bins = new Uint32Array(1025);
+  let n = 0;
+  const add = (i) => {
+    bins[Math.round(Math.min(1, Math.max(0, data[i])) * 1024)]++;
+    n++;
+  };
+  for (let y = 0; y < h; y++) {
+    if (y < m || y >= h - m) {
+      for (let x = 0; x < w; x++) add(y * w + x);
+    } else {
+      for (let x = 0; x < Math.min(m, w); x++) add(y * w + x);
+      for (let x = Math.max(m, w - m); x < w; x++) add(y * w + x);
+    }
+  }
+  for (let b = 0, seen = 0; b < bins.length; b++) {
+    seen += bins[b];
+    if (seen > n / 2) return b / 1024;
+  }
+  return 1;
+}
+function resampleArea(src, w, x0, y0, bw, bh, tw, th) {
+  const out = new Float32Array(tw * th), sx = bw / tw, sy = bh / th;
+  for (let oy = 0; oy < th; oy++) {
+    const fy0 = oy * sy, fy1 = fy0 + sy;
+    for (let ox = 0; ox < tw; ox++) {
+      const fx0 = ox * sx, fx1 = fx0 + sx;
+      let acc = 0;
+      for (let y = Math.floor(fy0); y < Math.min(bh, Math.ceil(fy1)); y++) {
+        const wy = Math.min(fy1, y + 1) - Math.max(fy0, y);
+        for (let x = Math.floor(fx0); x < Math.min(bw, Math.ceil(fx1)); x++) {
+          const wx = Math.min(fx1, x + 1) - Math.max(fx0, x);
+          acc += wx * wy * src[(y0 + y) * w + x0 + x];
+        }
+      }
+      out[oy * tw + ox] = acc / (sx * sy);
+    }
+  }
+  return out;
+}
+function centreByMass(patch, tw, th) {
+  let m = 0, mx = 0, my = 0;
+  for (let y = 0; y < th; y++) {
+    for (let x = 0; x < tw; x++) {
+      const v = patch[y * tw + x];
+      m += v;
+      mx += v * (x + 0.5);
+      my += v * (y + 0.5);
+    }
+  }
+  const dx = Math.round(SIDE / 2 - mx / m), dy = Math.round(SIDE / 2 - my / m);
+  const out = new Float32Array(SIDE * SIDE);
+  for (let y = 0; y < th; y++) {
+    const ty = y + dy;
+    if (ty < 0 || ty >= SIDE) continue;
+    for (let x = 0; x < tw; x++) {
+      const tx = x + dx;
+      if (tx >= 0 && tx < SIDE) out[ty * SIDE + tx] = patch[y * tw + x];
+    }
+  }
+  return out;
+}
+
+// shared/config.ts
+function checkModelConfig(c) {
+  for (const k of [
+    "inputSize",
+    "conv1",
+    "conv2",
+    "embedding"
+  ]) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) {
+      throw new Error(`Invalid model config: ${k} = ${JSON.stringify(c[k])} is not a positive integer`);
+    }
+  }
+  if (c.inputSize % 4 !== 0) {
+    throw new Error(`Invalid model config: inputSize = ${c.inputSize} must be divisible by 4`);
+  }
+  if (!(c.bnEpsilon > 0) || !(c.bnMomentum > 0 && c.bnMomentum <= 1)) {
+    throw new Error(`Invalid model config: bnEpsilon/bnMomentum out of range`);
+  }
+  return c;
+}
+
+// shared/params.ts
+function bn(layer, c) {
+  return [
+    {
+      name: `${layer}/gamma`,
+      shape: [
+        c
+      ],
+      trainable: true,
+      layer,
+      init: "ones"
+    },
+    {
+      name: `${layer}/beta`,
+      shape: [
+        c
+      ],
+      trainable: true,
+      layer,
+      init: "zeros"
+    },
+    {
+      name: `${layer}/moving_mean`,
+      shape: [
+        c
+      ],
+      trainable: false,
+      layer,
+      init: "zeros"
+    },
+    {
+      name: `${layer}/moving_variance`,
+      shape: [
+        c
+      ],
+      trainable: false,
+      layer,
+      init: "ones"
+    }
+  ];
+}
+function dense(layer, shape, init) {
+  const out = shape[shape.length - 1];
+  return [
+    {
+      name: `${layer}/kernel`,
+      shape,
+      trainable: true,
+      layer,
+      init
+    },
+    {
+      name: `${layer}/bias`,
+      shape: [
+        out
+      ],
+      trainable: true,
+      layer,
+      init: "zeros"
+    }
+  ];
+}
+function paramSpecs(c) {
+  const flat = (c.inputSize / 4) ** 2 * c.conv2;
+  return [
+    ...dense("conv1", [
+      3,
+      3,
+      1,
+      c.conv1
+    ], "kaiming"),
+    ...bn("bn1", c.conv1),
+    ...dense("conv2", [
+      3,
+      3,
+      c.conv1,
+      c.conv2
+    ], "kaiming"),
+    ...bn("bn2", c.conv2),
+    ...dense("fc", [
+      flat,
+      c.embedding
+    ], "xavier"),
+    ...bn("bn3", c.embedding),
+    ...dense("head", [
+      c.embedding,
+      1
+    ], "xavier")
+  ];
+}
+
+// shared/weights.ts
+import * as tf from "@tensorflow/tfjs";
+function entryBytes(e) {
+  const n = e.shape.reduce((a, b) => a * b, 1);
+  const q = e.quantization?.dtype;
+  return n * (q === "uint8" ? 1 : q === "uint16" || q === "float16" ? 2 : 4);
+}
+function decodeWeights(data, entries) {
+  const want = entries.reduce((a, e) => a + entryBytes(e), 0);
+  if (data.length !== want) {
+    throw new Error(`Cannot decode weights: ${data.length} bytes, manifest needs ${want}`);
+  }
+  const buf = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+  const tensors = tf.io.decodeWeights(buf, entries);
+  const out = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    out[name] = {
+      shape: t.shape.slice(),
+      values: t.dataSync()
+    };
+    t.dispose();
+  }
+  return out;
+}
+async function sha256Hex(bytes) {
+  const d = await crypto.subtle.digest("SHA-256", bytes);
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// shared/artifact.ts
+var ArtifactError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "ArtifactError";
+  }
+};
+async function loadArtifact(modelJsonText, bin) {
+  let m;
+  try {
+    m = JSON.parse(modelJsonText);
+  } catch (e) {
+    throw new ArtifactError(`Cannot read model.json: ${e.message}`);
+  }
+  const meta = m?.userDefinedMetadata;
+  const group = m?.weightsManifest?.[0];
+  if (m?.format !== "siamese-weights" || !meta?.config || !group || m.weightsManifest.length !== 1) {
+    throw new ArtifactError(`Cannot read model.json: not a siamese-weights manifest`);
+  }
+  const config = checkModelConfig(meta.config);
+  if (!(meta.threshold >= 0 && meta.threshold <= 1)) {
+    throw new ArtifactError(`Cannot read model.json: threshold ${meta.threshold} is not in 0..1`);
+  }
+  const file = meta.files?.[group.paths[0]];
+  if (!file) throw new ArtifactError(`Cannot read model.json: no hash for "${group.paths[0]}"`);
+  const want = group.weights.reduce((a, e) => a + entryBytes(e), 0);
+  if (bin.length !== file.bytes || bin.length !== want) {
+    throw new ArtifactError(`Refusing weights "${group.paths[0]}": ${bin.length} bytes, manifest says ${file.bytes} (entries need ${want})`);
+  }
+  const sha = await sha256Hex(bin);
+  if (sha !== file.sha256) {
+    throw new ArtifactError(`Refusing weights "${group.paths[0]}": SHA-256 ${sha} is not ${file.sha256}`);
+  }
+  const expected = paramSpecs(config);
+  const names = group.weights.map((w) => w.name);
+  for (const s of expected) {
+    const e = group.weights.find((w) => w.name === s.name);
+    if (!e || e.shape.join() !== s.shape.join()) {
+      throw new ArtifactError(`Refusing weights: "${s.name}" missing or not of shape [${s.shape}]`);
+    }
+  }
+  if (names.length !== expected.length) {
+    throw new ArtifactError(`Refusing weights: ${names.length} entries, config needs ${expected.length}`);
+  }
+  return {
+    config,
+    threshold: meta.threshold,
+    sha256: sha,
+    params: decodeWeights(bin, group.weights),
+    modelJson: m
+  };
+}
+
+// shared/model.ts
+import * as tf2 from "@tensorflow/tfjs";
+function foldBatchNorm(p, c) {
+  const out = {};
+  for (const [layer, bn2] of [
+    [
+      "conv1",
+      "bn1"
+    ],
+    [
+      "conv2",
+      "bn2"
+    ],
+    [
+      "fc",
+      "bn3"
+    ]
+  ]) {
+    const k = p[`${layer}/kernel`], b = p[`${layer}/bias`].values;
+    const g = p[`${bn2}/gamma`].values, beta = p[`${bn2}/beta`].values;
+    const mean = p[`${bn2}/moving_mean`].values, v = p[`${bn2}/moving_variance`].values;
+    const co = b.length;
+    const s = g.map((gi, i) => gi / Math.sqrt(v[i] + c.bnEpsilon));
+    const kv = k.values.map((w, i) => w * s[i % co]);
+    out[`${layer}/kernel`] = {
+      shape: k.shape,
+      values: kv
+    };
+    out[`${layer}/bias`] = {
+      shape: [
+        co
+      ],
+      values: b.map((bi, i) => (bi - mean[i]) * s[i] + beta[i])
+    };
+  }
+  out["head/kernel"] = p["head/kernel"];
+  out["head/bias"] = p["head/bias"];
+  return out;
+}
+function createInferenceModel(folded, config) {
+  const w = {};
+  for (const [name, { shape, values }] of Object.entries(folded)) w[name] = tf2.tensor(values, shape);
+  return {
+    config,
+    w,
+    dispose: () => Object.values(w).forEach((t) => t.dispose())
+  };
+}
+function embed(m, x) {
+  return tf2.tidy(() => {
+    const w = m.w;
+    const conv = (h2, layer) => tf2.maxPool(tf2.fused.conv2d({
+      x: h2,
+      filter: w[`${layer}/kernel`],
+      strides: 1,
+      pad: "same",
+      bias: w[`${layer}/bias`],
+      activation: "relu"
+    }), 2, 2, "valid");
+    const h = conv(conv(x, "conv1"), "conv2");
+    const flat = tf2.reshape(h, [
+      h.shape[0],
+      -1
+    ]);
+    return tf2.fused.matMul({
+      a: flat,
+      b: w["fc/kernel"],
+      bias: w["fc/bias"],
+      activation: "relu"
+    });
+  });
+}
+function headLogits(m, e1, e2) {
+  return tf2.tidy(() => tf2.reshape(tf2.fused.matMul({
+    a: tf2.abs(tf2.sub(e1, e2)),
+    b: m.w["head/kernel"],
+    bias: m.w["head/bias"]
+  }), [
+    -1
+  ]));
+}
+function pairLogits(m, batch) {
+  const s = m.config.inputSize, n = batch.length / (s * s);
+  if (!Number.isInteger(n / 2)) throw new Error(`Cannot score pairs: ${n} images is not an even count`);
+  const t = tf2.tidy(() => {
+    const e = embed(m, tf2.tensor4d(batch, [
+      n,
+      s,
+      s,
+      1
+    ]));
+    const [e1, e2] = tf2.split(e, 2, 0);
+    return headLogits(m, e1, e2);
+  });
+  const out = t.dataSync();
+  t.dispose();
+  return out;
+}
+function sigmoid(z) {
+  return 1 / (1 + Math.exp(-z));
+}
+
+// edge/page/app.ts
+var $ = (id) => document.getElementById(id);
+var SIDE2 = 280;
+function toGray(img) {
+  const d = img.data, out = new Float32Array(img.width * img.height);
+  for (let i = 0, j = 0; i < out.length; i++, j += 4) {
+    const lum = (0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2]) / 255, a = d[j + 3] / 255;
+    out[i] = a * lum + (1 - a);
+  }
+  return {
+    width: img.width,
+    height: img.height,
+    data: out
+  };
+}
+function showInput(p) {
+  const ctx = p.preview.getContext("2d");
+  const img = ctx.createImageData(28, 28);
+  for (let i = 0; i < 784; i++) {
+    const v = Math.round(255 * (p.input?.[i] ?? 0));
+    img.data.set([
+      v,
+      v,
+      v,
+      255
+    ], 4 * i);
+  }
+  ctx.putImageData(img, 0, 0);
+}
+function update(p, source) {
+  try {
+    p.input = toMnist(source, p.canvas.id);
+    p.error = void 0;
+  } catch (e) {
+    p.input = void 0;
+    p.error = e.message;
+  }
+  showInput(p);
+  scheduleVerify();
+}
+function clear(p) {
+  const ctx = p.canvas.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, SIDE2, SIDE2);
+  p.input = void 0;
+  p.error = void 0;
+  showInput(p);
+  scheduleVerify();
+}
+function fromCanvas(p) {
+  update(p, toGray(p.canvas.getContext("2d").getImageData(0, 0, SIDE2, SIDE2)));
+}
+async function fromFile(p, file) {
+  const bmp = await createImageBitmap(file);
+  const scale = Math.min(1, 1024 / Math.max(bmp.width, bmp.height));
+  const w = Math.max(1, Math.round(bmp.width * scale)), h = Math.max(1, Math.round(bmp.height * scale));
+  const off = new OffscreenCanvas(w, h).getContext("2d");
+  off.drawImage(bmp, 0, 0, w, h);
+  const ctx = p.canvas.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, SIDE2, SIDE2);
+  const fit = Math.min(SIDE2 / w, SIDE2 / h);
+  ctx.drawImage(bmp, (SIDE2 - w * fit) / 2, (SIDE2 - h * fit) / 2, w * fit, h * fit);
+  update(p, toGray(off.getImageData(0, 0, w, h)));
+}
+function setup(id) {
+  const p = {
+    canvas: $(`${id}-canvas`),
+    preview: $(`${id}-input`)
+  };
+  const ctx = p.canvas.getContext("2d", {
+    willReadFrequently: true
+  });
+  clear(p);
+  let last;
+  const at = (e) => {
+    const r = p.canvas.getBoundingClientRect();
+    return [
+      (e.clientX - r.left) * SIDE2 / r.width,
+      (e.clientY - r.top) * SIDE2 / r.height
+    ];
+  };
+  p.canvas.addEventListener("pointerdown", (e) => {
+    p.canvas.setPointerCapture(e.pointerId);
+    last = at(e);
+  });
+  p.canvas.addEventListener("pointermove", (e) => {
+    if (!last) return;
+    const next = at(e);
+    ctx.strokeStyle = "#111";
+    ctx.lineWidth = 20;
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(...last);
+    ctx.lineTo(...next);
+    ctx.stroke();
+    last = next;
+    fromCanvas(p);
+  });
+  const end = () => {
+    if (last) fromCanvas(p);
+    last = void 0;
+  };
+  p.canvas.addEventListener("pointerup", end);
+  p.canvas.addEventListener("pointercancel", end);
+  $(`${id}-clear`).addEventListener("click", () => clear(p));
+  const file = $(`${id}-file`);
+  file.addEventListener("change", () => file.files?.[0] && fromFile(p, file.files[0]));
+  p.canvas.addEventListener("dragover", (e) => e.preventDefault());
+  p.canvas.addEventListener("drop", (e) => {
+    e.preventDefault();
+    const f = e.dataTransfer?.files?.[0];
+    if (f) fromFile(p, f);
+  });
+  return p;
+}
+var model;
+function browserModel() {
+  model ??= (async () => {
+    await tf3.setBackend("cpu");
+    const [text, bin] = await Promise.all([
+      fetch("/weights/model.json").then((r) => r.text()),
+      fetch("/weights/weights.bin").then((r) => r.arrayBuffer())
+    ]);
+    const art = await loadArtifact(text, new Uint8Array(bin));
+    return {
+      m: createInferenceModel(foldBatchNorm(art.params, art.config), art.config),
+      threshold: art.threshold
+    };
+  })();
+  return model;
+}
+async function score(a, b) {
+  if ($("mode-browser").checked) {
+    const { m, threshold } = await browserModel();
+    const pair = new Float32Array(1568);
+    pair.set(a, 0);
+    pair.set(b, 784);
+    return {
+      probability: sigmoid(pairLogits(m, pair)[0]),
+      threshold
+    };
+  }
+  const px = (x) => Array.from(x, (v) => v * 255);
+  const r = await fetch("/verify", {
+    method: "POST",
+    headers: {
+      "content-type": "application/json"
+    },
+    body: JSON.stringify({
+      a: px(a),
+      b: px(b)
+    })
+  });
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error?.message ?? `HTTP ${r.status}`);
+  return body;
+}
+var pending = 0;
+var timer;
+function scheduleVerify() {
+  clearTimeout(timer);
+  timer = setTimeout(verify, 30);
+}
+async function verify() {
+  const [a, b] = panels, out = $("verdict"), gauge = $("gauge-fill"), mark = $("gauge-threshold");
+  const ticket = ++pending;
+  if (!a.input || !b.input) {
+    out.textContent = a.error || b.error ? "No digit found in a panel" : "Draw or drop a digit in both panels";
+    out.dataset.verdict = "";
+    $("probability").textContent = $("latency").textContent = "";
+    gauge.style.width = "0";
+    return;
+  }
+  const t0 = performance.now();
+  try {
+    const { probability, threshold } = await score(a.input, b.input);
+    if (ticket !== pending) return;
+    const same = probability > threshold;
+    out.textContent = same ? "Same digit" : "Different digits";
+    out.dataset.verdict = same ? "same" : "different";
+    $("probability").textContent = `p(same) = ${probability.toFixed(4)} (threshold ${threshold.toFixed(3)})`;
+    $("probability").dataset.value = String(probability);
+    $("latency").textContent = `${(performance.now() - t0).toFixed(1)} ms`;
+    gauge.style.width = `${(100 * probability).toFixed(1)}%`;
+    gauge.className = same ? "same" : "different";
+    mark.style.left = `${(100 * threshold).toFixed(1)}%`;
+  } catch (e) {
+    out.textContent = `Error: ${e.message}`;
+    out.dataset.verdict = "error";
+  }
+}
+var panels = [
+  setup("a"),
+  setup("b")
+];
+for (const id of [
+  "mode-server",
+  "mode-browser"
+]) $(id).addEventListener("change", scheduleVerify);

@@ -1,0 +1,210 @@
+/// <reference lib="dom" />
+// The demo page's script (bundled to edge/page/app.js by `deno task build:page`;
+// TF.js comes from /vendor/ through the page's import map). Two panels take a
+// drawn digit or a picked/dropped/camera image; each shows the 28x28 input the
+// model receives (shared/preprocess.ts, the server's own code); the verdict
+// comes from the server (POST /verify) or from the same quantized weights run
+// here with stock TF.js.
+import * as tf from "@tensorflow/tfjs";
+import { toMnist } from "../../shared/preprocess.ts";
+import { loadArtifact } from "../../shared/artifact.ts";
+import {
+  createInferenceModel,
+  foldBatchNorm,
+  type InferenceModel,
+  pairLogits,
+  sigmoid,
+} from "../../shared/model.ts";
+import type { Gray } from "../../shared/image.ts";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const SIDE = 280;
+
+interface Panel {
+  canvas: HTMLCanvasElement;
+  preview: HTMLCanvasElement;
+  input?: Float32Array;
+  error?: string;
+}
+
+/** Luminance of RGBA pixels, alpha composited over white paper (as the server does). */
+function toGray(img: ImageData): Gray {
+  const d = img.data, out = new Float32Array(img.width * img.height);
+  for (let i = 0, j = 0; i < out.length; i++, j += 4) {
+    const lum = (0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2]) / 255, a = d[j + 3] / 255;
+    out[i] = a * lum + (1 - a);
+  }
+  return { width: img.width, height: img.height, data: out };
+}
+
+function showInput(p: Panel) {
+  const ctx = p.preview.getContext("2d")!;
+  const img = ctx.createImageData(28, 28);
+  for (let i = 0; i < 784; i++) {
+    const v = Math.round(255 * (p.input?.[i] ?? 0));
+    img.data.set([v, v, v, 255], 4 * i);
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function update(p: Panel, source: Gray) {
+  try {
+    p.input = toMnist(source, p.canvas.id);
+    p.error = undefined;
+  } catch (e) {
+    p.input = undefined;
+    p.error = (e as Error).message;
+  }
+  showInput(p);
+  scheduleVerify();
+}
+
+function clear(p: Panel) {
+  const ctx = p.canvas.getContext("2d")!;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, SIDE, SIDE);
+  p.input = undefined;
+  p.error = undefined;
+  showInput(p);
+  scheduleVerify();
+}
+
+function fromCanvas(p: Panel) {
+  update(p, toGray(p.canvas.getContext("2d")!.getImageData(0, 0, SIDE, SIDE)));
+}
+
+async function fromFile(p: Panel, file: Blob) {
+  const bmp = await createImageBitmap(file);
+  const scale = Math.min(1, 1024 / Math.max(bmp.width, bmp.height));
+  const w = Math.max(1, Math.round(bmp.width * scale)), h = Math.max(1, Math.round(bmp.height * scale));
+  const off = new OffscreenCanvas(w, h).getContext("2d")!;
+  off.drawImage(bmp, 0, 0, w, h);
+  // Show it in the panel (fitted), but feed the model the full image.
+  const ctx = p.canvas.getContext("2d")!;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, SIDE, SIDE);
+  const fit = Math.min(SIDE / w, SIDE / h);
+  ctx.drawImage(bmp, (SIDE - w * fit) / 2, (SIDE - h * fit) / 2, w * fit, h * fit);
+  update(p, toGray(off.getImageData(0, 0, w, h)));
+}
+
+function setup(id: string): Panel {
+  const p: Panel = { canvas: $(`${id}-canvas`), preview: $(`${id}-input`) };
+  const ctx = p.canvas.getContext("2d", { willReadFrequently: true })!;
+  clear(p);
+  let last: [number, number] | undefined;
+  const at = (e: PointerEvent): [number, number] => {
+    const r = p.canvas.getBoundingClientRect();
+    return [((e.clientX - r.left) * SIDE) / r.width, ((e.clientY - r.top) * SIDE) / r.height];
+  };
+  p.canvas.addEventListener("pointerdown", (e) => {
+    p.canvas.setPointerCapture(e.pointerId);
+    last = at(e);
+  });
+  p.canvas.addEventListener("pointermove", (e) => {
+    if (!last) return;
+    const next = at(e);
+    ctx.strokeStyle = "#111";
+    ctx.lineWidth = 20;
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(...last);
+    ctx.lineTo(...next);
+    ctx.stroke();
+    last = next;
+    fromCanvas(p);
+  });
+  const end = () => {
+    if (last) fromCanvas(p);
+    last = undefined;
+  };
+  p.canvas.addEventListener("pointerup", end);
+  p.canvas.addEventListener("pointercancel", end);
+  $(`${id}-clear`).addEventListener("click", () => clear(p));
+  const file = $<HTMLInputElement>(`${id}-file`);
+  file.addEventListener("change", () => file.files?.[0] && fromFile(p, file.files[0]));
+  p.canvas.addEventListener("dragover", (e) => e.preventDefault());
+  p.canvas.addEventListener("drop", (e) => {
+    e.preventDefault();
+    const f = e.dataTransfer?.files?.[0];
+    if (f) fromFile(p, f);
+  });
+  return p;
+}
+
+let model: Promise<{ m: InferenceModel; threshold: number }> | undefined;
+function browserModel() {
+  model ??= (async () => {
+    await tf.setBackend("cpu");
+    const [text, bin] = await Promise.all([
+      fetch("/weights/model.json").then((r) => r.text()),
+      fetch("/weights/weights.bin").then((r) => r.arrayBuffer()),
+    ]);
+    const art = await loadArtifact(text, new Uint8Array(bin));
+    return {
+      m: createInferenceModel(foldBatchNorm(art.params, art.config), art.config),
+      threshold: art.threshold,
+    };
+  })();
+  return model;
+}
+
+async function score(a: Float32Array, b: Float32Array): Promise<{ probability: number; threshold: number }> {
+  if ($<HTMLInputElement>("mode-browser").checked) {
+    const { m, threshold } = await browserModel();
+    const pair = new Float32Array(1568);
+    pair.set(a, 0);
+    pair.set(b, 784);
+    return { probability: sigmoid(pairLogits(m, pair)[0]), threshold };
+  }
+  // The server gets exactly the input shown here: pixels 0..255 as floats.
+  const px = (x: Float32Array) => Array.from(x, (v) => v * 255);
+  const r = await fetch("/verify", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ a: px(a), b: px(b) }),
+  });
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error?.message ?? `HTTP ${r.status}`);
+  return body;
+}
+
+let pending = 0, timer: ReturnType<typeof setTimeout> | undefined;
+function scheduleVerify() {
+  clearTimeout(timer);
+  timer = setTimeout(verify, 30);
+}
+
+async function verify() {
+  const [a, b] = panels, out = $("verdict"), gauge = $("gauge-fill"), mark = $("gauge-threshold");
+  const ticket = ++pending;
+  if (!a.input || !b.input) {
+    out.textContent = a.error || b.error
+      ? "No digit found in a panel"
+      : "Draw or drop a digit in both panels";
+    out.dataset.verdict = "";
+    $("probability").textContent = $("latency").textContent = "";
+    gauge.style.width = "0";
+    return;
+  }
+  const t0 = performance.now();
+  try {
+    const { probability, threshold } = await score(a.input, b.input);
+    if (ticket !== pending) return; // a newer drawing superseded this answer
+    const same = probability > threshold;
+    out.textContent = same ? "Same digit" : "Different digits";
+    out.dataset.verdict = same ? "same" : "different";
+    $("probability").textContent = `p(same) = ${probability.toFixed(4)} (threshold ${threshold.toFixed(3)})`;
+    $("probability").dataset.value = String(probability);
+    $("latency").textContent = `${(performance.now() - t0).toFixed(1)} ms`;
+    gauge.style.width = `${(100 * probability).toFixed(1)}%`;
+    gauge.className = same ? "same" : "different";
+    mark.style.left = `${(100 * threshold).toFixed(1)}%`;
+  } catch (e) {
+    out.textContent = `Error: ${(e as Error).message}`;
+    out.dataset.verdict = "error";
+  }
+}
+
+const panels = [setup("a"), setup("b")];
+for (const id of ["mode-server", "mode-browser"]) $(id).addEventListener("change", scheduleVerify);
