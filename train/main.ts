@@ -16,6 +16,7 @@ import { EPOCH_HEADER, epochRow, modelSummary } from "./summary.ts";
 import { AUGMENT, DEFAULT_RECIPE, RECIPES } from "./recipes.ts";
 import { readArtifactDir, readCheckpointDir, writeArtifactDir, writeCheckpointDir } from "./artifact_io.ts";
 import type { Checkpoint } from "./checkpoint.ts";
+import { writeReport } from "./report/main.ts";
 import { sigmoid } from "../shared/model.ts";
 
 const HELP = `Usage: deno task train [options]
@@ -50,6 +51,7 @@ Trains the seed's Siamese ConvNet on MNIST pairs and writes weights/.
   --conv1 N --conv2 N --embedding N   tower sizes (default 8, 16, 500)
   --checkpoint DIR  where each epoch's checkpoint goes (default OUT.ckpt);
                     removed after a successful export
+  --no-report       skip writing OUT/report/ (figures + index.html)
   --resume          continue from that checkpoint (same options required);
                     the result equals an uninterrupted run with the same seed
   --help            this text`;
@@ -76,6 +78,7 @@ const { values: a } = parseArgs({
     embedding: { type: "string", default: String(SEED_MODEL.embedding) },
     checkpoint: { type: "string" },
     resume: { type: "boolean", default: false },
+    "no-report": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -281,6 +284,16 @@ await writeArtifactDir(a.out!, {
   }
 });
 await Deno.remove(ckptDir, { recursive: true }).catch(() => {});
+if (!a["no-report"]) {
+  const files = await writeReport(`${a.out!.replace(/\/+$/, "")}/report`, {
+    params: shipped.params,
+    config: opts.model,
+    threshold,
+    test,
+    history: { stepLosses: result.stepLosses, epochs: result.epochs },
+  }, meta);
+  console.log(`wrote ${a.out}/report/ (${files.length} files)`);
+}
 console.log(
   `wrote ${a.out}/ (weights ${artifact.bin.length} bytes = ${
     (100 * artifact.bin.length / floatBytes).toFixed(1)
