@@ -48,7 +48,7 @@ function epochs(d: ReportData): TopLevelSpec {
     data: { values: d.epochs },
     hconcat: [
       {
-        ...panel("valLoss", "loss"),
+        ...panel("valLoss", "loss (dashed: training)"),
         layer: [
           {
             mark: { type: "line", point: true },
