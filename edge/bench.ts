@@ -11,6 +11,7 @@ import { WEIGHTS_DIR } from "./server.ts";
 import { loadDataset } from "../train/mnist.ts";
 import { createRng } from "../shared/rng.ts";
 import { machine, rssMiB } from "../train/machine.ts";
+import { spawnServer } from "./spawn.ts";
 
 console.log(`machine: ${await machine()}; TF.js ${tf.version.tfjs}`);
 const q = (xs: number[], p: number) =>
@@ -52,15 +53,8 @@ for (let i = 0; i < 3000; i++) {
 }
 console.log(`in-process inference, one pair (wasm): ${fmt(inproc)}`);
 
-const port = 18000 + Math.floor(Math.random() * 1000);
 const t0 = performance.now();
-const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "--allow-read", "--allow-env", "--allow-net", new URL("./main.ts", import.meta.url).pathname],
-  env: { PORT: String(port), HOST: "127.0.0.1" },
-  stdout: "null",
-  stderr: "inherit",
-}).spawn();
-const base = `http://127.0.0.1:${port}`;
+const { child, base } = await spawnServer({ waitFor: "/healthz" });
 const jsonBody = JSON.stringify({ a: arrays[0], b: arrays[1] });
 const postJson = (body = jsonBody) =>
   fetch(`${base}/verify`, { method: "POST", body, headers: { "content-type": "application/json" } });
@@ -70,17 +64,9 @@ const postForm = (x: Uint8Array, y: Uint8Array, type: string) => {
   f.append("b", new Blob([y as Uint8Array<ArrayBuffer>], { type }), "b");
   return fetch(`${base}/verify`, { method: "POST", body: f });
 };
-for (;;) {
-  try {
-    const r = await postJson();
-    if (r.status === 200) {
-      await r.body?.cancel();
-      break;
-    }
-    await r.body?.cancel();
-  } catch { /* not listening yet */ }
-  await new Promise((r) => setTimeout(r, 5));
-}
+const first = await postJson();
+if (first.status !== 200) throw new Error(`first /verify: ${first.status}`);
+await first.arrayBuffer();
 console.log(`cold start: process spawn -> first /verify answer ${(performance.now() - t0).toFixed(0)} ms`);
 
 const rss = () => rssMiB(child.pid);

@@ -7,6 +7,7 @@ import autocannon from "autocannon";
 import { encode as encodePng } from "fast-png";
 import { loadDataset } from "../train/mnist.ts";
 import { machine, rssMiB } from "../train/machine.ts";
+import { spawnServer } from "./spawn.ts";
 
 const seconds = Number(Deno.args[0] ?? 60), connections = Number(Deno.args[1] ?? 64);
 console.log(`machine: ${await machine()}`);
@@ -58,25 +59,11 @@ const requests = [
   { method: "GET", path: "/healthz" },
 ] as const;
 
-const port = 18500 + Math.floor(Math.random() * 500);
-const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "--allow-read", "--allow-env", "--allow-net", new URL("./main.ts", import.meta.url).pathname],
-  env: { PORT: String(port), HOST: "127.0.0.1" },
-  stdout: "null",
-  stderr: "inherit",
-}).spawn();
-for (;;) {
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-    await r.body?.cancel();
-    if (r.ok) break;
-  } catch { /* starting */ }
-  await new Promise((r) => setTimeout(r, 20));
-}
+const { child, base } = await spawnServer();
 const rssStart = await rssMiB(child.pid);
 // deno-lint-ignore no-explicit-any
 const result: any = await autocannon({
-  url: `http://127.0.0.1:${port}`,
+  url: base,
   connections,
   duration: seconds,
   requests: requests as unknown as autocannon.Request[],

@@ -7,6 +7,7 @@ import { chromium, type Page } from "playwright-core";
 import { encode as encodePng } from "fast-png";
 import { Buffer } from "node:buffer";
 import { loadDataset } from "../train/mnist.ts";
+import { spawnServer } from "../edge/spawn.ts";
 import { assert, assertClose, assertEquals } from "./assert.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -15,32 +16,6 @@ if (!hasChromium) {
   console.warn(`page_test: ${CHROMIUM} not found, browser tests skipped (apt-get install chromium)`);
 }
 const OUT = new URL("../out/screens/", import.meta.url).pathname;
-
-async function startServer() {
-  const port = 21000 + Math.floor(Math.random() * 20000);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-env",
-      "--allow-net",
-      new URL("../edge/main.ts", import.meta.url).pathname,
-    ],
-    env: { PORT: String(port), HOST: "127.0.0.1" },
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 400; i++) {
-    try {
-      const r = await fetch(`${base}/readyz`);
-      await r.body?.cancel();
-      if (r.ok) return { child, base };
-    } catch { /* starting */ }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error("server did not start");
-}
 
 /** Draw a polyline (points in 0..1 of the canvas) with mouse events. */
 async function stroke(page: Page, canvas: string, pts: [number, number][]) {
@@ -77,7 +52,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await Deno.mkdir(OUT, { recursive: true });
-    const { child, base } = await startServer();
+    const { child, base } = await spawnServer();
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [

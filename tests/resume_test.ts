@@ -7,7 +7,19 @@ import { assert, assertEquals } from "./assert.ts";
 
 const MAIN = new URL("../train/main.ts", import.meta.url).pathname;
 const mnist = loadDataset();
-const ARGS = ["--epochs", "3", "--steps", "15", "--batch", "10", "--val-pairs", "100", "--workers", "2"];
+const ARGS = [
+  "--epochs",
+  "3",
+  "--steps",
+  "15",
+  "--batch",
+  "10",
+  "--val-pairs",
+  "100",
+  "--workers",
+  "2",
+  "--no-report",
+];
 
 function train(args: string[]) {
   return new Deno.Command(Deno.execPath(), {

@@ -3,10 +3,12 @@
 // SIGTERM and exits 0, and refuses to start on tampered or truncated weights.
 import { assert, assertEquals } from "./assert.ts";
 import { drawn, png } from "./fixtures.ts";
+import { spawnServer } from "../edge/spawn.ts";
 
 const MAIN = new URL("../edge/main.ts", import.meta.url).pathname;
 const WEIGHTS = new URL("../weights/", import.meta.url).pathname;
 
+/** Start without waiting for readiness (for entries that must refuse to start). */
 function start(env: Record<string, string> = {}) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = new Deno.Command(Deno.execPath(), {
@@ -18,21 +20,8 @@ function start(env: Record<string, string> = {}) {
   return { child, base: `http://127.0.0.1:${port}` };
 }
 
-async function waitReady(base: string) {
-  for (let i = 0; i < 400; i++) {
-    try {
-      const r = await fetch(`${base}/readyz`);
-      await r.body?.cancel();
-      if (r.status === 200) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error("server did not become ready");
-}
-
 Deno.test("the served entry answers multipart /verify and drains an in-flight upload on SIGTERM", async () => {
-  const { child, base } = start();
-  await waitReady(base);
+  const { child, base } = await spawnServer({ stdout: "piped", stderr: "piped" });
   const one = png(30, 30, drawn(30, 30, (x, y) => Math.abs(x - 15) < 2 && y > 3 && y < 27));
   const f = new FormData();
   f.append("a", new Blob([one as Uint8Array<ArrayBuffer>]), "a.png");

@@ -1,23 +1,19 @@
 // deno task train [flags]: train the Siamese MNIST verifier on TF.js and write
 // quantized weights, their metrics and provenance to weights/.
-// `deno task train --help` lists the flags; the defaults are the seed recipe.
+// `deno task train --help` lists the flags; the default recipe is v2 (README).
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { type BackendName, useBackend } from "../shared/backend.ts";
 import { checkModelConfig, SEED_MODEL } from "../shared/config.ts";
-import { buildArtifact, loadArtifact } from "../shared/artifact.ts";
 import type { Quantize } from "../shared/weights.ts";
 import { registerWasmGradKernels } from "./kernels.ts";
 import { DEFAULT_DATA_DIR, loadDataset } from "./mnist.ts";
 import { train, type TrainOptions } from "./loop.ts";
-import { chooseThreshold, sameClassRate } from "./metrics.ts";
-import { evaluateProtocols, formatTable, scorePairs } from "./evaluate.ts";
 import { EPOCH_HEADER, epochRow, modelSummary } from "./summary.ts";
 import { AUGMENT, DEFAULT_RECIPE, RECIPES } from "./recipes.ts";
-import { readArtifactDir, readCheckpointDir, writeArtifactDir, writeCheckpointDir } from "./artifact_io.ts";
+import { readCheckpointDir, writeCheckpointDir } from "./artifact_io.ts";
+import { finishRun } from "./finish.ts";
 import type { Checkpoint } from "./checkpoint.ts";
-import { writeReport } from "./report/main.ts";
-import { sigmoid } from "../shared/model.ts";
 
 const HELP = `Usage: deno task train [options]
 
@@ -209,93 +205,12 @@ console.log(
   } pairs/s overall)`,
 );
 
-// Quantize, decode with stock TF.js, and measure what will actually ship.
-const generatedBy = `siamese-verifier train, TF.js ${tf.version.tfjs} (${backend})`;
-const probe = await buildArtifact(result.params, opts.model, 0.5, a.quantize as Quantize, generatedBy);
-const shipped = await loadArtifact(JSON.stringify(probe.modelJson), probe.bin);
-const valLogits = scorePairs(shipped.params, opts.model, data.train.images.pixels, result.valPairs);
-const prior = a["threshold-rule"] === "balanced" ? 0.5 : sameClassRate(data.train.labels);
-const threshold = chooseThreshold(valLogits.map(sigmoid), result.valPairs.same, prior);
-const ruleText = `maximises validation accuracy at a same-digit prior of ${prior.toFixed(4)} (${
-  a["threshold-rule"]
-})`;
-const artifact = await buildArtifact(
-  result.params,
-  opts.model,
-  threshold,
-  a.quantize as Quantize,
-  generatedBy,
-);
-const test = { pixels: data.test.images.pixels, labels: data.test.labels };
-const quantized = evaluateProtocols(shipped.params, opts.model, test, threshold);
-const float = evaluateProtocols(result.params, opts.model, test, threshold);
-console.log(
-  `\nthreshold ${threshold.toFixed(4)}: ${ruleText}, on ${opts.valPairs} validation pairs (quantized model)`,
-);
-console.log(formatTable([
-  ...Object.entries(quantized).map(([k, r]) => [`${a.quantize} ${k}`, r] as [string, typeof r]),
-  ...Object.entries(float).map(([k, r]) => [`float32 ${k}`, r] as [string, typeof r]),
-]));
-
-const floatBytes = result.params && Object.values(result.params).reduce((s, p) => s + p.values.length * 4, 0);
-const meta = {
-  generatedBy,
-  createdAt: new Date().toISOString(),
+await finishRun(result, opts, data, {
+  out: a.out!,
+  recipe: a.recipe!,
+  quantize: a.quantize as Quantize,
+  thresholdRule: a["threshold-rule"] as "balanced" | "prior",
   backend,
-  deno: Deno.version.deno,
-  recipe: { name: a.recipe, ...opts },
-  threshold,
-  thresholdRule: `${ruleText}, on the validation pairs, quantized model`,
-  data: data.source,
-  weights: {
-    quantize: a.quantize,
-    bytes: artifact.bin.length,
-    float32Bytes: floatBytes,
-    sha256: artifact.modelJson.userDefinedMetadata.files,
-  },
-  training: {
-    seconds: result.seconds,
-    pairs: trainPairs,
-    pairsPerSecond: trainPairs / result.seconds,
-    epochs: result.epochs,
-  },
-  metrics: { quantized, float32: float },
-};
-// Swap weights/ in only after the written copy reloads (hashes checked) and
-// scores a slice of validation pairs exactly as the in-memory model did.
-const slice = {
-  a: result.valPairs.a.subarray(0, 500),
-  b: result.valPairs.b.subarray(0, 500),
-  same: result.valPairs.same,
-};
-await writeArtifactDir(a.out!, {
-  "model.json": JSON.stringify(artifact.modelJson, null, 1),
-  "weights.bin": artifact.bin,
-  "meta.json": JSON.stringify(meta, null, 1),
-  "history.json": JSON.stringify({
-    stepLosses: result.stepLosses.map((l) => +l.toFixed(5)),
-    epochs: result.epochs,
-  }),
-}, async (tmp) => {
-  const back = await readArtifactDir(tmp);
-  const again = scorePairs(back.params, back.config, data.train.images.pixels, slice);
-  if (back.threshold !== threshold || again.some((v, i) => v !== valLogits[i])) {
-    throw new Error(`Refusing to replace ${a.out}/: the written artifact does not reproduce the model`);
-  }
+  report: !a["no-report"],
 });
 await Deno.remove(ckptDir, { recursive: true }).catch(() => {});
-if (!a["no-report"]) {
-  const files = await writeReport(`${a.out!.replace(/\/+$/, "")}/report`, {
-    params: shipped.params,
-    config: opts.model,
-    threshold,
-    test,
-    history: { stepLosses: result.stepLosses, epochs: result.epochs },
-  }, meta);
-  console.log(`wrote ${a.out}/report/ (${files.length} files)`);
-}
-console.log(
-  `wrote ${a.out}/ (weights ${artifact.bin.length} bytes = ${
-    (100 * artifact.bin.length / floatBytes).toFixed(1)
-  }% of float32)`,
-);

@@ -1,0 +1,41 @@
+// Start the real server (edge/main.ts) as a child process on a free loopback
+// port, for benchmarks, the load test and end-to-end tests.
+export interface Spawned {
+  child: Deno.ChildProcess;
+  base: string;
+}
+
+/** Spawn edge/main.ts; `ready` waits until GET `waitFor` answers 200 (default /readyz). */
+export async function spawnServer(
+  opts: {
+    env?: Record<string, string>;
+    stdout?: "null" | "piped";
+    stderr?: "inherit" | "piped" | "null";
+    waitFor?: string;
+  } = {},
+): Promise<Spawned> {
+  const port = 20000 + Math.floor(Math.random() * 30000);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      "--allow-net",
+      new URL("./main.ts", import.meta.url).pathname,
+    ],
+    env: { PORT: String(port), HOST: "127.0.0.1", ...opts.env },
+    stdout: opts.stdout ?? "null",
+    stderr: opts.stderr ?? "inherit",
+  }).spawn();
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 2000; i++) {
+    try {
+      const r = await fetch(`${base}${opts.waitFor ?? "/readyz"}`);
+      await r.body?.cancel();
+      if (r.ok) return { child, base };
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  child.kill("SIGKILL");
+  throw new Error("edge/main.ts did not become ready in 10 s");
+}
