@@ -6,6 +6,7 @@ import { useBackend } from "../shared/backend.ts";
 import { DEFAULT_DATA_DIR, loadDataset } from "./mnist.ts";
 import { evaluateProtocols, formatTable } from "./evaluate.ts";
 import { readArtifactDir } from "./artifact_io.ts";
+import { evaluateRobust, loadRobustSet } from "./robust.ts";
 
 const { values: a, positionals } = parseArgs({
   allowPositionals: true,
@@ -19,6 +20,7 @@ const dirs = positionals.length ? positionals : ["weights"];
 try {
   const data = loadDataset(a.data ?? DEFAULT_DATA_DIR);
   await useBackend("wasm");
+  const robust = loadRobustSet();
   for (const dir of dirs) {
     const art = await readArtifactDir(dir);
     const q = art.modelJson.userDefinedMetadata.quantize;
@@ -31,6 +33,7 @@ try {
       { pixels: data.test.images.pixels, labels: data.test.labels },
       art.threshold,
     );
+    r["robustness (tests/robust)"] = evaluateRobust(art.params, art.config, robust, art.threshold);
     console.log(formatTable(Object.entries(r)));
   }
 } catch (e) {

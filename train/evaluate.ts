@@ -10,7 +10,7 @@ import { type Report, report } from "./metrics.ts";
 export function scorePairs(
   params: ParamMap,
   config: ModelConfig,
-  pixels: Uint8Array,
+  pixels: Uint8Array | Float32Array,
   pairs: Pairs,
   chunk = 500,
 ): Float32Array {

@@ -112,20 +112,22 @@ export function pairTuple(pixels: Uint8Array, labels: Uint8Array, pairs: Pairs, 
 /**
  * Write pairs [start, start+size) as one tower batch: Float32Array(2*size*784),
  * first images then second images, values 0..1 (pixel/255, as the seed).
+ * `pixels` is uint8 (0..255, MNIST) or already-scaled float32 (0..1).
  */
 export function fillBatch(
-  pixels: Uint8Array,
+  pixels: Uint8Array | Float32Array,
   pairs: Pairs,
   start: number,
   size: number,
   out = new Float32Array(2 * size * PIXELS),
 ): Float32Array {
+  const scale = pixels instanceof Float32Array ? 1 : 1 / 255;
   for (let k = 0; k < size; k++) {
     const i = pairs.a[start + k] * PIXELS, j = pairs.b[start + k] * PIXELS;
     const o1 = k * PIXELS, o2 = (size + k) * PIXELS;
     for (let p = 0; p < PIXELS; p++) {
-      out[o1 + p] = pixels[i + p] / 255;
-      out[o2 + p] = pixels[j + p] / 255;
+      out[o1 + p] = pixels[i + p] * scale;
+      out[o2 + p] = pixels[j + p] * scale;
     }
   }
   return out;
