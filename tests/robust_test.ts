@@ -8,6 +8,6 @@ Deno.test("the robustness set: 200 non-MNIST images, 20 per digit, all readable 
   for (let i = 0; i < 200; i++) {
     const img = set.images.subarray(i * 784, (i + 1) * 784);
     const ink = img.reduce((s, v) => s + v, 0);
-    assert(ink > 20 && ink < 400, `image ${i} has ink ${ink}`);
+    assert(ink > 5 && ink < 400, `image ${i} has ink ${ink}`);
   }
 });
