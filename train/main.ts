@@ -11,6 +11,7 @@ import { DEFAULT_DATA_DIR, loadDataset } from "./mnist.ts";
 import { train, type TrainOptions } from "./loop.ts";
 import { EPOCH_HEADER, epochRow, modelSummary } from "./summary.ts";
 import { AUGMENT, DEFAULT_RECIPE, RECIPES } from "./recipes.ts";
+import type { Augment } from "./augment.ts";
 import { readCheckpointDir, writeCheckpointDir } from "./artifact_io.ts";
 import { finishRun } from "./finish.ts";
 import type { Checkpoint } from "./checkpoint.ts";
@@ -28,7 +29,8 @@ Trains the seed's Siamese ConvNet on MNIST pairs and writes weights/.
   --batch N         pairs per step
   --lr X            Adam (peak) learning rate
   --lr-schedule S   constant | cosine
-  --augment on|off  random affine augmentation (rotate 12 deg, scale 10%, shift 2 px)
+  --augment A       on | off | ROTATE,SCALE,SHIFT: random affine augmentation
+                    (on: rotate 12 deg, scale 10%, shift 2 px)
   --seed N          seed for split, pairs, init (default 1)
   --backend NAME    auto | wasm | webgpu | cpu (default auto: webgpu only on
                     real GPU hardware, else wasm)
@@ -113,9 +115,17 @@ if (a["lr-schedule"] && !["constant", "cosine"].includes(a["lr-schedule"])) {
   console.error(`Invalid --lr-schedule "${a["lr-schedule"]}": expected constant or cosine`);
   Deno.exit(2);
 }
-if (a.augment && !["on", "off"].includes(a.augment)) {
-  console.error(`Invalid --augment "${a.augment}": expected on or off`);
-  Deno.exit(2);
+/** --augment on | off | ROTATE,SCALE,SHIFT (degrees, fraction, pixels); undefined: the recipe's. */
+function parseAugment(v?: string): Augment | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === "off") return null;
+  if (v === "on") return AUGMENT;
+  const [rotate, scale, shift] = v.split(",").map(Number);
+  if (![rotate, scale, shift].every((x) => Number.isFinite(x) && x >= 0)) {
+    console.error(`Invalid --augment "${v}": expected on, off or ROTATE,SCALE,SHIFT (e.g. 8,0.08,1.5)`);
+    Deno.exit(2);
+  }
+  return { rotate, scale, shift };
 }
 const opts: TrainOptions = {
   model: checkModelConfig({
@@ -129,7 +139,7 @@ const opts: TrainOptions = {
   batchSize: a.batch ? num("batch", a.batch) : recipe.batchSize,
   lr: a.lr ? num("lr", a.lr, false) : recipe.lr,
   lrSchedule: (a["lr-schedule"] as "constant" | "cosine" | undefined) ?? recipe.lrSchedule,
-  augment: a.augment === "off" ? null : a.augment === "on" ? AUGMENT : recipe.augment,
+  augment: parseAugment(a.augment) ?? recipe.augment,
   seed: Math.floor(Number(a.seed)) || 0,
   valFraction: 0.2,
   valPairs: num("val-pairs", a["val-pairs"]!),
