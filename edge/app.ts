@@ -47,13 +47,11 @@ export function createApp(opts: AppOptions) {
   app.use(secureHeaders());
   app.onError(onError);
   app.notFound((c) => c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`, c), 404));
+  const maxBody = opts.maxBodyBytes ?? 4 * 1024 * 1024;
   const limit = bodyLimit({
-    maxSize: opts.maxBodyBytes ?? 4 * 1024 * 1024,
+    maxSize: maxBody,
     onError: () => {
-      throw new ClientError(
-        "body_too_large",
-        `Request body exceeds ${opts.maxBodyBytes ?? 4 * 1024 * 1024} bytes`,
-      );
+      throw new ClientError("body_too_large", `Request body exceeds ${maxBody} bytes`);
     },
   });
 
