@@ -16,6 +16,7 @@ const self = globalThis as unknown as {
   postMessage(m: unknown, transfer?: Transferable[]): void;
 };
 
+self.postMessage({ ready: true });
 self.onmessage = ({ data: { id, bytes, field, limits } }) => {
   try {
     const x = toMnist(decodeImage(bytes, field, limits), field);

@@ -1,27 +1,32 @@
 // Start the real server (edge/main.ts) as a child process on a free loopback
-// port, for benchmarks, the load test and end-to-end tests.
+// port, for benchmarks, the load test and end-to-end tests, with the read
+// permissions of `deno task serve` unless a caller narrows them.
+const root = (p: string) => new URL(`../${p}`, import.meta.url).pathname;
+
+/** What `deno task serve` may read: weights, npm packages, the page, and the modules workers load. */
+export const SERVE_READ = ["weights", "node_modules", "edge", "shared"].map(root).join(",");
+
 export interface Spawned {
   child: Deno.ChildProcess;
   base: string;
 }
 
-/** Spawn edge/main.ts; `ready` waits until GET `waitFor` answers 200 (default /readyz). */
-export async function spawnServer(
-  opts: {
-    env?: Record<string, string>;
-    stdout?: "null" | "piped";
-    stderr?: "inherit" | "piped" | "null";
-    waitFor?: string;
-  } = {},
-): Promise<Spawned> {
+/** Spawn edge/main.ts and wait until GET `waitFor` answers 200 (default /readyz). */
+export async function spawnServer(opts: {
+  env?: Record<string, string>;
+  stdout?: "null" | "piped";
+  stderr?: "inherit" | "piped" | "null";
+  waitFor?: string;
+  read?: string;
+} = {}): Promise<Spawned> {
   const port = 20000 + Math.floor(Math.random() * 30000);
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--allow-read",
+      `--allow-read=${opts.read ?? SERVE_READ}`,
       "--allow-env",
       "--allow-net",
-      new URL("./main.ts", import.meta.url).pathname,
+      root("edge/main.ts"),
     ],
     env: { PORT: String(port), HOST: "127.0.0.1", ...opts.env },
     stdout: opts.stdout ?? "null",

@@ -2,7 +2,7 @@
 // README's curl form on the shipped weights, drains in-flight requests on
 // SIGTERM and exits 0, and refuses to start on tampered or truncated weights.
 import { assert, assertEquals } from "./assert.ts";
-import { drawn, png } from "./fixtures.ts";
+import { drawn, jpg, png } from "./fixtures.ts";
 import { spawnServer } from "../edge/spawn.ts";
 
 const MAIN = new URL("../edge/main.ts", import.meta.url).pathname;
@@ -85,6 +85,35 @@ for (
       assert(/Refusing to start: Refusing weights "weights.bin": (SHA-256|\d+ bytes)/.test(err), err);
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+for (
+  const [name, read] of [["the serve task's read permissions (decode workers)", undefined], [
+    "no read access to its modules (workers cannot start: inline decoding)",
+    ["weights", "node_modules", "edge/page"].map((p) => new URL(`../${p}`, import.meta.url).pathname).join(
+      ",",
+    ),
+  ]] as const
+) {
+  Deno.test(`a large JPEG pair is answered with ${name}`, async () => {
+    const { child, base } = await spawnServer({ read, stderr: "piped" });
+    try {
+      const page = drawn(400, 300, (x, y) => Math.abs(x - 200) < 12 && y > 30 && y < 270);
+      const big = jpg(400, 300, page.map((v, i) => Math.max(0, v - ((i * 7919) % 23))), 95);
+      assert(big.length > 16 * 1024);
+      const f = new FormData();
+      f.append("a", new Blob([big as Uint8Array<ArrayBuffer>]), "a.jpg");
+      f.append("b", new Blob([big as Uint8Array<ArrayBuffer>]), "b.jpg");
+      const r = await fetch(`${base}/verify`, { method: "POST", body: f });
+      const body = await r.json();
+      assertEquals(r.status, 200, JSON.stringify(body));
+      assert(body.probability > 0.5, `same image, p=${body.probability}`);
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+      await child.stderr.cancel();
     }
   });
 }
