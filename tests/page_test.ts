@@ -45,6 +45,17 @@ async function verdict(page: Page, not = "") {
   };
 }
 
+/** The verdict once it has changed from `not` and then held still for 400 ms. */
+async function settled(page: Page, not: string) {
+  let last = await verdict(page, not);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 400));
+    const now = Number(await page.locator("#probability").getAttribute("data-value"));
+    if (now === last.p) return last;
+    last = await verdict(page, String(last.p));
+  }
+}
+
 Deno.test({
   name: "the page: drawn 1 vs 7 is different, 1 vs 1 is same, dropped images agree on server and in browser",
   ignore: !hasChromium,
@@ -73,13 +84,13 @@ Deno.test({
 
       await stroke(page, "#a-canvas", ONE);
       await stroke(page, "#b-canvas", SEVEN);
-      const d17 = await verdict(page);
+      const d17 = await settled(page, "");
       await page.screenshot({ path: `${OUT}one-vs-seven.png` });
       assertEquals(d17.verdict, "different", `1 vs 7: p=${d17.p}`);
 
       await page.click("#b-clear");
       await stroke(page, "#b-canvas", ONE);
-      const d11 = await verdict(page, String(d17.p));
+      const d11 = await settled(page, String(d17.p));
       await page.screenshot({ path: `${OUT}one-vs-one.png` });
       assertEquals(d11.verdict, "same", `1 vs 1: p=${d11.p}`);
 
@@ -100,9 +111,10 @@ Deno.test({
       });
       await page.setInputFiles("#a-file", file(0));
       await page.setInputFiles("#b-file", file(17));
-      const server = await verdict(page, String(d11.p));
+      // Each file updates the verdict on its own: wait until it stops changing.
+      const server = await settled(page, String(d11.p));
       await page.check("#mode-browser");
-      const local = await verdict(page, String(server.p));
+      const local = await settled(page, String(server.p));
       await page.screenshot({ path: `${OUT}dropped-browser-mode.png` });
       assertClose(local.p, server.p, 1e-4, "server vs browser probability");
       assertEquals(outside, []);
