@@ -224,3 +224,4 @@ await finishRun(result, opts, data, {
   report: !a["no-report"],
 });
 await Deno.remove(ckptDir, { recursive: true }).catch(() => {});
+console.log(`total wall time ${(performance.now() / 1000).toFixed(1)} s (process start to exit)`);
