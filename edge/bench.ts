@@ -3,12 +3,11 @@
 // concurrency 1 for each input form, throughput at concurrency 32, and RSS
 // after 100 vs 10,000 requests. Prints medians and p99s and the machine.
 import * as tf from "@tensorflow/tfjs";
-import { encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";
 import { useBackend } from "../shared/backend.ts";
 import { loadVerifier } from "./verifier.ts";
 import { WEIGHTS_DIR } from "./server.ts";
-import { loadDataset } from "../train/mnist.ts";
+import { digitPng, loadDataset } from "../train/mnist.ts";
 import { createRng } from "../shared/rng.ts";
 import { machine, rssMiB } from "../train/machine.ts";
 import { spawnServer } from "./spawn.ts";
@@ -38,7 +37,7 @@ function photo(i: number): Uint8Array {
   return jpeg.encode({ width: w, height: h, data: rgba }, 85).data;
 }
 const arrays = [0, 1, 2, 3].map((i) => Array.from(digit(i)));
-const pngs = [0, 1].map((i) => encodePng({ width: 28, height: 28, data: digit(i), channels: 1, depth: 8 }));
+const pngs = [0, 1].map((i) => digitPng(digit(i)));
 const photos = [0, 1].map(photo);
 
 await useBackend("wasm");

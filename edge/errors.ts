@@ -19,6 +19,7 @@ export const STATUS: Record<ClientErrorCode, 400 | 404 | 413 | 415 | 422 | 503> 
   blank_image: 422,
   not_found: 404,
   not_ready: 503,
+  shutting_down: 503,
 };
 
 export function errorBody(code: string, message: string, c: Context) {

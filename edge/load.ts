@@ -4,23 +4,15 @@
 // unsupported type, blank image), 64 connections for 60 s by default. Prints
 // requests/s, latency p50/p99, responses by status, errors, and RSS.
 import autocannon from "autocannon";
-import { encode as encodePng } from "fast-png";
-import { loadDataset } from "../train/mnist.ts";
+import { digit, digitPng, loadDataset } from "../train/mnist.ts";
 import { machine, rssMiB } from "../train/machine.ts";
 import { spawnServer } from "./spawn.ts";
 
 const seconds = Number(Deno.args[0] ?? 60), connections = Number(Deno.args[1] ?? 64);
 console.log(`machine: ${await machine()}`);
 const { test } = loadDataset();
-const digit = (i: number) => Array.from(test.images.pixels.subarray(i * 784, (i + 1) * 784));
-const png = (i: number) =>
-  encodePng({
-    width: 28,
-    height: 28,
-    data: test.images.pixels.subarray(i * 784, (i + 1) * 784),
-    channels: 1,
-    depth: 8,
-  });
+const pixels = (i: number) => Array.from(digit(test.images.pixels, i));
+const png = (i: number) => digitPng(digit(test.images.pixels, i));
 const dec = new TextDecoder("latin1");
 const multipart = (a: Uint8Array, b: Uint8Array) =>
   [
@@ -34,27 +26,27 @@ const multipart = (a: Uint8Array, b: Uint8Array) =>
     .join("");
 const json = { "content-type": "application/json" };
 const requests = [
-  { method: "POST", path: "/verify", headers: json, body: JSON.stringify({ a: digit(0), b: digit(1) }) },
+  { method: "POST", path: "/verify", headers: json, body: JSON.stringify({ a: pixels(0), b: pixels(1) }) },
   {
     method: "POST",
     path: "/verify",
     headers: { "content-type": "multipart/form-data; boundary=LoAd" },
     body: multipart(png(2), png(3)),
   },
-  { method: "POST", path: "/verify", headers: json, body: JSON.stringify({ a: digit(4), b: digit(4) }) },
+  { method: "POST", path: "/verify", headers: json, body: JSON.stringify({ a: pixels(4), b: pixels(4) }) },
   { method: "POST", path: "/verify", headers: json, body: "{not json" },
   {
     method: "POST",
     path: "/verify",
     headers: json,
-    body: JSON.stringify({ a: digit(0).slice(1), b: digit(1) }),
+    body: JSON.stringify({ a: pixels(0).slice(1), b: pixels(1) }),
   },
   { method: "POST", path: "/verify", headers: { "content-type": "text/plain" }, body: "hello" },
   {
     method: "POST",
     path: "/verify",
     headers: json,
-    body: JSON.stringify({ a: new Array(784).fill(0), b: digit(1) }),
+    body: JSON.stringify({ a: new Array(784).fill(0), b: pixels(1) }),
   },
   { method: "GET", path: "/healthz" },
 ] as const;

@@ -2,6 +2,7 @@
 // Refuses to start on weights that fail verification; on SIGINT/SIGTERM stops
 // accepting connections, lets in-flight requests finish, exits 0.
 import { buildApp, WEIGHTS_DIR } from "./server.ts";
+import { STATUS } from "./errors.ts";
 
 // WEIGHTS_DIR (a directory path) overrides the shipped weights.
 const dir = Deno.env.get("WEIGHTS_DIR");
@@ -23,7 +24,10 @@ let inflight = 0, draining = false;
 const server = Deno.serve({ port, hostname: Deno.env.get("HOST") ?? "0.0.0.0" }, async (req, info) => {
   if (draining) {
     const error = { code: "shutting_down", message: "Server is shutting down; retry on another instance" };
-    return Response.json({ error }, { status: 503, headers: { connection: "close", "retry-after": "1" } });
+    return Response.json({ error }, {
+      status: STATUS.shutting_down,
+      headers: { connection: "close", "retry-after": "1" },
+    });
   }
   inflight++;
   try {

@@ -33,6 +33,7 @@ const error = {
             "blank_image",
             "not_found",
             "not_ready",
+            "shutting_down",
           ],
         },
         message: { type: "string" },
@@ -47,7 +48,7 @@ const errors = Object.fromEntries(
     ["413", "body or image too large"],
     ["415", "unsupported content type or image format"],
     ["422", "undecodable or blank image"],
-    ["503", "model not loaded yet"],
+    ["503", "model not loaded yet, or the server is shutting down"],
   ].map(([s, d]) => [s, { description: d, content: { "application/json": { schema: error } } }]),
 );
 const model = { type: "object", properties: { version: { type: "string" }, sha256: { type: "string" } } };

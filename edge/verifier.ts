@@ -1,7 +1,7 @@
 // The loaded model as the edge uses it: verified artifact -> BN-folded
 // tensors on the wasm backend, scoring one pair or embedding one image.
 import * as tf from "@tensorflow/tfjs";
-import { loadArtifact } from "../shared/artifact.ts";
+import { loadArtifact, weightsFile } from "../shared/artifact.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import { createInferenceModel, embed, foldBatchNorm, pairLogits, sigmoid } from "../shared/model.ts";
 
@@ -46,7 +46,5 @@ export async function createVerifier(modelJsonText: string, bin: Uint8Array): Pr
 /** Read model.json and its .bin from `dir` (a file: URL ending in /) and verify them. */
 export async function loadVerifier(dir: URL): Promise<Verifier> {
   const text = await Deno.readTextFile(new URL("model.json", dir));
-  const path = String(JSON.parse(text)?.weightsManifest?.[0]?.paths?.[0] ?? "");
-  if (!/^[\w-][\w.-]*$/.test(path)) throw new Error(`Refusing weights path "${path}" in model.json`);
-  return createVerifier(text, await Deno.readFile(new URL(path, dir)));
+  return createVerifier(text, await Deno.readFile(new URL(weightsFile(text), dir)));
 }

@@ -57,6 +57,23 @@ export async function buildArtifact(
   };
 }
 
+/**
+ * The .bin file model.json names, checked to be a plain file name (the
+ * manifest must not point outside its directory). Throws ArtifactError.
+ */
+export function weightsFile(modelJsonText: string): string {
+  let path: unknown;
+  try {
+    path = JSON.parse(modelJsonText)?.weightsManifest?.[0]?.paths?.[0];
+  } catch (e) {
+    throw new ArtifactError(`Cannot read model.json: ${(e as Error).message}`);
+  }
+  if (typeof path !== "string" || !/^[\w-][\w.-]*$/.test(path)) {
+    throw new ArtifactError(`Refusing weights path ${JSON.stringify(path)} in model.json`);
+  }
+  return path;
+}
+
 /** Thrown when the artifact does not match its own manifest. */
 export class ArtifactError extends Error {
   constructor(message: string) {

@@ -14,7 +14,8 @@ export type ClientErrorCode =
   | "undecodable_image"
   | "blank_image"
   | "not_found"
-  | "not_ready";
+  | "not_ready"
+  | "shutting_down";
 
 export class ClientError extends Error {
   constructor(readonly code: ClientErrorCode, message: string) {

@@ -5,6 +5,7 @@
 import { decode as decodePng } from "fast-png";
 import jpeg from "jpeg-js";
 import { ClientError } from "./errors.ts";
+import { paperGray, rgbaToGray } from "./gray.ts";
 
 /** Luminance image: Float32Array(width*height), 0 = black .. 1 = white. */
 export interface Gray {
@@ -125,10 +126,9 @@ function fromJpeg(bytes: Uint8Array, w: number, h: number, limits: ImageLimits):
     maxMemoryUsageInMB: JPEG_MEMORY_MB,
   });
   if (img.width !== w || img.height !== h) throw new Error("frame size changed while decoding");
+  if (!luma) return rgbaToGray(img.data, w, h);
   const out = new Float32Array(w * h), d = img.data;
-  for (let i = 0, j = 0; i < out.length; i++, j += 4) {
-    out[i] = luma ? d[j] / 255 : (0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2]) / 255;
-  }
+  for (let i = 0, j = 0; i < out.length; i++, j += 4) out[i] = d[j] / 255;
   return { width: w, height: h, data: out };
 }
 
@@ -145,18 +145,17 @@ function fromPng(bytes: Uint8Array, w: number, h: number): Gray {
     for (let i = 0; i < n; i++) {
       const c = pal[idx[i]];
       if (!c) throw new Error(`palette index ${idx[i]} is out of range`);
-      const lum = (0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]) / 255;
-      const alpha = c.length > 3 ? c[3] / 255 : 1;
-      out[i] = alpha * lum + (1 - alpha);
+      out[i] = paperGray(c[0] / 255, c[1] / 255, c[2] / 255, c.length > 3 ? c[3] / 255 : 1);
     }
     return { width: w, height: h, data: out };
   }
   const ch = png.channels, v = unpack(png.data, w, h, ch, depth);
   const hasAlpha = ch === 2 || ch === 4;
   for (let i = 0, j = 0; i < n; i++, j += ch) {
-    const lum = ch >= 3 ? (0.299 * v[j] + 0.587 * v[j + 1] + 0.114 * v[j + 2]) / max : v[j] / max;
     const alpha = hasAlpha ? v[j + ch - 1] / max : 1;
-    out[i] = alpha * lum + (1 - alpha);
+    out[i] = ch >= 3
+      ? paperGray(v[j] / max, v[j + 1] / max, v[j + 2] / max, alpha)
+      : alpha * (v[j] / max) + (1 - alpha);
   }
   return { width: w, height: h, data: out };
 }

@@ -4,9 +4,8 @@
 // drop images, and check that server and in-browser inference agree.
 // Screenshots go to out/screens/. Skipped, saying so, when no Chromium exists.
 import { chromium, type Page } from "playwright-core";
-import { encode as encodePng } from "fast-png";
 import { Buffer } from "node:buffer";
-import { loadDataset } from "../train/mnist.ts";
+import { digit, digitPng, loadDataset } from "../train/mnist.ts";
 import { spawnServer } from "../edge/spawn.ts";
 import { assert, assertClose, assertEquals } from "./assert.ts";
 
@@ -99,15 +98,7 @@ Deno.test({
       const file = (i: number) => ({
         name: `${i}.png`,
         mimeType: "image/png",
-        buffer: Buffer.from(
-          encodePng({
-            width: 28,
-            height: 28,
-            data: test.images.pixels.subarray(i * 784, (i + 1) * 784),
-            channels: 1,
-            depth: 8,
-          }),
-        ),
+        buffer: Buffer.from(digitPng(digit(test.images.pixels, i))),
       });
       await page.setInputFiles("#a-file", file(0));
       await page.setInputFiles("#b-file", file(17));

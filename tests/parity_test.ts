@@ -8,8 +8,7 @@ import { buildApp, WEIGHTS_DIR } from "../edge/server.ts";
 import { useBackend } from "../shared/backend.ts";
 import { createInferenceModel, foldBatchNorm, pairLogits, sigmoid } from "../shared/model.ts";
 import { readArtifactDir } from "../train/artifact_io.ts";
-import { loadDataset } from "../train/mnist.ts";
-import { encode as encodePng } from "fast-png";
+import { digitPng, loadDataset } from "../train/mnist.ts";
 import { assert, assertClose, assertEquals } from "./assert.ts";
 
 await useBackend("wasm");
@@ -40,7 +39,7 @@ Deno.test("/verify on real MNIST test pairs equals the shared model called direc
     assertEquals(body.same, want > art.threshold);
     const f = new FormData();
     for (const [name, k] of [["a", i], ["b", j]] as const) {
-      const png = encodePng({ width: 28, height: 28, data: digit(k), channels: 1, depth: 8 });
+      const png = digitPng(digit(k));
       f.append(name, new Blob([png as Uint8Array<ArrayBuffer>]), `${name}.png`);
     }
     const p = await (await app.request("/verify", { method: "POST", body: f })).json();

@@ -55,6 +55,9 @@ Deno.test("the served entry answers multipart /verify and drains an in-flight up
   await new Promise((r) => setTimeout(r, 100));
   const t0 = performance.now();
   child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 50));
+  const late = await fetch(`${base}/healthz`);
+  assertEquals([late.status, (await late.json()).error.code], [503, "shutting_down"]);
   const r = await inflight;
   if (r.status !== 200) console.error(new TextDecoder().decode((await child.output()).stderr));
   assertEquals(r.status, 200);

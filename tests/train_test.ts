@@ -55,6 +55,12 @@ for (const backend of ["wasm", "cpu"]) {
   });
 }
 
+Deno.test("createTrainer() then disposeTrainer() leaves no tensors behind", () => {
+  const before = tf.memory().numTensors;
+  disposeTrainer(createTrainer(initParams(SEED_MODEL, createRng(1)), SEED_MODEL, 3e-4));
+  assertEquals(tf.memory().numTensors, before);
+});
+
 Deno.test("trainStep() leaks no tensors and updates running statistics", () => {
   const t = createTrainer(initParams(SEED_MODEL, createRng(1)), SEED_MODEL, 3e-4);
   const batch = new Float32Array(2 * 8 * 784).map((_, i) => (i % 13) / 13),

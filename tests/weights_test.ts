@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { decodeWeights, encodeWeights, quantizeAffine, toFloat16Bits } from "../shared/weights.ts";
-import { ArtifactError, buildArtifact, loadArtifact } from "../shared/artifact.ts";
+import { ArtifactError, buildArtifact, loadArtifact, weightsFile } from "../shared/artifact.ts";
 import { SEED_MODEL } from "../shared/config.ts";
 import { initParams } from "../shared/params.ts";
 import { createRng } from "../shared/rng.ts";
-import { assert, assertClose, assertEquals, assertRejects } from "./assert.ts";
+import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 
 const values = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 0.3 - 0.05);
 
@@ -63,4 +63,13 @@ Deno.test("loadArtifact() refuses a flipped byte, a truncated file and a bad man
   const wrongShape = JSON.parse(text);
   wrongShape.weightsManifest[0].weights[0].shape = [3, 3, 1, 9];
   await assertRejects(() => loadArtifact(JSON.stringify(wrongShape), bin), ArtifactError);
+});
+
+Deno.test("weightsFile() refuses a manifest that points outside its directory", () => {
+  const manifest = (p: unknown) => JSON.stringify({ weightsManifest: [{ paths: [p], weights: [] }] });
+  assertEquals(weightsFile(manifest("weights.bin")), "weights.bin");
+  for (const bad of ["../etc/passwd", "/abs.bin", ".hidden", "a/b.bin", 7]) {
+    assertThrows(() => weightsFile(manifest(bad)), ArtifactError);
+  }
+  assertThrows(() => weightsFile("{nope"), /Cannot read model.json/);
 });

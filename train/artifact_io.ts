@@ -2,7 +2,7 @@
 // the directory level: a temporary sibling is filled (and optionally
 // verified), then swapped in by rename, so a crash at any moment leaves
 // either the old complete directory or the new complete one.
-import { loadArtifact } from "../shared/artifact.ts";
+import { loadArtifact, weightsFile } from "../shared/artifact.ts";
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
 
 const trim = (dir: string) => dir.replace(/\/+$/, "");
@@ -70,9 +70,7 @@ export async function writeArtifactDir(
 export async function readArtifactDir(dir: string) {
   const clean = trim(dir);
   const text = await Deno.readTextFile(`${clean}/model.json`);
-  const path = String(JSON.parse(text)?.weightsManifest?.[0]?.paths?.[0] ?? "weights.bin");
-  if (!/^[\w-][\w.-]*$/.test(path)) throw new Error(`Refusing weights path "${path}" in ${clean}/model.json`);
-  return loadArtifact(text, await Deno.readFile(`${clean}/${path}`));
+  return loadArtifact(text, await Deno.readFile(`${clean}/${weightsFile(text)}`));
 }
 
 /** Write a training checkpoint directory (checkpoint.json + checkpoint.bin) atomically. */

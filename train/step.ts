@@ -18,7 +18,9 @@ export function createTrainer(params: ParamMap, config: ModelConfig, lr: number)
   const vars: Record<string, tf.Variable> = {};
   for (const s of paramSpecs(config)) {
     const p = params[s.name];
-    vars[s.name] = tf.variable(tf.tensor(p.values, p.shape), s.trainable, s.name);
+    const init = tf.tensor(p.values, p.shape);
+    vars[s.name] = tf.variable(init, s.trainable, s.name);
+    init.dispose(); // the variable holds its own reference to the data
   }
   return { config, vars, optimizer: tf.train.adam(lr, 0.9, 0.999, 1e-8) as tf.AdamOptimizer };
 }

@@ -415,21 +415,26 @@ function sigmoid(z) {
   return 1 / (1 + Math.exp(-z));
 }
 
-// edge/page/app.ts
-var $ = (id) => document.getElementById(id);
-var SIDE2 = 280;
-function toGray(img) {
-  const d = img.data, out = new Float32Array(img.width * img.height);
+// shared/gray.ts
+function paperGray(r, g, b, alpha) {
+  return alpha * (0.299 * r + 0.587 * g + 0.114 * b) + (1 - alpha);
+}
+function rgbaToGray(d, width, height) {
+  const out = new Float32Array(width * height);
   for (let i = 0, j = 0; i < out.length; i++, j += 4) {
-    const lum = (0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2]) / 255, a = d[j + 3] / 255;
-    out[i] = a * lum + (1 - a);
+    out[i] = paperGray(d[j] / 255, d[j + 1] / 255, d[j + 2] / 255, d[j + 3] / 255);
   }
   return {
-    width: img.width,
-    height: img.height,
+    width,
+    height,
     data: out
   };
 }
+
+// edge/page/app.ts
+var $ = (id) => document.getElementById(id);
+var SIDE2 = 280;
+var toGray = (img) => rgbaToGray(img.data, img.width, img.height);
 function showInput(p) {
   const ctx = p.preview.getContext("2d");
   const img = ctx.createImageData(28, 28);

@@ -16,6 +16,7 @@ import {
   sigmoid,
 } from "../../shared/model.ts";
 import type { Gray } from "../../shared/image.ts";
+import { rgbaToGray } from "../../shared/gray.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const SIDE = 280;
@@ -27,15 +28,7 @@ interface Panel {
   error?: string;
 }
 
-/** Luminance of RGBA pixels, alpha composited over white paper (as the server does). */
-function toGray(img: ImageData): Gray {
-  const d = img.data, out = new Float32Array(img.width * img.height);
-  for (let i = 0, j = 0; i < out.length; i++, j += 4) {
-    const lum = (0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2]) / 255, a = d[j + 3] / 255;
-    out[i] = a * lum + (1 - a);
-  }
-  return { width: img.width, height: img.height, data: out };
-}
+const toGray = (img: ImageData): Gray => rgbaToGray(img.data, img.width, img.height);
 
 function showInput(p: Panel) {
   const ctx = p.preview.getContext("2d")!;

@@ -1,7 +1,6 @@
 // Everything the training report plots, computed from a model, the test set
 // and the run's history. Pure apart from TF.js inference; no file I/O.
 import * as tf from "@tensorflow/tfjs";
-import { encode as encodePng } from "fast-png";
 import { UMAP } from "umap-js";
 import type { ModelConfig } from "../../shared/config.ts";
 import type { ParamMap } from "../../shared/params.ts";
@@ -9,6 +8,7 @@ import { createInferenceModel, embed, foldBatchNorm, sigmoid } from "../../share
 import { createRng } from "../../shared/rng.ts";
 import { scorePairs, testProtocols } from "../evaluate.ts";
 import { equalErrorRate, rocCurve } from "../metrics.ts";
+import { digitPng } from "../mnist.ts";
 import type { EpochStats } from "../loop.ts";
 
 export interface ReportInput {
@@ -25,7 +25,7 @@ export interface ReportInput {
 
 /** 28x28 gray pixels (0..255) as a PNG data URL, for image marks. */
 export function digitUrl(px: Uint8Array): string {
-  const png = encodePng({ width: 28, height: 28, data: px, channels: 1, depth: 8 });
+  const png = digitPng(px);
   let s = "";
   for (const b of png) s += String.fromCharCode(b);
   return `data:image/png;base64,${btoa(s)}`;
