@@ -9,11 +9,19 @@ export interface ModelConfig {
   /** Output channels of the two 3x3 conv layers. */
   conv1: number;
   conv2: number;
-  /** Width of the embedding (the tower's last dense layer). */
+  /** Width of the tower's dense layer (the embedding, unless `classes` is set). */
   embedding: number;
   /** Batch-norm epsilon and running-average momentum (PyTorch convention). */
   bnEpsilon: number;
   bnMomentum: number;
+  /**
+   * When > 0 the tower ends in one more dense layer, to this many digit
+   * classes, and a softmax: the class probabilities are the embedding that
+   * the head compares (and training can add their cross-entropy with each
+   * image's digit). 0 or absent: the dense layer's output is the embedding,
+   * as in the seed.
+   */
+  classes?: number;
 }
 
 /** The seed's sizes: 395,297 trainable parameters. */
@@ -32,6 +40,9 @@ export function checkModelConfig(c: ModelConfig): ModelConfig {
     if (!Number.isInteger(c[k]) || c[k] < 1) {
       throw new Error(`Invalid model config: ${k} = ${JSON.stringify(c[k])} is not a positive integer`);
     }
+  }
+  if (c.classes !== undefined && !(Number.isInteger(c.classes) && c.classes >= 0)) {
+    throw new Error(`Invalid model config: classes = ${JSON.stringify(c.classes)} is not an integer >= 0`);
   }
   if (c.inputSize % 4 !== 0) {
     throw new Error(`Invalid model config: inputSize = ${c.inputSize} must be divisible by 4`);

@@ -1,5 +1,7 @@
 // The Siamese model both halves run: a shared-weight ConvNet tower maps each
-// 28x28 image to an embedding; the head scores |e1 - e2| with one logit.
+// 28x28 image to an embedding (the dense layer's output, or with
+// `config.classes` the softmax of one more dense layer: digit probabilities);
+// the head scores |e1 - e2| with one logit.
 // Inference runs on batch-norm-folded weights with fused TF.js core ops.
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "./config.ts";
@@ -8,7 +10,7 @@ import type { ParamMap } from "./params.ts";
 /**
  * Fold each batch norm (inference statistics) into the layer before it:
  * W' = W * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps),
- * per output channel. Pure: returns a new map of conv1, conv2, fc, head.
+ * per output channel. Pure: returns a new map of conv1, conv2, fc, [cls,] head.
  */
 export function foldBatchNorm(p: ParamMap, c: ModelConfig): ParamMap {
   const out: ParamMap = {};
@@ -22,8 +24,10 @@ export function foldBatchNorm(p: ParamMap, c: ModelConfig): ParamMap {
     out[`${layer}/kernel`] = { shape: k.shape, values: kv };
     out[`${layer}/bias`] = { shape: [co], values: b.map((bi, i) => (bi - mean[i]) * s[i] + beta[i]) };
   }
-  out["head/kernel"] = p["head/kernel"];
-  out["head/bias"] = p["head/bias"];
+  for (const layer of c.classes ? ["cls", "head"] : ["head"]) {
+    out[`${layer}/kernel`] = p[`${layer}/kernel`];
+    out[`${layer}/bias`] = p[`${layer}/bias`];
+  }
   return out;
 }
 
@@ -44,7 +48,7 @@ export function createInferenceModel(folded: ParamMap, config: ModelConfig): Inf
 /**
  * Embeddings of a batch of images.
  * x: [N, S, S, 1] float32, values 0..1 (white digit on black, as MNIST).
- * Returns [N, embedding] float32.
+ * Returns [N, E] float32 (E: config.classes, else config.embedding).
  */
 export function embed(m: InferenceModel, x: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy((): tf.Tensor2D => {
@@ -65,12 +69,14 @@ export function embed(m: InferenceModel, x: tf.Tensor4D): tf.Tensor2D {
       );
     const h = conv(conv(x, "conv1"), "conv2");
     const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
-    return tf.fused.matMul({
+    const e = tf.fused.matMul({
       a: flat,
       b: w["fc/kernel"] as tf.Tensor2D,
       bias: w["fc/bias"],
       activation: "relu",
     }) as tf.Tensor2D;
+    if (!m.config.classes) return e;
+    return tf.softmax(tf.fused.matMul({ a: e, b: w["cls/kernel"] as tf.Tensor2D, bias: w["cls/bias"] })) as tf.Tensor2D;
   });
 }
 

@@ -44,7 +44,8 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
     ...bn("bn2", c.conv2),
     ...dense("fc", [flat, c.embedding], "xavier"),
     ...bn("bn3", c.embedding),
-    ...dense("head", [c.embedding, 1], "xavier"),
+    ...(c.classes ? dense("cls", [c.embedding, c.classes], "xavier") : []),
+    ...dense("head", [c.classes || c.embedding, 1], "xavier"),
   ];
 }
 

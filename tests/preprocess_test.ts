@@ -47,6 +47,41 @@ Deno.test("toMnist() centres the digit by centre of mass", () => {
   assertClose(s.cy, 14, 0.5, "centre y");
 });
 
+/** A 160x160 light page: a vertical bar of ink `ink` below the paper, `f(x, y)` the paper's light. */
+function page(paper: (x: number, y: number) => number, ink: number, bar: (x: number, y: number) => boolean) {
+  return gray(160, 160, Array.from({ length: 160 * 160 }, (_, i) => {
+    const x = i % 160, y = Math.floor(i / 160);
+    return paper(x, y) - (bar(x, y) ? ink : 0);
+  }));
+}
+
+Deno.test("toMnist() measures ink against the paper around it: a light gradient is not ink", () => {
+  // Paper from 0.95 (left) to 0.6 (right), faint ink 0.3 below it: one global
+  // paper level would take the dark right side for ink and box the page.
+  const img = page((x) => 0.95 - 0.35 * (x / 159), 0.3, (x, y) => x >= 40 && x < 52 && y >= 30 && y < 130);
+  const s = stats(toMnist(img, "shade"));
+  assertEquals(s.h, 20);
+  assert(s.w <= 4, `bar is ${s.w} px wide: the shaded paper was read as ink`);
+});
+
+Deno.test("toMnist() drops specks of noise far from the digit", () => {
+  const img = page(() => 0.9, 0.5, (x, y) => (x >= 70 && x < 82 && y >= 40 && y < 120) || (x === 5 && y === 5));
+  const s = stats(toMnist(img, "speck"));
+  assertEquals(s.h, 20);
+  assert(s.w <= 4, `bar is ${s.w} px wide: the speck stretched the box`);
+});
+
+Deno.test("toMnist() thickens strokes far thinner than MNIST's pen, not ones as thick", () => {
+  const ring = (w: number) => (x: number, y: number) => Math.abs(Math.hypot(x - 80, y - 80) - 50) < w / 2;
+  const inkOf = (x: Float32Array) => x.reduce((a, v) => a + v, 0);
+  const thin = toMnist(page(() => 1, 1, ring(2)), "thin"), thick = toMnist(page(() => 1, 1, ring(12)), "thick");
+  // 20 px box: MNIST's pen is ~2.4 px, so a 2/100 ring becomes about as inky as a 12/100 one.
+  assert(inkOf(thin) > 0.6 * inkOf(thick), `thin ${inkOf(thin)} vs thick ${inkOf(thick)}`);
+  assertEquals(stats(thin).w, stats(thick).w);
+  const unchanged = toMnist(page(() => 1, 1, ring(16)), "marker");
+  assert(inkOf(unchanged) > inkOf(thick), "a thick stroke must stay thicker");
+});
+
 Deno.test("toMnist() passes a 28x28 dark-background image through unchanged", () => {
   const v = Array.from({ length: 784 }, (_, i) => (i % 97 === 0 ? 0.8 : 0));
   assertEquals(toMnist(gray(28, 28, v), "m"), Float32Array.from(v));

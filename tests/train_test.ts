@@ -3,15 +3,15 @@ import { useBackend } from "../shared/backend.ts";
 import { registerWasmGradKernels } from "../train/kernels.ts";
 import { SEED_MODEL } from "../shared/config.ts";
 import { initParams, type ParamMap, trainableCount } from "../shared/params.ts";
-import { createInferenceModel, foldBatchNorm, pairLogits } from "../shared/model.ts";
+import { createInferenceModel, embed, foldBatchNorm, pairLogits } from "../shared/model.ts";
 import { createRng } from "../shared/rng.ts";
-import { batchNormTrain, createTrainer, disposeTrainer, trainStep } from "../train/step.ts";
+import { batchNormTrain, computeGrads, createTrainer, disposeTrainer, forwardTrain, trainStep } from "../train/step.ts";
 import { train } from "../train/loop.ts";
 import { loadDataset } from "../train/mnist.ts";
 import { workerRunner } from "../train/replicas.ts";
 import { balancedPairs, fillBatch } from "../train/pairs.ts";
 import { scorePairs } from "../train/evaluate.ts";
-import { assert, assertClose, assertEquals } from "./assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "./assert.ts";
 
 await useBackend("wasm");
 registerWasmGradKernels();
@@ -86,6 +86,7 @@ Deno.test("a short seeded run on real MNIST lowers the loss and is reproducible"
     workers: 0,
     lrSchedule: "constant" as const,
     augment: null,
+    digitLoss: 0,
   };
   const a = await train(opts, small(2000)), b = await train(opts, small(2000));
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -170,4 +171,39 @@ Deno.test("worker replicas stay identical: their split scoring equals scoring re
   } finally {
     runner.close();
   }
+});
+
+Deno.test("with classes, the embedding is digit probabilities and the digit loss adds weight x their cross-entropy", () => {
+  const config = { ...SEED_MODEL, classes: 10 };
+  const p = initParams(config, createRng(11));
+  const pool = Int32Array.from({ length: 500 }, (_, i) => i);
+  const pairs = balancedPairs(pool, mnist.train.labels, 8, createRng(12));
+  const batch = fillBatch(mnist.train.images.pixels, pairs, 0, 8), same = Float32Array.from(pairs.same);
+  const digits = Int32Array.from([...pairs.a, ...pairs.b], (i) => mnist.train.labels[i]);
+  // Variables are named, so one trainer at a time.
+  const plain = createTrainer(p, config, 1e-3, 0);
+  const r0 = computeGrads(plain, batch, same);
+  disposeTrainer(plain);
+  const t = createTrainer(p, config, 1e-3, 0.5);
+  try {
+    const before = tf.memory().numTensors;
+    const r1 = computeGrads(t, batch, same, digits);
+    assertEquals(tf.memory().numTensors, before);
+    const logits = tf.tidy(() => forwardTrain(t, tf.tensor4d(batch, [16, 28, 28, 1]), []).classLogits!.arraySync());
+    const ce = logits.reduce((s, z, i) => {
+      const m = Math.max(...z), lse = m + Math.log(z.reduce((a, v) => a + Math.exp(v - m), 0));
+      return s + lse - z[digits[i]];
+    }, 0) / logits.length;
+    assertClose(r1.loss, r0.loss + 0.5 * ce, 1e-4);
+    assertThrows(() => computeGrads(t, batch, same), Error, "needs 16 digit labels");
+  } finally {
+    disposeTrainer(t);
+  }
+  // Inference: the folded model's embeddings are probabilities (10 per image, sum 1).
+  const m = createInferenceModel(foldBatchNorm(p, config), config);
+  const e = tf.tidy(() => embed(m, tf.tensor4d(batch.subarray(0, 2 * 784), [2, 28, 28, 1])).arraySync());
+  m.dispose();
+  assertEquals(e[0].length, 10);
+  for (const row of e) assertClose(row.reduce((a, v) => a + v, 0), 1, 1e-5);
+  assertThrows(() => createTrainer(initParams(SEED_MODEL, createRng(1)), SEED_MODEL, 1e-3, 1), Error, "classes");
 });

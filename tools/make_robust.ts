@@ -1,8 +1,14 @@
 // deno run -A tools/make_robust.ts: (re)generate tests/robust/, the
-// robustness set: digits that are not MNIST, made here. Typeset digits in 12
-// fonts "photographed" (rotated, off-centre, dark ink on uneven light paper,
-// sensor noise, JPEG), and synthetic pen strokes from per-digit templates
-// with jitter and random thickness. 200 images and labels.json, seeded.
+// robustness set: digits that are not MNIST, made here, 40 per digit, seeded:
+// - typeset: 12 fonts "photographed" (rotated +-15 deg, off-centre, dark ink
+//   on uneven light paper, sensor noise, JPEG);
+// - strokes: pen strokes from per-digit templates, jittered, random width;
+// - tilted: the same strokes slanted (skew +-20 deg) and turned +-30 deg, as
+//   a slanted hand or a phone held askew gives them;
+// - mouse: thin tremulous strokes on a white canvas, lossless PNG;
+// - marker: very thick strokes;
+// - pencil: faint grey, soft-edged, broken strokes on paper.
+// 400 images and labels.json (file, digit, kind).
 import { initWasm, Resvg } from "@resvg/resvg-wasm";
 import jpeg from "jpeg-js";
 import { createRng } from "../shared/rng.ts";
@@ -65,13 +71,11 @@ function paper(): string {
     })"/>` +
     `</linearGradient></defs><rect width="${S}" height="${S}" fill="url(#p)"/>`;
 }
-const ink = () => `rgb(${[0, 0, 0].map(() => Math.round(r(15, 70))).join(",")})`;
+const ink = (lo = 15, hi = 70) => `rgb(${[0, 0, 0].map(() => Math.round(r(lo, hi))).join(",")})`;
 
 /** Rasterise, add sensor noise, encode as JPEG of random quality. */
 function photo(svg: string, font?: number): Uint8Array {
-  const png = new Resvg(svg, {
-    font: { fontBuffers: font === undefined ? [] : [buffers[font]], loadSystemFonts: false },
-  }).render();
+  const png = render(svg, font);
   const px = png.pixels;
   for (let i = 0; i < px.length; i += 4) {
     const n = rng.normal() * 6;
@@ -79,6 +83,50 @@ function photo(svg: string, font?: number): Uint8Array {
   }
   return jpeg.encode({ width: png.width, height: png.height, data: px }, Math.round(r(55, 90))).data;
 }
+
+function render(svg: string, font?: number) {
+  return new Resvg(svg, {
+    font: { fontBuffers: font === undefined ? [] : [buffers[font]], loadSystemFonts: false },
+  }).render();
+}
+
+/**
+ * Digit d's template as an SVG path in a random box: scale 0.45-0.8 of the
+ * canvas, anywhere on it, each point jittered by `jitter` (fraction of the
+ * box); `tremor` > 0 subdivides segments into jittered steps (a hand on a mouse).
+ */
+function strokePath(d: number, jitter = 0.04, tremor = 0): string {
+  const scale = r(0.45, 0.8), ox = r(0.1, 0.9 - scale) * S, oy = r(0.05, 0.95 - scale) * S;
+  let pts = STROKES[d].map(([px, py]) => [px + r(-jitter, jitter), py + r(-jitter, jitter)]);
+  if (tremor > 0) {
+    pts = pts.flatMap(([x, y], i) => {
+      if (i === 0) return [[x, y]];
+      const [x0, y0] = pts[i - 1];
+      return Array.from({ length: 6 }, (_, k) => {
+        const t = (k + 1) / 6, e = k === 5 ? 0 : tremor;
+        return [x0 + (x - x0) * t + r(-e, e), y0 + (y - y0) * t + r(-e, e)];
+      });
+    });
+  }
+  return pts.map(([x, y], i) => `${i ? "L" : "M"}${(ox + x * scale * S).toFixed(1)},${(oy + y * scale * S).toFixed(1)}`)
+    .join("");
+}
+
+/** One stroke digit on paper: width, ink, transform and extra attributes chosen by the caller. */
+function strokeSvg(d: number, o: { width: number; ink: string; transform: string; extra?: string; bg?: string }) {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}">${o.bg ?? paper()}` +
+    `<defs><filter id="soft"><feGaussianBlur stdDeviation="${r(0.8, 1.8).toFixed(2)}"/></filter></defs>` +
+    `<path d="${strokePath(d)}" fill="none" stroke="${o.ink}" stroke-width="${o.width}" stroke-linecap="round" ` +
+    `stroke-linejoin="round" transform="${o.transform}" ${o.extra ?? ""}/></svg>`;
+}
+
+/** Lossless PNG of an SVG (a screen drawing: no camera, no JPEG). */
+function screen(svg: string): Uint8Array {
+  const png = render(svg);
+  return png.asPng();
+}
+
+const turn = (deg: number) => `rotate(${r(-deg, deg).toFixed(1)} ${S / 2} ${S / 2})`;
 
 await Deno.mkdir(OUT, { recursive: true });
 const labels: { file: string; digit: number; kind: string; font?: string }[] = [];
@@ -92,22 +140,31 @@ for (let d = 0; d < 10; d++) {
     Deno.writeFileSync(`${OUT}${name}`, photo(svg, f));
     labels.push({ file: name, digit: d, kind: "typeset", font: file });
   });
-  for (let v = 0; v < 8; v++) {
-    const scale = r(0.45, 0.8),
-      ox = r(0.1, 0.9 - scale) * S,
-      oy = r(0.05, 0.95 - scale) * S,
-      rot = r(-12, 12);
-    const pts = STROKES[d].map((
-      [px, py],
-    ) => [ox + (px + r(-0.04, 0.04)) * scale * S, oy + (py + r(-0.04, 0.04)) * scale * S]);
-    const path = pts.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`).join("");
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}">${paper()}` +
-      `<path d="${path}" fill="none" stroke="${ink()}" stroke-width="${r(4, 12)}" stroke-linecap="round" ` +
-      `stroke-linejoin="round" transform="rotate(${rot} ${S / 2} ${S / 2})"/></svg>`;
-    const name = `stroke-${d}-${v}.jpg`;
-    Deno.writeFileSync(`${OUT}${name}`, photo(svg));
-    labels.push({ file: name, digit: d, kind: "strokes" });
-  }
+  const add = (kind: string, count: number, make: (v: number) => [Uint8Array, string]) => {
+    for (let v = 0; v < count; v++) {
+      const [bytes, ext] = make(v);
+      const name = `${kind}-${d}-${v}.${ext}`;
+      Deno.writeFileSync(`${OUT}${name}`, bytes);
+      labels.push({ file: name, digit: d, kind });
+    }
+  };
+  add("stroke", 8, () => [photo(strokeSvg(d, { width: r(4, 12), ink: ink(), transform: turn(12) })), "jpg"]);
+  add("tilted", 6, () => {
+    const transform = `${turn(30)} skewX(${r(-20, 20).toFixed(1)})`;
+    return [photo(strokeSvg(d, { width: r(4, 12), ink: ink(), transform })), "jpg"];
+  });
+  add("mouse", 5, () => {
+    const bg = `<rect width="${S}" height="${S}" fill="white"/>`;
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}">${bg}` +
+      `<path d="${strokePath(d, 0.05, 0.012)}" fill="none" stroke="black" stroke-width="${r(1.5, 3)}" ` +
+      `stroke-linecap="round" stroke-linejoin="round" transform="${turn(8)}"/></svg>`;
+    return [screen(svg), "png"];
+  });
+  add("marker", 4, () => [photo(strokeSvg(d, { width: r(15, 22), ink: ink(), transform: turn(12) })), "jpg"]);
+  add("pencil", 5, () => {
+    const dash = `stroke-dasharray="${r(10, 25).toFixed(0)} ${r(2, 5).toFixed(0)}" filter="url(#soft)"`;
+    return [photo(strokeSvg(d, { width: r(3, 6), ink: ink(90, 140), transform: turn(12), extra: dash })), "jpg"];
+  });
 }
 Deno.writeTextFileSync(`${OUT}labels.json`, JSON.stringify(labels, null, 1) + "\n");
 console.log(`wrote ${labels.length} images to ${OUT}`);

@@ -1,5 +1,6 @@
 // On-the-fly augmentation of training images: a random small affine map per
-// image (rotation, scale, translation), bilinear resampling, in place.
+// image (rotation, scale, slant, translation) with bilinear resampling, and
+// optionally a random stroke-width change, in place.
 import type { Rng } from "../shared/rng.ts";
 
 export interface Augment {
@@ -9,6 +10,13 @@ export interface Augment {
   scale: number;
   /** Max translation in pixels (uniform +-). */
   shift: number;
+  /** Max slant (horizontal shear) in degrees (uniform +-); absent: 0. */
+  shear?: number;
+  /**
+   * Share of images whose strokes change width: half of them thickened,
+   * half thinned, by mixing in a 3x3 grey dilation or erosion. Absent: 0.
+   */
+  stroke?: number;
 }
 
 /**
@@ -25,13 +33,14 @@ export function augmentBatch(batch: Float32Array, side: number, aug: Augment, rn
     const th = ((2 * rng.next() - 1) * aug.rotate * Math.PI) / 180;
     const s = 1 + (2 * rng.next() - 1) * aug.scale;
     const tx = (2 * rng.next() - 1) * aug.shift, ty = (2 * rng.next() - 1) * aug.shift;
-    // Inverse map: output (x, y) samples input R(-th) * ((x, y) - c - t) / s + c.
+    const sh = aug.shear ? Math.tan(((2 * rng.next() - 1) * aug.shear * Math.PI) / 180) : 0;
+    // Inverse map: output (x, y) samples input Sh(-k) R(-th) ((x, y) - c - t) / s + c.
     const cos = Math.cos(th) / s, sin = Math.sin(th) / s;
     for (let y = 0; y < side; y++) {
       const dy = y - c - ty;
       for (let x = 0; x < side; x++) {
         const dx = x - c - tx;
-        const sx = cos * dx + sin * dy + c, sy = -sin * dx + cos * dy + c;
+        const uy = -sin * dx + cos * dy, sx = cos * dx + sin * dy - sh * uy + c, sy = uy + c;
         const x0 = Math.floor(sx), y0 = Math.floor(sy), fx = sx - x0, fy = sy - y0;
         let v = 0;
         if (x0 >= -1 && y0 >= -1 && x0 < side && y0 < side) {
@@ -42,6 +51,24 @@ export function augmentBatch(batch: Float32Array, side: number, aug: Augment, rn
         }
         img[y * side + x] = v;
       }
+    }
+    if (aug.stroke && rng.next() < aug.stroke) restroke(img, side, rng.next() < 0.5 ? 1 : -1, src);
+  }
+}
+
+/** Mix a 3x3 grey dilation (dir 1) or erosion (dir -1) into img half and half. */
+function restroke(img: Float32Array, side: number, dir: 1 | -1, tmp: Float32Array) {
+  tmp.set(img);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      let m = tmp[y * side + x];
+      for (let j = Math.max(0, y - 1); j <= Math.min(side - 1, y + 1); j++) {
+        for (let i = Math.max(0, x - 1); i <= Math.min(side - 1, x + 1); i++) {
+          const v = tmp[j * side + i];
+          m = dir > 0 ? Math.max(m, v) : Math.min(m, v);
+        }
+      }
+      img[y * side + x] = 0.5 * (tmp[y * side + x] + m);
     }
   }
 }

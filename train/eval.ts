@@ -33,7 +33,7 @@ try {
       { pixels: data.test.images.pixels, labels: data.test.labels },
       art.threshold,
     );
-    r["robustness (tests/robust)"] = evaluateRobust(art.params, art.config, robust, art.threshold);
+    Object.assign(r, evaluateRobust(art.params, art.config, robust, art.threshold));
     console.log(formatTable(Object.entries(r)));
   }
 } catch (e) {

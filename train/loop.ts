@@ -15,7 +15,7 @@ import { confusion, rocAuc, summarize } from "./metrics.ts";
 import { sigmoid } from "../shared/model.ts";
 
 /** A recipe (train/recipes.ts) plus what a run needs besides. */
-export interface TrainOptions extends Recipe {
+export interface TrainOptions extends Omit<Recipe, "tower"> {
   model: ModelConfig;
   seed: number;
   /** Fraction of the training images held out for validation. */
@@ -80,10 +80,11 @@ export async function train(
   const rng = createRng(resume ? resume.rng : opts.seed);
   const init = resume ? resume.params : initParams(opts.model, rng);
   const runner: StepRunner = opts.workers > 1
-    ? await workerRunner(opts.workers, init, opts.model, opts.lr, backend, pixels, resume?.optimizer)
-    : await localRunner(init, opts.model, opts.lr, pixels, resume?.optimizer);
+    ? await workerRunner(opts.workers, init, opts.model, opts.lr, backend, pixels, resume?.optimizer, opts.digitLoss)
+    : await localRunner(init, opts.model, opts.lr, pixels, resume?.optimizer, opts.digitLoss);
   const B = opts.batchSize, steps = opts.stepsPerEpoch;
   const batch = new Float32Array(2 * B * 784), same = new Float32Array(B);
+  const digits = opts.digitLoss > 0 ? new Int32Array(2 * B) : undefined;
   const epochs: EpochStats[] = resume?.epochs ?? [], stepLosses: number[] = resume?.stepLosses ?? [];
   const start = now() - (resume?.seconds ?? 0);
   try {
@@ -96,12 +97,18 @@ export async function train(
         fillBatch(pixels, pairs, off, B, batch);
         if (opts.augment) augmentBatch(batch, opts.model.inputSize, opts.augment, rng);
         for (let k = 0; k < B; k++) same[k] = pairs.same[off + k];
+        if (digits) {
+          for (let k = 0; k < B; k++) {
+            digits[k] = labels[pairs.a[off + k]];
+            digits[B + k] = labels[pairs.b[off + k]];
+          }
+        }
       };
       fill(1);
       for (let step = 1; step <= steps; step++) {
         // step() copies the batch out before it awaits, so the next batch is
         // prepared here while the replicas compute.
-        const pending = runner.step(batch, same, learningRate(opts, (epoch - 1) * steps + step - 1));
+        const pending = runner.step(batch, same, learningRate(opts, (epoch - 1) * steps + step - 1), digits);
         if (step < steps) fill(step + 1);
         const loss = await pending;
         stepLosses.push(loss);

@@ -29,8 +29,10 @@ Trains the seed's Siamese ConvNet on MNIST pairs and writes weights/.
   --batch N         pairs per step
   --lr X            Adam (peak) learning rate
   --lr-schedule S   constant | cosine
-  --augment A       on | off | ROTATE,SCALE,SHIFT: random affine augmentation
-                    (on: rotate 12 deg, scale 10%, shift 2 px)
+  --augment A       on | off | ROTATE,SCALE,SHIFT[,SHEAR[,STROKE]]: random
+                    affine augmentation (degrees, fraction, pixels, slant
+                    degrees) and the share of images whose stroke width
+                    changes (on: rotate 12 deg, scale 10%, shift 2 px)
   --seed N          seed for split, pairs, init (default 1)
   --backend NAME    auto | wasm | webgpu | cpu (default auto: webgpu only on
                     real GPU hardware, else wasm)
@@ -46,7 +48,11 @@ Trains the seed's Siamese ConvNet on MNIST pairs and writes weights/.
                     of the training labels, ~0.10 on MNIST)
   --workers N       data-parallel replicas, one per core (default: cores, max
                     2 here); 0 or 1 trains in the main thread
-  --conv1 N --conv2 N --embedding N   tower sizes (default 8, 16, 500)
+  --conv1 N --conv2 N --embedding N   tower sizes (seed: 8, 16, 500)
+  --classes N       0: the dense layer is the embedding (seed); N > 0: the
+                    tower ends in softmax digit probabilities (N = 10)
+  --digit-loss X    weight of those probabilities' cross-entropy with each
+                    image's digit, added to the pair loss (0: none)
   --checkpoint DIR  where each epoch's checkpoint goes (default OUT.ckpt);
                     removed after a successful export
   --no-report       skip writing OUT/report/ (figures + index.html)
@@ -71,9 +77,11 @@ const { values: a } = parseArgs({
     "val-pairs": { type: "string", default: "10000" },
     "threshold-rule": { type: "string", default: "balanced" },
     workers: { type: "string", default: String(Math.min(navigator.hardwareConcurrency ?? 1, 8)) },
-    conv1: { type: "string", default: String(SEED_MODEL.conv1) },
-    conv2: { type: "string", default: String(SEED_MODEL.conv2) },
-    embedding: { type: "string", default: String(SEED_MODEL.embedding) },
+    conv1: { type: "string" },
+    conv2: { type: "string" },
+    embedding: { type: "string" },
+    classes: { type: "string" },
+    "digit-loss": { type: "string" },
     checkpoint: { type: "string" },
     resume: { type: "boolean", default: false },
     "no-report": { type: "boolean", default: false },
@@ -120,20 +128,36 @@ function parseAugment(v?: string): Augment | null | undefined {
   if (v === undefined) return undefined;
   if (v === "off") return null;
   if (v === "on") return AUGMENT;
-  const [rotate, scale, shift] = v.split(",").map(Number);
-  if (![rotate, scale, shift].every((x) => Number.isFinite(x) && x >= 0)) {
-    console.error(`Invalid --augment "${v}": expected on, off or ROTATE,SCALE,SHIFT (e.g. 8,0.08,1.5)`);
+  const parts = v.split(",").map(Number);
+  const [rotate, scale, shift, shear = 0, stroke = 0] = parts;
+  if (parts.length < 3 || parts.length > 5 || !parts.every((x) => Number.isFinite(x) && x >= 0) || stroke > 1) {
+    console.error(
+      `Invalid --augment "${v}": expected on, off or ROTATE,SCALE,SHIFT[,SHEAR[,STROKE]] (e.g. 8,0.08,1.5,10,0.3)`,
+    );
     Deno.exit(2);
   }
-  return { rotate, scale, shift };
+  return { rotate, scale, shift, shear, stroke };
 }
+/** A flag's non-negative number, or `fallback` when absent. */
+function orZero(name: string, v: string | undefined, fallback: number, int: boolean): number {
+  return v === undefined ? fallback : v === "0" ? 0 : num(name, v, int);
+}
+const digitLoss = orZero("digit-loss", a["digit-loss"], recipe.digitLoss, false);
+const classes = orZero("classes", a.classes, recipe.tower.classes ?? 0, true);
+if (digitLoss > 0 && !classes) {
+  console.error("--digit-loss needs --classes 10: the loss is on the tower's digit probabilities");
+  Deno.exit(2);
+}
+const { tower } = recipe;
 const opts: TrainOptions = {
   model: checkModelConfig({
     ...SEED_MODEL,
-    conv1: num("conv1", a.conv1!),
-    conv2: num("conv2", a.conv2!),
-    embedding: num("embedding", a.embedding!),
+    conv1: a.conv1 ? num("conv1", a.conv1) : tower.conv1,
+    conv2: a.conv2 ? num("conv2", a.conv2) : tower.conv2,
+    embedding: a.embedding ? num("embedding", a.embedding) : tower.embedding,
+    ...(classes ? { classes } : {}),
   }),
+  digitLoss,
   epochs: a.epochs ? num("epochs", a.epochs) : recipe.epochs,
   stepsPerEpoch: a.steps ? num("steps", a.steps) : recipe.stepsPerEpoch,
   batchSize: a.batch ? num("batch", a.batch) : recipe.batchSize,
@@ -160,6 +184,7 @@ console.log(`TF.js ${tf.version.tfjs} on ${backend}; Deno ${Deno.version.deno}; 
 console.log(modelSummary(opts.model));
 console.log(
   `recipe ${a.recipe}: Adam lr ${opts.lr} ${opts.lrSchedule}, augment ${JSON.stringify(opts.augment)}, ` +
+    `digit loss x${opts.digitLoss}, ` +
     `batch ${opts.batchSize}, ${opts.epochs} epochs x ${opts.stepsPerEpoch} steps, seed ${opts.seed}; ` +
     (opts.workers > 1 ? `${opts.workers} data-parallel workers` : "main thread"),
 );

@@ -4,6 +4,7 @@
 // helps (see README). Random affine augmentation (`--augment on`) exists but
 // is off in both: at this budget it cost validation accuracy.
 import type { Augment } from "./augment.ts";
+import type { ModelConfig } from "../shared/config.ts";
 
 export interface Recipe {
   epochs: number;
@@ -16,14 +17,48 @@ export interface Recipe {
   lrSchedule: "constant" | "cosine";
   /** Random affine augmentation of training images; null for none. */
   augment: Augment | null;
+  /** Tower sizes; classes > 0 ends the tower in digit probabilities (shared/config.ts). */
+  tower: Pick<ModelConfig, "conv1" | "conv2" | "embedding" | "classes">;
+  /** Weight of the digit cross-entropy on those probabilities (0: the pair loss alone). */
+  digitLoss: number;
 }
+
+const SEED_TOWER = { conv1: 8, conv2: 16, embedding: 500, classes: 0 };
 
 /** `--augment on`: rotation +-12 deg, scale +-10%, shift +-2 px. */
 export const AUGMENT = { rotate: 12, scale: 0.1, shift: 2 };
 
 export const RECIPES: Record<string, Recipe> = {
-  seed: { epochs: 10, stepsPerEpoch: 480, batchSize: 100, lr: 3e-4, lrSchedule: "constant", augment: null },
-  v2: { epochs: 10, stepsPerEpoch: 480, batchSize: 100, lr: 1e-3, lrSchedule: "cosine", augment: null },
+  seed: {
+    epochs: 10,
+    stepsPerEpoch: 480,
+    batchSize: 100,
+    lr: 3e-4,
+    lrSchedule: "constant",
+    augment: null,
+    tower: SEED_TOWER,
+    digitLoss: 0,
+  },
+  v2: {
+    epochs: 10,
+    stepsPerEpoch: 480,
+    batchSize: 100,
+    lr: 1e-3,
+    lrSchedule: "cosine",
+    augment: null,
+    tower: SEED_TOWER,
+    digitLoss: 0,
+  },
+  v3: {
+    epochs: 12,
+    stepsPerEpoch: 480,
+    batchSize: 100,
+    lr: 1e-3,
+    lrSchedule: "cosine",
+    augment: { rotate: 10, scale: 0.1, shift: 1.5, shear: 10, stroke: 0.2 },
+    tower: { conv1: 16, conv2: 32, embedding: 256, classes: 10 },
+    digitLoss: 1,
+  },
 };
 
 export const DEFAULT_RECIPE = "v2";

@@ -18,8 +18,12 @@ import type { Pairs } from "./pairs.ts";
 import { scorePairs } from "./evaluate.ts";
 
 export interface StepRunner {
-  /** Pairs [0, B) of a batch laid out by fillBatch, at learning rate `lr`; returns the mean loss. */
-  step(batch: Float32Array, same: Float32Array, lr?: number): Promise<number>;
+  /**
+   * Pairs [0, B) of a batch laid out by fillBatch, at learning rate `lr`,
+   * with the images' digits in batch order when the loss has a digit term;
+   * returns the mean loss.
+   */
+  step(batch: Float32Array, same: Float32Array, lr?: number, digits?: Int32Array): Promise<number>;
   readParams(): Promise<ParamMap>;
   /** Logits of the current weights (inference mode) for pairs of the training images. */
   score(pairs: Pairs): Promise<Float32Array>;
@@ -41,12 +45,13 @@ export async function localRunner(
   lr: number,
   pixels: Uint8Array,
   optimizer?: OptimizerState,
+  digitLoss = 0,
 ): Promise<StepRunner> {
-  const t = createTrainer(params, config, lr);
+  const t = createTrainer(params, config, lr, digitLoss);
   if (optimizer) await writeOptimizerState(t, optimizer);
   return {
     state: async () => ({ params: readParams(t), optimizer: await readOptimizerState(t) }),
-    step: (batch, same, lr) => Promise.resolve(trainStep(t, batch, same, lr)),
+    step: (batch, same, lr, digits) => Promise.resolve(trainStep(t, batch, same, lr, digits)),
     readParams: () => Promise.resolve(readParams(t)),
     score: (pairs) => Promise.resolve(scorePairs(readParams(t), config, pixels, pairs)),
     close: () => disposeTrainer(t),
@@ -93,13 +98,19 @@ class Replica {
 }
 
 /** Split the batch of B pairs into n contiguous shares (first/second sides kept apart). */
-function share(batch: Float32Array, same: Float32Array, k: number, n: number) {
+function share(batch: Float32Array, same: Float32Array, digits: Int32Array | undefined, k: number, n: number) {
   const b = same.length, px = batch.length / (2 * b);
   const lo = Math.round((k * b) / n), hi = Math.round(((k + 1) * b) / n), h = hi - lo;
   const out = new Float32Array(2 * h * px);
   out.set(batch.subarray(lo * px, hi * px), 0);
   out.set(batch.subarray((b + lo) * px, (b + hi) * px), h * px);
-  return { batch: out, same: same.slice(lo, hi), weight: h / b };
+  let d: Int32Array | undefined;
+  if (digits) {
+    d = new Int32Array(2 * h);
+    d.set(digits.subarray(lo, hi), 0);
+    d.set(digits.subarray(b + lo, b + hi), h);
+  }
+  return { batch: out, same: same.slice(lo, hi), digits: d, weight: h / b };
 }
 
 /** `n` worker replicas (n >= 2). */
@@ -111,12 +122,13 @@ export async function workerRunner(
   backend: BackendName,
   pixels: Uint8Array,
   optimizer?: OptimizerState,
+  digitLoss = 0,
 ): Promise<StepRunner> {
   const reps = Array.from({ length: n }, () => new Replica());
   try {
     await Promise.all(
       reps.map((r) =>
-        r.call({ type: "init", params, config, lr, backend: backend as "wasm", pixels, optimizer })
+        r.call({ type: "init", params, config, lr, digitLoss, backend: backend as "wasm", pixels, optimizer })
       ),
     );
   } catch (e) {
@@ -124,12 +136,13 @@ export async function workerRunner(
     throw e;
   }
   return {
-    async step(batch, same, lr) {
-      const parts = reps.map((_, k) => share(batch, same, k, n));
+    async step(batch, same, lr, digits) {
+      const parts = reps.map((_, k) => share(batch, same, digits, k, n));
       const replies = await Promise.all(
-        reps.map((r, k) =>
-          r.call({ type: "grads", batch: parts[k].batch, same: parts[k].same }, [parts[k].batch.buffer])
-        ),
+        reps.map((r, k) => {
+          const { batch, same, digits } = parts[k];
+          return r.call({ type: "grads", batch, same, digits }, [batch.buffer]);
+        }),
       );
       // Weighted by share size so the result is the mean over all B pairs.
       const grads = new Float32Array(replies[0].grads!.length),

@@ -1,7 +1,9 @@
 // One training step of the Siamese model on TF.js core ops: a single batch of
 // 2B images through the tower (both sides of every pair at once), batch norm
 // with a closed-form gradient (tfjs's autodiff of moments is Tile-heavy),
-// BCE-with-logits on |e1 - e2|, Adam. Running BN statistics as PyTorch keeps them.
+// BCE-with-logits on |e1 - e2| (plus, when the tower ends in digit classes,
+// their weighted softmax cross-entropy on every image), Adam. Running BN
+// statistics as PyTorch keeps them.
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "../shared/config.ts";
 import { type ParamMap, paramSpecs } from "../shared/params.ts";
@@ -11,10 +13,16 @@ export interface Trainer {
   config: ModelConfig;
   vars: Record<string, tf.Variable>;
   optimizer: tf.AdamOptimizer;
+  /** Weight of the digit cross-entropy (0: the pair loss alone). */
+  digitLoss: number;
 }
 
-/** Variables and an Adam optimizer (PyTorch's defaults: eps 1e-8). */
-export function createTrainer(params: ParamMap, config: ModelConfig, lr: number): Trainer {
+/**
+ * Variables and an Adam optimizer (PyTorch's defaults: eps 1e-8).
+ * `digitLoss` weighs the digit cross-entropy; it needs `config.classes`.
+ */
+export function createTrainer(params: ParamMap, config: ModelConfig, lr: number, digitLoss = 0): Trainer {
+  if (digitLoss > 0 && !config.classes) throw new Error("A digit loss needs config.classes > 0");
   const vars: Record<string, tf.Variable> = {};
   for (const s of paramSpecs(config)) {
     const p = params[s.name];
@@ -22,7 +30,7 @@ export function createTrainer(params: ParamMap, config: ModelConfig, lr: number)
     vars[s.name] = tf.variable(init, s.trainable, s.name);
     init.dispose(); // the variable holds its own reference to the data
   }
-  return { config, vars, optimizer: tf.train.adam(lr, 0.9, 0.999, 1e-8) as tf.AdamOptimizer };
+  return { config, vars, optimizer: tf.train.adam(lr, 0.9, 0.999, 1e-8) as tf.AdamOptimizer, digitLoss };
 }
 
 /** Batch norm over `axes` with batch statistics; pushes [mean, var] to `stats`. */
@@ -91,10 +99,15 @@ function batchNormKernels(
 }
 
 /**
- * Training-mode forward: logits [B] for a batch [2B, S, S, 1] (first B images
- * are the pairs' first sides). BN batch stats are appended to `stats`.
+ * Training-mode forward: pair logits [B] for a batch [2B, S, S, 1] (first B
+ * images are the pairs' first sides) and, when the tower ends in classes, the
+ * class logits [2B, classes]. BN batch stats are appended to `stats`.
  */
-export function forwardTrain(t: Trainer, x: tf.Tensor4D, stats: tf.Tensor[]): tf.Tensor1D {
+export function forwardTrain(
+  t: Trainer,
+  x: tf.Tensor4D,
+  stats: tf.Tensor[],
+): { logits: tf.Tensor1D; classLogits?: tf.Tensor2D } {
   const v = t.vars, eps = t.config.bnEpsilon;
   const block = (h: tf.Tensor4D, conv: string, bn: string) => {
     const y = tf.conv2d(h, v[`${conv}/kernel`] as tf.Tensor4D, 1, "same");
@@ -104,10 +117,14 @@ export function forwardTrain(t: Trainer, x: tf.Tensor4D, stats: tf.Tensor[]): tf
   const h = block(block(x, "conv1", "bn1"), "conv2", "bn2");
   const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
   const fc = tf.add(tf.matMul(flat, v["fc/kernel"] as tf.Tensor2D), v["fc/bias"]);
-  const e = tf.relu(batchNormTrain(fc, v["bn3/gamma"], v["bn3/beta"], eps, stats)) as tf.Tensor2D;
+  let e = tf.relu(batchNormTrain(fc, v["bn3/gamma"], v["bn3/beta"], eps, stats)) as tf.Tensor2D, classLogits;
+  if (t.config.classes) {
+    classLogits = tf.add(tf.matMul(e, v["cls/kernel"] as tf.Tensor2D), v["cls/bias"]) as tf.Tensor2D;
+    e = tf.softmax(classLogits);
+  }
   const [e1, e2] = tf.split(e, 2, 0);
   const logit = tf.add(tf.matMul(tf.abs(tf.sub(e1, e2)), v["head/kernel"] as tf.Tensor2D), v["head/bias"]);
-  return tf.reshape(logit, [-1]) as tf.Tensor1D;
+  return { logits: tf.reshape(logit, [-1]) as tf.Tensor1D, classLogits };
 }
 
 /** Gradients and BN batch statistics of one (part of a) batch, flattened. */
@@ -124,19 +141,31 @@ const BN_LAYERS = ["bn1", "bn2", "bn3"];
 /**
  * Loss, gradients and BN statistics for B pairs, without updating anything.
  * batch: Float32Array(2*B*S*S) values 0..1 (first sides then second sides);
- * same: Float32Array(B) of 0/1.
+ * same: Float32Array(B) of 0/1; digits: the 2B images' classes in batch order
+ * (needed when the trainer has a digit loss).
  */
-export function computeGrads(t: Trainer, batch: Float32Array, same: Float32Array): StepResult {
+export function computeGrads(
+  t: Trainer,
+  batch: Float32Array,
+  same: Float32Array,
+  digits?: Int32Array,
+): StepResult {
+  if (t.digitLoss > 0 && digits?.length !== 2 * same.length) {
+    throw new Error(`The digit loss needs ${2 * same.length} digit labels, got ${digits?.length ?? 0}`);
+  }
   const s = t.config.inputSize;
   const stats: tf.Tensor[] = [];
   const trainable = Object.values(t.vars).filter((v) => v.trainable);
   const { value, grads } = tf.tidy(() => {
     const x = tf.tensor4d(batch, [batch.length / (s * s), s, s, 1]);
     const y = tf.tensor1d(same);
-    return tf.variableGrads(
-      () => tf.losses.sigmoidCrossEntropy(y, forwardTrain(t, x, stats)) as tf.Scalar,
-      trainable,
-    );
+    return tf.variableGrads(() => {
+      const { logits, classLogits } = forwardTrain(t, x, stats);
+      const pair = tf.losses.sigmoidCrossEntropy(y, logits) as tf.Scalar;
+      if (!(t.digitLoss > 0)) return pair;
+      const onehot = tf.oneHot(tf.tensor1d(digits!, "int32"), t.config.classes!);
+      return tf.add(pair, tf.mul(tf.losses.softmaxCrossEntropy(onehot, classLogits!), t.digitLoss)) as tf.Scalar;
+    }, trainable);
   });
   const out = {
     loss: value.dataSync()[0],
@@ -194,8 +223,14 @@ export function applyUpdate(
 }
 
 /** One Adam step on B pairs in this thread. Returns the loss before the update. */
-export function trainStep(t: Trainer, batch: Float32Array, same: Float32Array, lr?: number): number {
-  const r = computeGrads(t, batch, same);
+export function trainStep(
+  t: Trainer,
+  batch: Float32Array,
+  same: Float32Array,
+  lr?: number,
+  digits?: Int32Array,
+): number {
+  const r = computeGrads(t, batch, same, digits);
   applyUpdate(t, r.grads, r.stats, batch.length / t.config.inputSize ** 2, lr);
   return r.loss;
 }

@@ -13,7 +13,8 @@ const OUTPUTS = (c: ModelConfig) => {
       (s / 4) ** 2 * c.conv2
     }`,
     fc: `${c.embedding}`,
-    bn3: `${c.embedding} -> relu = embedding`,
+    bn3: `${c.embedding} -> relu${c.classes ? "" : " = embedding"}`,
+    cls: `${c.classes} -> softmax = embedding (digit probabilities)`,
     head: `1 (logit of |e1 - e2|)`,
   } as Record<string, string>;
 };

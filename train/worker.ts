@@ -25,13 +25,14 @@ export type Request =
     params: ParamMap;
     config: ModelConfig;
     lr: number;
+    digitLoss: number;
     backend: "wasm" | "cpu";
     pixels: Uint8Array;
     optimizer?: OptimizerState;
   }
   | { type: "state" }
   | { type: "score"; pairs: Pairs }
-  | { type: "grads"; batch: Float32Array; same: Float32Array }
+  | { type: "grads"; batch: Float32Array; same: Float32Array; digits?: Int32Array }
   | { type: "apply"; grads: Float32Array; stats: Float32Array; images: number; lr?: number }
   | { type: "read" };
 
@@ -48,12 +49,12 @@ self.onmessage = async (e) => {
     if (m.type === "init") {
       const backend = await useBackend(m.backend);
       if (backend === "wasm") registerWasmGradKernels();
-      trainer = createTrainer(m.params, m.config, m.lr);
+      trainer = createTrainer(m.params, m.config, m.lr, m.digitLoss);
       if (m.optimizer) await writeOptimizerState(trainer, m.optimizer);
       pixels = m.pixels;
       self.postMessage({ ok: true });
     } else if (m.type === "grads") {
-      const r = computeGrads(trainer!, m.batch, m.same);
+      const r = computeGrads(trainer!, m.batch, m.same, m.digits);
       self.postMessage({ ok: true, ...r }, [r.grads.buffer as ArrayBuffer, r.stats.buffer as ArrayBuffer]);
     } else if (m.type === "apply") {
       applyUpdate(trainer!, m.grads, m.stats, m.images, m.lr);

@@ -15,6 +15,9 @@ var SIDE = 28;
 var BOX = 20;
 var MIN_CONTRAST = 0.15;
 var NOISE = 0.2;
+var SPECK = 0.02;
+var PEN = 0.12;
+var GRID = 4;
 function toMnist(img, name) {
   const { width: w, height: h } = img;
   const border = borderMedian(img);
@@ -23,29 +26,179 @@ function toMnist(img, name) {
     if (max(img.data) - border < MIN_CONTRAST) throw blank(name);
     return Float32Array.from(img.data);
   }
-  const src = img.data, sign = invert ? -1 : 1, base = invert ? 1 : 0;
-  const bg = invert ? 1 - border : border;
-  let peak = -Infinity;
-  for (let i = 0; i < src.length; i++) peak = Math.max(peak, base + sign * src[i]);
-  if (peak - bg < MIN_CONTRAST) throw blank(name);
-  const norm = new Float32Array(src.length), span = peak - bg;
+  const ink = inkAbovePaper(img, border, invert);
+  const peak = max(ink);
+  if (peak < MIN_CONTRAST) throw blank(name);
+  const mean = Math.min(w, h) >= 32 ? boxBlur3(ink, w, h) : ink, meanPeak = max(mean);
+  const norm = new Float32Array(ink.length);
+  for (let i = 0; i < ink.length; i++) {
+    const v = ink[i] / peak;
+    if (v >= NOISE && mean[i] >= NOISE * meanPeak) norm[i] = v;
+  }
+  let [x0, y0, x1, y1] = dropSpecks(norm, w, h);
+  if (x1 < 0) throw blank(name);
+  const pen = PEN * Math.max(x1 - x0 + 1, y1 - y0 + 1), width = strokeWidth(norm, w, x0, y0, x1, y1);
+  const r = width < 0.6 * pen ? Math.round((pen - width) / 2) : 0;
+  if (r > 0) {
+    [x0, y0, x1, y1] = [
+      Math.max(0, x0 - r),
+      Math.max(0, y0 - r),
+      Math.min(w - 1, x1 + r),
+      Math.min(h - 1, y1 + r)
+    ];
+    dilate(norm, w, x0, y0, x1, y1, r);
+  }
+  const bw = x1 - x0 + 1, bh = y1 - y0 + 1, scale = BOX / Math.max(bw, bh);
+  const tw = Math.max(1, Math.round(bw * scale)), th = Math.max(1, Math.round(bh * scale));
+  const patch = resampleArea(norm, w, x0, y0, bw, bh, tw, th);
+  return centreByMass(patch, tw, th);
+}
+function inkAbovePaper({ width: w, height: h, data }, border, invert) {
+  const sign = invert ? -1 : 1, out = new Float32Array(w * h);
+  const g = Math.min(GRID, Math.floor(Math.min(w, h) / 32));
+  if (g < 2) {
+    for (let i = 0; i < out.length; i++) out[i] = Math.max(0, sign * (data[i] - border));
+    return out;
+  }
+  const level = new Float32Array(g * g), hist = new Uint32Array(g * g * 256), count = new Uint32Array(g * g);
+  const bin = (v) => Math.round((Math.min(1, Math.max(-1, sign * v)) + 1) * 127.5);
+  for (let y = 0; y < h; y++) {
+    const by = Math.floor(y * g / h);
+    for (let x = 0; x < w; x++) {
+      const b = by * g + Math.floor(x * g / w);
+      hist[b * 256 + bin(data[y * w + x])]++;
+      count[b]++;
+    }
+  }
+  for (let b = 0; b < g * g; b++) {
+    for (let k = 0, seen = 0; k < 256; k++) {
+      seen += hist[b * 256 + k];
+      if (seen >= 0.25 * count[b]) {
+        level[b] = k / 127.5 - 1;
+        break;
+      }
+    }
+  }
+  const paper = new Float32Array(g * g), near = [];
+  for (let by = 0; by < g; by++) {
+    for (let bx = 0; bx < g; bx++) {
+      near.length = 0;
+      for (let j = Math.max(0, by - 1); j <= Math.min(g - 1, by + 1); j++) {
+        for (let i = Math.max(0, bx - 1); i <= Math.min(g - 1, bx + 1); i++) near.push(level[j * g + i]);
+      }
+      near.sort((p, q) => p - q);
+      const own = level[by * g + bx], med = near[near.length - 1 >> 1];
+      paper[by * g + bx] = own - med > MIN_CONTRAST ? med : own;
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    const fy = (y + 0.5) * g / h - 0.5, j0 = Math.min(g - 2, Math.max(0, Math.floor(fy)));
+    const j1 = j0 + 1, ty = fy - j0;
+    for (let x = 0; x < w; x++) {
+      const fx = (x + 0.5) * g / w - 0.5, i0 = Math.min(g - 2, Math.max(0, Math.floor(fx)));
+      const i1 = i0 + 1, tx = fx - i0;
+      const p = (1 - ty) * ((1 - tx) * paper[j0 * g + i0] + tx * paper[j0 * g + i1]) + ty * ((1 - tx) * paper[j1 * g + i0] + tx * paper[j1 * g + i1]);
+      out[y * w + x] = Math.max(0, sign * data[y * w + x] - p);
+    }
+  }
+  return out;
+}
+function boxBlur3(a, w, h) {
+  const t = new Float32Array(a.length), out = new Float32Array(a.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      t[i] = (a[x > 0 ? i - 1 : i] + a[i] + a[x < w - 1 ? i + 1 : i]) / 3;
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      out[i] = (t[y > 0 ? i - w : i] + t[i] + t[y < h - 1 ? i + w : i]) / 3;
+    }
+  }
+  return out;
+}
+function strokeWidth(a, w, x0, y0, x1, y1) {
+  let area = 0, edge = 0;
+  const on = (x, y) => x >= x0 && x <= x1 && y >= y0 && y <= y1 && a[y * w + x] >= 0.5;
+  for (let y = y0; y <= y1; y++) {
+    for (let x = x0; x <= x1; x++) {
+      if (!on(x, y)) continue;
+      area++;
+      if (!on(x - 1, y) || !on(x + 1, y) || !on(x, y - 1) || !on(x, y + 1)) edge++;
+    }
+  }
+  return edge ? 2 * area / edge : 0;
+}
+function dropSpecks(a, w, h) {
+  const seen = new Uint8Array(a.length), stack = new Int32Array(a.length), members = new Int32Array(a.length);
+  const pieces = [];
+  let total = 0, n = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (seen[i] || a[i] === 0) continue;
+    const start = n;
+    let top = 0, mass = 0;
+    stack[top++] = i;
+    seen[i] = 1;
+    while (top > 0) {
+      const j = stack[--top], x = j % w, y = (j - x) / w;
+      members[n++] = j;
+      mass += a[j];
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx, yy = y + dy, k = yy * w + xx;
+          if (xx < 0 || yy < 0 || xx >= w || yy >= h || seen[k] || a[k] === 0) continue;
+          seen[k] = 1;
+          stack[top++] = k;
+        }
+      }
+    }
+    pieces.push({
+      start,
+      end: n,
+      mass
+    });
+    total += mass;
+  }
   let x0 = w, x1 = -1, y0 = h, y1 = -1;
-  for (let y = 0, i = 0; y < h; y++) {
-    for (let x = 0; x < w; x++, i++) {
-      const v = (base + sign * src[i] - bg) / span;
-      if (v < NOISE) continue;
-      norm[i] = v > 1 ? 1 : v;
+  for (const p of pieces) {
+    const keep = p.mass >= SPECK * total;
+    for (let m = p.start; m < p.end; m++) {
+      const j = members[m];
+      if (!keep) {
+        a[j] = 0;
+        continue;
+      }
+      const x = j % w, y = (j - x) / w;
       if (x < x0) x0 = x;
       if (x > x1) x1 = x;
       if (y < y0) y0 = y;
       if (y > y1) y1 = y;
     }
   }
-  if (x1 < 0) throw blank(name);
-  const bw = x1 - x0 + 1, bh = y1 - y0 + 1, scale = BOX / Math.max(bw, bh);
-  const tw = Math.max(1, Math.round(bw * scale)), th = Math.max(1, Math.round(bh * scale));
-  const patch = resampleArea(norm, w, x0, y0, bw, bh, tw, th);
-  return centreByMass(patch, tw, th);
+  return [
+    x0,
+    y0,
+    x1,
+    y1
+  ];
+}
+function dilate(a, w, x0, y0, x1, y1, r) {
+  const line = new Float32Array(Math.max(x1 - x0, y1 - y0) + 1);
+  const pass = (n, at) => {
+    for (let k = 0; k < n; k++) line[k] = a[at(k)];
+    const q = new Int32Array(n);
+    let head = 0, tail = 0;
+    for (let k = 0, next = 0; k < n; k++) {
+      for (; next < n && next <= k + r; next++) {
+        while (tail > head && line[q[tail - 1]] <= line[next]) tail--;
+        q[tail++] = next;
+      }
+      while (q[head] < k - r) head++;
+      a[at(k)] = line[q[head]];
+    }
+  };
+  for (let y = y0; y <= y1; y++) pass(x1 - x0 + 1, (k) => y * w + x0 + k);
+  for (let x = x0; x <= x1; x++) pass(y1 - y0 + 1, (k) => (y0 + k) * w + x);
 }
 function blank(name) {
   return new ClientError("blank_image", `Cannot read a digit in image "${name}": it has no ink (blank or uniform)`);
@@ -130,6 +283,9 @@ function checkModelConfig(c) {
     if (!Number.isInteger(c[k]) || c[k] < 1) {
       throw new Error(`Invalid model config: ${k} = ${JSON.stringify(c[k])} is not a positive integer`);
     }
+  }
+  if (c.classes !== void 0 && !(Number.isInteger(c.classes) && c.classes >= 0)) {
+    throw new Error(`Invalid model config: classes = ${JSON.stringify(c.classes)} is not an integer >= 0`);
   }
   if (c.inputSize % 4 !== 0) {
     throw new Error(`Invalid model config: inputSize = ${c.inputSize} must be divisible by 4`);
@@ -224,8 +380,12 @@ function paramSpecs(c) {
       c.embedding
     ], "xavier"),
     ...bn("bn3", c.embedding),
-    ...dense("head", [
+    ...c.classes ? dense("cls", [
       c.embedding,
+      c.classes
+    ], "xavier") : [],
+    ...dense("head", [
+      c.classes || c.embedding,
       1
     ], "xavier")
   ];
@@ -348,8 +508,15 @@ function foldBatchNorm(p, c) {
       values: b.map((bi, i) => (bi - mean[i]) * s[i] + beta[i])
     };
   }
-  out["head/kernel"] = p["head/kernel"];
-  out["head/bias"] = p["head/bias"];
+  for (const layer of c.classes ? [
+    "cls",
+    "head"
+  ] : [
+    "head"
+  ]) {
+    out[`${layer}/kernel`] = p[`${layer}/kernel`];
+    out[`${layer}/bias`] = p[`${layer}/bias`];
+  }
   return out;
 }
 function createInferenceModel(folded, config) {
@@ -377,12 +544,18 @@ function embed(m, x) {
       h.shape[0],
       -1
     ]);
-    return tf2.fused.matMul({
+    const e = tf2.fused.matMul({
       a: flat,
       b: w["fc/kernel"],
       bias: w["fc/bias"],
       activation: "relu"
     });
+    if (!m.config.classes) return e;
+    return tf2.softmax(tf2.fused.matMul({
+      a: e,
+      b: w["cls/kernel"],
+      bias: w["cls/bias"]
+    }));
   });
 }
 function headLogits(m, e1, e2) {
