@@ -76,7 +76,9 @@ export function embed(m: InferenceModel, x: tf.Tensor4D): tf.Tensor2D {
       activation: "relu",
     }) as tf.Tensor2D;
     if (!m.config.classes) return e;
-    return tf.softmax(tf.fused.matMul({ a: e, b: w["cls/kernel"] as tf.Tensor2D, bias: w["cls/bias"] })) as tf.Tensor2D;
+    return tf.softmax(
+      tf.fused.matMul({ a: e, b: w["cls/kernel"] as tf.Tensor2D, bias: w["cls/bias"] }),
+    ) as tf.Tensor2D;
   });
 }
 

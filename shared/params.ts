@@ -26,7 +26,7 @@ function bn(layer: string, c: number): ParamSpec[] {
   ];
 }
 
-function dense(layer: string, shape: number[], init: "kaiming" | "xavier"): ParamSpec[] {
+function dense(layer: string, shape: number[], init: "kaiming" | "xavier" | "zeros"): ParamSpec[] {
   const out = shape[shape.length - 1];
   return [
     { name: `${layer}/kernel`, shape, trainable: true, layer, init },
@@ -45,7 +45,8 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
     ...dense("fc", [flat, c.embedding], "xavier"),
     ...bn("bn3", c.embedding),
     ...(c.classes ? dense("cls", [c.embedding, c.classes], "xavier") : []),
-    ...dense("head", [c.classes || c.embedding, 1], "xavier"),
+    // On digit probabilities the head's weights are tied (train/step.ts), so they start equal.
+    ...dense("head", [c.classes || c.embedding, 1], c.classes ? "zeros" : "xavier"),
   ];
 }
 

@@ -1,9 +1,10 @@
 // Any grayscale image -> the 28x28 input the model was trained on, the way
 // MNIST itself was made: ink bright on black, cropped to the ink, scaled to
 // fit 20x20 keeping aspect ratio, centred in 28x28 by centre of mass.
-// Two steps make photos and screen drawings look like MNIST first: ink is
-// measured against the paper around it (uneven light is not ink), and strokes
-// much thinner than MNIST's pen are thickened to its width.
+// Before that, photos and screen drawings are made to look like MNIST's scans:
+// large images are read at 320 px, ink is measured against the paper around
+// it (uneven light is not ink), noise and specks are dropped, and strokes much
+// thinner than MNIST's pen are thickened to its width.
 // Pure: the edge, the tests and the demo page run this same code.
 import { ClientError } from "./errors.ts";
 import type { Gray } from "./image.ts";
@@ -16,6 +17,8 @@ const MIN_CONTRAST = 0.15;
 const NOISE = 0.2;
 /** Connected ink with less than this share of all the ink's mass is a speck. */
 const SPECK = 0.02;
+/** Larger images are area-averaged to this longer side first. */
+const WORK = 320;
 /** MNIST's pen: stroke width as a fraction of the digit's longer side. */
 const PEN = 0.12;
 /** Paper level is estimated on a grid of at most GRID x GRID blocks of >= 32 px. */
@@ -35,13 +38,19 @@ const GRID = 4;
  * ```
  */
 export function toMnist(img: Gray, name: string): Float32Array {
+  if (img.width === SIDE && img.height === SIDE) {
+    const border = borderMedian(img);
+    if (border <= 0.5) {
+      if (max(img.data) - border < MIN_CONTRAST) throw blank(name);
+      return Float32Array.from(img.data);
+    }
+  }
+  // Photos are read at no more than WORK px a side: the digit ends up 20 px
+  // tall anyway, and every step below is linear in the pixels.
+  if (Math.max(img.width, img.height) > WORK) img = shrink(img, WORK);
   const { width: w, height: h } = img;
   const border = borderMedian(img);
   const invert = border > 0.5;
-  if (w === SIDE && h === SIDE && !invert) {
-    if (max(img.data) - border < MIN_CONTRAST) throw blank(name);
-    return Float32Array.from(img.data);
-  }
   const ink = inkAbovePaper(img, border, invert);
   const peak = max(ink);
   if (peak < MIN_CONTRAST) throw blank(name);
@@ -59,7 +68,12 @@ export function toMnist(img: Gray, name: string): Float32Array {
   const pen = PEN * Math.max(x1 - x0 + 1, y1 - y0 + 1), width = strokeWidth(norm, w, x0, y0, x1, y1);
   const r = width < 0.6 * pen ? Math.round((pen - width) / 2) : 0;
   if (r > 0) {
-    [x0, y0, x1, y1] = [Math.max(0, x0 - r), Math.max(0, y0 - r), Math.min(w - 1, x1 + r), Math.min(h - 1, y1 + r)];
+    [x0, y0, x1, y1] = [
+      Math.max(0, x0 - r),
+      Math.max(0, y0 - r),
+      Math.min(w - 1, x1 + r),
+      Math.min(h - 1, y1 + r),
+    ];
     dilate(norm, w, x0, y0, x1, y1, r);
   }
   const bw = x1 - x0 + 1, bh = y1 - y0 + 1, scale = BOX / Math.max(bw, bh);
@@ -153,7 +167,14 @@ function boxBlur3(a: Float32Array, w: number, h: number): Float32Array {
  * area over its boundary length (exact for long strokes; 2 for any stroke of
  * width <= 2).
  */
-export function strokeWidth(a: Float32Array, w: number, x0: number, y0: number, x1: number, y1: number): number {
+export function strokeWidth(
+  a: Float32Array,
+  w: number,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+): number {
   let area = 0, edge = 0;
   const on = (x: number, y: number) => x >= x0 && x <= x1 && y >= y0 && y <= y1 && a[y * w + x] >= 0.5;
   for (let y = y0; y <= y1; y++) {
@@ -235,6 +256,17 @@ function dilate(a: Float32Array, w: number, x0: number, y0: number, x1: number, 
   };
   for (let y = y0; y <= y1; y++) pass(x1 - x0 + 1, (k) => y * w + x0 + k);
   for (let x = x0; x <= x1; x++) pass(y1 - y0 + 1, (k) => (y0 + k) * w + x);
+}
+
+/** Area-average `img` so its longer side is `side` px. */
+function shrink(img: Gray, side: number): Gray {
+  const s = side / Math.max(img.width, img.height);
+  const width = Math.max(1, Math.round(img.width * s)), height = Math.max(1, Math.round(img.height * s));
+  return {
+    width,
+    height,
+    data: resampleArea(img.data, img.width, 0, 0, img.width, img.height, width, height),
+  };
 }
 
 function blank(name: string) {

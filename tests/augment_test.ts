@@ -34,3 +34,31 @@ Deno.test("learningRate(): constant stays, cosine falls from lr to 0", () => {
   assertClose(learningRate(c, 50), 5e-4, 1e-12);
   assert(learningRate(c, 99) < 1e-6);
 });
+
+Deno.test("augmentBatch() slants with shear and changes stroke width with stroke", () => {
+  const bar = () => {
+    const b = new Float32Array(8 * 784);
+    for (let k = 0; k < 8; k++) {
+      for (let y = 4; y < 24; y++) for (let x = 13; x < 15; x++) b[k * 784 + y * 28 + x] = 1;
+    }
+    return b;
+  };
+  const cx = (img: Float32Array, y0: number, y1: number) => {
+    let m = 0, mx = 0;
+    for (let y = y0; y < y1; y++) {
+      for (let x = 0; x < 28; x++) [m, mx] = [m + img[y * 28 + x], mx + x * img[y * 28 + x]];
+    }
+    return mx / m;
+  };
+  const s = bar();
+  augmentBatch(s, 28, { rotate: 0, scale: 0, shift: 0, shear: 25 }, createRng(5));
+  const slants = Array.from(
+    { length: 8 },
+    (_, k) => cx(s.subarray(k * 784), 4, 10) - cx(s.subarray(k * 784), 18, 24),
+  );
+  assert(slants.some((d) => Math.abs(d) > 1.5), `no image slanted: ${slants}`);
+  const t = bar(), mass = (k: number) => t.subarray(k * 784, (k + 1) * 784).reduce((a, v) => a + v, 0);
+  augmentBatch(t, 28, { rotate: 0, scale: 0, shift: 0, stroke: 1 }, createRng(6));
+  const masses = Array.from({ length: 8 }, (_, k) => mass(k));
+  assert(masses.some((m) => m > 45) && masses.some((m) => m < 35), `thicker and thinner expected: ${masses}`);
+});

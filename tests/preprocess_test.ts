@@ -49,10 +49,14 @@ Deno.test("toMnist() centres the digit by centre of mass", () => {
 
 /** A 160x160 light page: a vertical bar of ink `ink` below the paper, `f(x, y)` the paper's light. */
 function page(paper: (x: number, y: number) => number, ink: number, bar: (x: number, y: number) => boolean) {
-  return gray(160, 160, Array.from({ length: 160 * 160 }, (_, i) => {
-    const x = i % 160, y = Math.floor(i / 160);
-    return paper(x, y) - (bar(x, y) ? ink : 0);
-  }));
+  return gray(
+    160,
+    160,
+    Array.from({ length: 160 * 160 }, (_, i) => {
+      const x = i % 160, y = Math.floor(i / 160);
+      return paper(x, y) - (bar(x, y) ? ink : 0);
+    }),
+  );
 }
 
 Deno.test("toMnist() measures ink against the paper around it: a light gradient is not ink", () => {
@@ -65,7 +69,11 @@ Deno.test("toMnist() measures ink against the paper around it: a light gradient 
 });
 
 Deno.test("toMnist() drops specks of noise far from the digit", () => {
-  const img = page(() => 0.9, 0.5, (x, y) => (x >= 70 && x < 82 && y >= 40 && y < 120) || (x === 5 && y === 5));
+  const img = page(
+    () => 0.9,
+    0.5,
+    (x, y) => (x >= 70 && x < 82 && y >= 40 && y < 120) || (x === 5 && y === 5),
+  );
   const s = stats(toMnist(img, "speck"));
   assertEquals(s.h, 20);
   assert(s.w <= 4, `bar is ${s.w} px wide: the speck stretched the box`);
@@ -74,12 +82,28 @@ Deno.test("toMnist() drops specks of noise far from the digit", () => {
 Deno.test("toMnist() thickens strokes far thinner than MNIST's pen, not ones as thick", () => {
   const ring = (w: number) => (x: number, y: number) => Math.abs(Math.hypot(x - 80, y - 80) - 50) < w / 2;
   const inkOf = (x: Float32Array) => x.reduce((a, v) => a + v, 0);
-  const thin = toMnist(page(() => 1, 1, ring(2)), "thin"), thick = toMnist(page(() => 1, 1, ring(12)), "thick");
+  const thin = toMnist(page(() => 1, 1, ring(2)), "thin"),
+    thick = toMnist(page(() => 1, 1, ring(12)), "thick");
   // 20 px box: MNIST's pen is ~2.4 px, so a 2/100 ring becomes about as inky as a 12/100 one.
   assert(inkOf(thin) > 0.6 * inkOf(thick), `thin ${inkOf(thin)} vs thick ${inkOf(thick)}`);
   assertEquals(stats(thin).w, stats(thick).w);
   const unchanged = toMnist(page(() => 1, 1, ring(16)), "marker");
   assert(inkOf(unchanged) > inkOf(thick), "a thick stroke must stay thicker");
+});
+
+Deno.test("toMnist() reads a large photo at working resolution: same digit as a small copy", () => {
+  const bar = (w: number, h: number, k: number) =>
+    gray(
+      w,
+      h,
+      Array.from({ length: w * h }, (_, i) => {
+        const x = i % w, y = Math.floor(i / w);
+        return x >= 60 * k && x < 66 * k && y >= 20 * k && y < 80 * k ? 0.1 : 0.9;
+      }),
+    );
+  const big = stats(toMnist(bar(1600, 1200, 8), "big")), small = stats(toMnist(bar(200, 150, 1), "small"));
+  assertEquals([big.w, big.h], [small.w, small.h]);
+  assertClose(big.cx, small.cx, 0.5, "centre x");
 });
 
 Deno.test("toMnist() passes a 28x28 dark-background image through unchanged", () => {

@@ -5,7 +5,14 @@ import { SEED_MODEL } from "../shared/config.ts";
 import { initParams, type ParamMap, trainableCount } from "../shared/params.ts";
 import { createInferenceModel, embed, foldBatchNorm, pairLogits } from "../shared/model.ts";
 import { createRng } from "../shared/rng.ts";
-import { batchNormTrain, computeGrads, createTrainer, disposeTrainer, forwardTrain, trainStep } from "../train/step.ts";
+import {
+  batchNormTrain,
+  computeGrads,
+  createTrainer,
+  disposeTrainer,
+  forwardTrain,
+  trainStep,
+} from "../train/step.ts";
 import { train } from "../train/loop.ts";
 import { loadDataset } from "../train/mnist.ts";
 import { workerRunner } from "../train/replicas.ts";
@@ -173,7 +180,7 @@ Deno.test("worker replicas stay identical: their split scoring equals scoring re
   }
 });
 
-Deno.test("with classes, the embedding is digit probabilities and the digit loss adds weight x their cross-entropy", () => {
+Deno.test("with classes, the embedding is digit probabilities, the head is tied and the digit loss adds weight x their cross-entropy", () => {
   const config = { ...SEED_MODEL, classes: 10 };
   const p = initParams(config, createRng(11));
   const pool = Int32Array.from({ length: 500 }, (_, i) => i);
@@ -189,13 +196,19 @@ Deno.test("with classes, the embedding is digit probabilities and the digit loss
     const before = tf.memory().numTensors;
     const r1 = computeGrads(t, batch, same, digits);
     assertEquals(tf.memory().numTensors, before);
-    const logits = tf.tidy(() => forwardTrain(t, tf.tensor4d(batch, [16, 28, 28, 1]), []).classLogits!.arraySync());
+    const logits = tf.tidy(() =>
+      forwardTrain(t, tf.tensor4d(batch, [16, 28, 28, 1]), []).classLogits!.arraySync()
+    );
     const ce = logits.reduce((s, z, i) => {
       const m = Math.max(...z), lse = m + Math.log(z.reduce((a, v) => a + Math.exp(v - m), 0));
       return s + lse - z[digits[i]];
     }, 0) / logits.length;
     assertClose(r1.loss, r0.loss + 0.5 * ce, 1e-4);
     assertThrows(() => computeGrads(t, batch, same), Error, "needs 16 digit labels");
+    // The head's weights are tied: after updates they are still all equal, and not 0.
+    for (let s = 0; s < 3; s++) trainStep(t, batch, same, 1e-2, digits);
+    const k = t.vars["head/kernel"].dataSync();
+    assert(k[0] !== 0 && k.every((v) => v === k[0]), `head weights ${k}`);
   } finally {
     disposeTrainer(t);
   }
@@ -205,5 +218,9 @@ Deno.test("with classes, the embedding is digit probabilities and the digit loss
   m.dispose();
   assertEquals(e[0].length, 10);
   for (const row of e) assertClose(row.reduce((a, v) => a + v, 0), 1, 1e-5);
-  assertThrows(() => createTrainer(initParams(SEED_MODEL, createRng(1)), SEED_MODEL, 1e-3, 1), Error, "classes");
+  assertThrows(
+    () => createTrainer(initParams(SEED_MODEL, createRng(1)), SEED_MODEL, 1e-3, 1),
+    Error,
+    "classes",
+  );
 });

@@ -7,8 +7,10 @@
 //   a slanted hand or a phone held askew gives them;
 // - mouse: thin tremulous strokes on a white canvas, lossless PNG;
 // - marker: very thick strokes;
-// - pencil: faint grey, soft-edged, broken strokes on paper.
-// 400 images and labels.json (file, digit, kind).
+// - pencil: faint grey, soft-edged, broken strokes on paper;
+// - variant: other ways people write each digit (1 with flag and base,
+//   crossed 7, open 4, straight-stemmed 9, looped 2, ...), pen on paper.
+// 440 images and labels.json (file, digit, kind).
 import { initWasm, Resvg } from "@resvg/resvg-wasm";
 import jpeg from "jpeg-js";
 import { createRng } from "../shared/rng.ts";
@@ -56,6 +58,52 @@ const STROKES: [number, number][][] = [
   [[0.7, 0.4], [0.45, 0.5], [0.3, 0.35], [0.4, 0.12], [0.65, 0.12], [0.72, 0.35], [0.65, 0.88]],
 ];
 
+/** Second glyphs, one per digit, as separate pen strokes (unit box, y down). */
+const VARIANTS: [number, number][][][] = [
+  [Array.from(
+    { length: 17 },
+    (_, i) => [0.5 + 0.2 * Math.sin((i * Math.PI) / 8), 0.5 - 0.4 * Math.cos((i * Math.PI) / 8)],
+  )],
+  [[[0.3, 0.28], [0.55, 0.1], [0.55, 0.9]], [[0.32, 0.9], [0.78, 0.9]]],
+  [[
+    [0.25, 0.3],
+    [0.35, 0.12],
+    [0.6, 0.1],
+    [0.75, 0.25],
+    [0.7, 0.45],
+    [0.3, 0.85],
+    [0.22, 0.76],
+    [0.32, 0.72],
+    [0.42, 0.86],
+    [0.8, 0.88],
+  ]],
+  [[[0.25, 0.12], [0.72, 0.12], [0.45, 0.45], [0.72, 0.6], [0.7, 0.82], [0.45, 0.92], [0.25, 0.82]]],
+  [[[0.3, 0.1], [0.22, 0.6], [0.8, 0.6]], [[0.62, 0.3], [0.62, 0.92]]],
+  [[[0.3, 0.12], [0.27, 0.45], [0.55, 0.4], [0.72, 0.58], [0.68, 0.85], [0.3, 0.88]], [[0.3, 0.12], [
+    0.75,
+    0.12,
+  ]]],
+  [[[0.65, 0.1], [0.32, 0.55], [0.3, 0.8], [0.5, 0.9], [0.7, 0.75], [0.62, 0.55], [0.35, 0.6]]],
+  [[[0.22, 0.15], [0.78, 0.15], [0.45, 0.9]], [[0.35, 0.52], [0.72, 0.52]]],
+  [
+    Array.from(
+      { length: 13 },
+      (_, i) => [0.5 + 0.18 * Math.sin((i * Math.PI) / 6), 0.3 - 0.19 * Math.cos((i * Math.PI) / 6)],
+    ),
+    Array.from(
+      { length: 13 },
+      (_, i) => [0.5 + 0.22 * Math.sin((i * Math.PI) / 6), 0.7 - 0.21 * Math.cos((i * Math.PI) / 6)],
+    ),
+  ],
+  [
+    Array.from(
+      { length: 13 },
+      (_, i) => [0.5 + 0.2 * Math.sin((i * Math.PI) / 6), 0.3 - 0.2 * Math.cos((i * Math.PI) / 6)],
+    ),
+    [[0.7, 0.3], [0.7, 0.92]],
+  ],
+];
+
 const S = 160, rng = createRng(2026);
 const r = (lo: number, hi: number) => lo + (hi - lo) * rng.next();
 await initWasm(
@@ -95,28 +143,37 @@ function render(svg: string, font?: number) {
  * canvas, anywhere on it, each point jittered by `jitter` (fraction of the
  * box); `tremor` > 0 subdivides segments into jittered steps (a hand on a mouse).
  */
-function strokePath(d: number, jitter = 0.04, tremor = 0): string {
+function strokePath(glyph: [number, number][][], jitter = 0.04, tremor = 0): string {
   const scale = r(0.45, 0.8), ox = r(0.1, 0.9 - scale) * S, oy = r(0.05, 0.95 - scale) * S;
-  let pts = STROKES[d].map(([px, py]) => [px + r(-jitter, jitter), py + r(-jitter, jitter)]);
-  if (tremor > 0) {
-    pts = pts.flatMap(([x, y], i) => {
-      if (i === 0) return [[x, y]];
-      const [x0, y0] = pts[i - 1];
-      return Array.from({ length: 6 }, (_, k) => {
-        const t = (k + 1) / 6, e = k === 5 ? 0 : tremor;
-        return [x0 + (x - x0) * t + r(-e, e), y0 + (y - y0) * t + r(-e, e)];
+  return glyph.map((line) => {
+    let pts = line.map(([px, py]) => [px + r(-jitter, jitter), py + r(-jitter, jitter)]);
+    if (tremor > 0) {
+      pts = pts.flatMap(([x, y], i) => {
+        if (i === 0) return [[x, y]];
+        const [x0, y0] = pts[i - 1];
+        return Array.from({ length: 6 }, (_, k) => {
+          const t = (k + 1) / 6, e = k === 5 ? 0 : tremor;
+          return [x0 + (x - x0) * t + r(-e, e), y0 + (y - y0) * t + r(-e, e)];
+        });
       });
-    });
-  }
-  return pts.map(([x, y], i) => `${i ? "L" : "M"}${(ox + x * scale * S).toFixed(1)},${(oy + y * scale * S).toFixed(1)}`)
-    .join("");
+    }
+    return pts.map(([x, y], i) =>
+      `${i ? "L" : "M"}${(ox + x * scale * S).toFixed(1)},${(oy + y * scale * S).toFixed(1)}`
+    )
+      .join("");
+  }).join("");
 }
 
 /** One stroke digit on paper: width, ink, transform and extra attributes chosen by the caller. */
-function strokeSvg(d: number, o: { width: number; ink: string; transform: string; extra?: string; bg?: string }) {
+function strokeSvg(
+  glyph: [number, number][][],
+  o: { width: number; ink: string; transform: string; extra?: string; bg?: string },
+) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}">${o.bg ?? paper()}` +
     `<defs><filter id="soft"><feGaussianBlur stdDeviation="${r(0.8, 1.8).toFixed(2)}"/></filter></defs>` +
-    `<path d="${strokePath(d)}" fill="none" stroke="${o.ink}" stroke-width="${o.width}" stroke-linecap="round" ` +
+    `<path d="${
+      strokePath(glyph)
+    }" fill="none" stroke="${o.ink}" stroke-width="${o.width}" stroke-linecap="round" ` +
     `stroke-linejoin="round" transform="${o.transform}" ${o.extra ?? ""}/></svg>`;
 }
 
@@ -130,6 +187,15 @@ const turn = (deg: number) => `rotate(${r(-deg, deg).toFixed(1)} ${S / 2} ${S / 
 
 await Deno.mkdir(OUT, { recursive: true });
 const labels: { file: string; digit: number; kind: string; font?: string }[] = [];
+function addImages(kind: string, d: number, count: number, make: () => [Uint8Array, string]) {
+  for (let v = 0; v < count; v++) {
+    const [bytes, ext] = make();
+    const name = `${kind}-${d}-${v}.${ext}`;
+    Deno.writeFileSync(`${OUT}${name}`, bytes);
+    labels.push({ file: name, digit: d, kind });
+  }
+}
+
 for (let d = 0; d < 10; d++) {
   FONTS.forEach(([family, file], f) => {
     const size = r(70, 115), x = r(0.35, 0.65) * S, y = r(0.55, 0.78) * S, rot = r(-15, 15);
@@ -140,31 +206,46 @@ for (let d = 0; d < 10; d++) {
     Deno.writeFileSync(`${OUT}${name}`, photo(svg, f));
     labels.push({ file: name, digit: d, kind: "typeset", font: file });
   });
-  const add = (kind: string, count: number, make: (v: number) => [Uint8Array, string]) => {
-    for (let v = 0; v < count; v++) {
-      const [bytes, ext] = make(v);
-      const name = `${kind}-${d}-${v}.${ext}`;
-      Deno.writeFileSync(`${OUT}${name}`, bytes);
-      labels.push({ file: name, digit: d, kind });
-    }
-  };
-  add("stroke", 8, () => [photo(strokeSvg(d, { width: r(4, 12), ink: ink(), transform: turn(12) })), "jpg"]);
+  const add = (kind: string, count: number, make: () => [Uint8Array, string]) =>
+    addImages(kind, d, count, make);
+  const glyph = [STROKES[d]];
+  add(
+    "stroke",
+    8,
+    () => [photo(strokeSvg(glyph, { width: r(4, 12), ink: ink(), transform: turn(12) })), "jpg"],
+  );
   add("tilted", 6, () => {
     const transform = `${turn(30)} skewX(${r(-20, 20).toFixed(1)})`;
-    return [photo(strokeSvg(d, { width: r(4, 12), ink: ink(), transform })), "jpg"];
+    return [photo(strokeSvg(glyph, { width: r(4, 12), ink: ink(), transform })), "jpg"];
   });
   add("mouse", 5, () => {
     const bg = `<rect width="${S}" height="${S}" fill="white"/>`;
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}">${bg}` +
-      `<path d="${strokePath(d, 0.05, 0.012)}" fill="none" stroke="black" stroke-width="${r(1.5, 3)}" ` +
+      `<path d="${strokePath(glyph, 0.05, 0.012)}" fill="none" stroke="black" stroke-width="${r(1.5, 3)}" ` +
       `stroke-linecap="round" stroke-linejoin="round" transform="${turn(8)}"/></svg>`;
     return [screen(svg), "png"];
   });
-  add("marker", 4, () => [photo(strokeSvg(d, { width: r(15, 22), ink: ink(), transform: turn(12) })), "jpg"]);
+  add(
+    "marker",
+    4,
+    () => [photo(strokeSvg(glyph, { width: r(15, 22), ink: ink(), transform: turn(12) })), "jpg"],
+  );
   add("pencil", 5, () => {
     const dash = `stroke-dasharray="${r(10, 25).toFixed(0)} ${r(2, 5).toFixed(0)}" filter="url(#soft)"`;
-    return [photo(strokeSvg(d, { width: r(3, 6), ink: ink(90, 140), transform: turn(12), extra: dash })), "jpg"];
+    return [
+      photo(strokeSvg(glyph, { width: r(3, 6), ink: ink(90, 140), transform: turn(12), extra: dash })),
+      "jpg",
+    ];
   });
 }
-Deno.writeTextFileSync(`${OUT}labels.json`, JSON.stringify(labels, null, 1) + "\n");
+// Drawn after the rest, so adding them left the other images as they were.
+for (let d = 0; d < 10; d++) {
+  addImages(
+    "variant",
+    d,
+    4,
+    () => [photo(strokeSvg(VARIANTS[d], { width: r(4, 12), ink: ink(), transform: turn(15) })), "jpg"],
+  );
+}
+Deno.writeTextFileSync(`${OUT}labels.json`, JSON.stringify(labels, null, 2) + "\n");
 console.log(`wrote ${labels.length} images to ${OUT}`);

@@ -80,7 +80,16 @@ export async function train(
   const rng = createRng(resume ? resume.rng : opts.seed);
   const init = resume ? resume.params : initParams(opts.model, rng);
   const runner: StepRunner = opts.workers > 1
-    ? await workerRunner(opts.workers, init, opts.model, opts.lr, backend, pixels, resume?.optimizer, opts.digitLoss)
+    ? await workerRunner(
+      opts.workers,
+      init,
+      opts.model,
+      opts.lr,
+      backend,
+      pixels,
+      resume?.optimizer,
+      opts.digitLoss,
+    )
     : await localRunner(init, opts.model, opts.lr, pixels, resume?.optimizer, opts.digitLoss);
   const B = opts.batchSize, steps = opts.stepsPerEpoch;
   const batch = new Float32Array(2 * B * 784), same = new Float32Array(B);

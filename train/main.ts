@@ -18,12 +18,14 @@ import type { Checkpoint } from "./checkpoint.ts";
 
 const HELP = `Usage: deno task train [options]
 
-Trains the seed's Siamese ConvNet on MNIST pairs and writes weights/.
+Trains a Siamese ConvNet on MNIST pairs and writes weights/.
 
-  --recipe NAME     seed | v2 (default v2). seed: the PyTorch project's exact
-                    recipe (Adam lr 3e-4 constant); v2: peak lr 1e-3 with cosine
-                    decay to 0. Both: 10 epochs x 480 steps x 100 pairs, no
-                    augmentation. The flags below override.
+  --recipe NAME     seed | v2 | v3 (default v3). seed: the PyTorch project's
+                    exact recipe and model (Adam lr 3e-4 constant, 10 epochs x
+                    480 steps x 100 pairs, no augmentation); v2: the seed with
+                    peak lr 1e-3 cosine-decayed to 0; v3: a wider tower ending
+                    in digit probabilities, digit loss, augmentation, 12
+                    epochs (train/recipes.ts). The flags below override.
   --epochs N        epochs
   --steps N         steps per epoch
   --batch N         pairs per step
@@ -130,7 +132,9 @@ function parseAugment(v?: string): Augment | null | undefined {
   if (v === "on") return AUGMENT;
   const parts = v.split(",").map(Number);
   const [rotate, scale, shift, shear = 0, stroke = 0] = parts;
-  if (parts.length < 3 || parts.length > 5 || !parts.every((x) => Number.isFinite(x) && x >= 0) || stroke > 1) {
+  if (
+    parts.length < 3 || parts.length > 5 || !parts.every((x) => Number.isFinite(x) && x >= 0) || stroke > 1
+  ) {
     console.error(
       `Invalid --augment "${v}": expected on, off or ROTATE,SCALE,SHIFT[,SHEAR[,STROKE]] (e.g. 8,0.08,1.5,10,0.3)`,
     );

@@ -98,7 +98,13 @@ class Replica {
 }
 
 /** Split the batch of B pairs into n contiguous shares (first/second sides kept apart). */
-function share(batch: Float32Array, same: Float32Array, digits: Int32Array | undefined, k: number, n: number) {
+function share(
+  batch: Float32Array,
+  same: Float32Array,
+  digits: Int32Array | undefined,
+  k: number,
+  n: number,
+) {
   const b = same.length, px = batch.length / (2 * b);
   const lo = Math.round((k * b) / n), hi = Math.round(((k + 1) * b) / n), h = hi - lo;
   const out = new Float32Array(2 * h * px);

@@ -123,7 +123,14 @@ export function forwardTrain(
     e = tf.softmax(classLogits);
   }
   const [e1, e2] = tf.split(e, 2, 0);
-  const logit = tf.add(tf.matMul(tf.abs(tf.sub(e1, e2)), v["head/kernel"] as tf.Tensor2D), v["head/bias"]);
+  // On digit probabilities the head's weights are tied: every entry gets the
+  // same gradient (of their mean) and they start equal, so they stay equal and
+  // the head scores the L1 distance between the two digit distributions,
+  // whichever digits they are. Inference's matMul then computes the same.
+  const k = t.config.classes
+    ? tf.mul(tf.onesLike(v["head/kernel"]), tf.mean(v["head/kernel"]))
+    : v["head/kernel"];
+  const logit = tf.add(tf.matMul(tf.abs(tf.sub(e1, e2)), k as tf.Tensor2D), v["head/bias"]);
   return { logits: tf.reshape(logit, [-1]) as tf.Tensor1D, classLogits };
 }
 
@@ -164,7 +171,10 @@ export function computeGrads(
       const pair = tf.losses.sigmoidCrossEntropy(y, logits) as tf.Scalar;
       if (!(t.digitLoss > 0)) return pair;
       const onehot = tf.oneHot(tf.tensor1d(digits!, "int32"), t.config.classes!);
-      return tf.add(pair, tf.mul(tf.losses.softmaxCrossEntropy(onehot, classLogits!), t.digitLoss)) as tf.Scalar;
+      return tf.add(
+        pair,
+        tf.mul(tf.losses.softmaxCrossEntropy(onehot, classLogits!), t.digitLoss),
+      ) as tf.Scalar;
     }, trainable);
   });
   const out = {
