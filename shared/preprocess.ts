@@ -64,9 +64,9 @@ export function toMnist(img: Gray, name: string): Float32Array {
   }
   let [x0, y0, x1, y1] = dropSpecks(norm, w, h);
   if (x1 < 0) throw blank(name);
-  // Thicken thin strokes (a mouse, a fine pen) to MNIST's pen width.
+  // Thicken strokes thinner than MNIST's pen (a mouse, a fine pen) to its width.
   const pen = PEN * Math.max(x1 - x0 + 1, y1 - y0 + 1), width = strokeWidth(norm, w, x0, y0, x1, y1);
-  const r = width < 0.6 * pen ? Math.round((pen - width) / 2) : 0;
+  const r = width < pen ? Math.round((pen - width) / 2) : 0;
   if (r > 0) {
     [x0, y0, x1, y1] = [
       Math.max(0, x0 - r),

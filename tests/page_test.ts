@@ -28,30 +28,32 @@ async function stroke(page: Page, canvas: string, pts: [number, number][]) {
 const ONE: [number, number][] = [[0.45, 0.18], [0.52, 0.12], [0.52, 0.86]];
 const SEVEN: [number, number][] = [[0.22, 0.2], [0.78, 0.2], [0.5, 0.88]];
 
-async function verdict(page: Page, not = "") {
+/** The first verdict answered after answer number `after`. */
+async function verdict(page: Page, after: number) {
   await page.waitForFunction(
-    (prev) => {
-      const v = document.getElementById("verdict")!.dataset.verdict;
-      return (v === "same" || v === "different") &&
-        document.getElementById("probability")!.dataset.value !== prev;
+    (after) => {
+      const out = document.getElementById("verdict")!;
+      return (out.dataset.verdict === "same" || out.dataset.verdict === "different") &&
+        Number(out.dataset.answers ?? 0) > after;
     },
-    not,
+    after,
     { timeout: 15000 },
   );
   return {
     verdict: await page.locator("#verdict").getAttribute("data-verdict"),
     p: Number(await page.locator("#probability").getAttribute("data-value")),
+    n: Number(await page.locator("#verdict").getAttribute("data-answers")),
   };
 }
 
-/** The verdict once it has changed from `not` and then held still for 400 ms. */
-async function settled(page: Page, not: string) {
-  let last = await verdict(page, not);
+/** The verdict once answers after number `after` have stopped coming for 400 ms. */
+async function settled(page: Page, after: number) {
+  let last = await verdict(page, after);
   for (;;) {
     await new Promise((r) => setTimeout(r, 400));
-    const now = Number(await page.locator("#probability").getAttribute("data-value"));
-    if (now === last.p) return last;
-    last = await verdict(page, String(last.p));
+    const now = Number(await page.locator("#verdict").getAttribute("data-answers"));
+    if (now === last.n) return last;
+    last = await verdict(page, last.n);
   }
 }
 
@@ -83,13 +85,13 @@ Deno.test({
 
       await stroke(page, "#a-canvas", ONE);
       await stroke(page, "#b-canvas", SEVEN);
-      const d17 = await settled(page, "");
+      const d17 = await settled(page, 0);
       await page.screenshot({ path: `${OUT}one-vs-seven.png` });
       assertEquals(d17.verdict, "different", `1 vs 7: p=${d17.p}`);
 
       await page.click("#b-clear");
       await stroke(page, "#b-canvas", ONE);
-      const d11 = await settled(page, String(d17.p));
+      const d11 = await settled(page, d17.n);
       await page.screenshot({ path: `${OUT}one-vs-one.png` });
       assertEquals(d11.verdict, "same", `1 vs 1: p=${d11.p}`);
 
@@ -103,9 +105,9 @@ Deno.test({
       await page.setInputFiles("#a-file", file(0));
       await page.setInputFiles("#b-file", file(17));
       // Each file updates the verdict on its own: wait until it stops changing.
-      const server = await settled(page, String(d11.p));
+      const server = await settled(page, d11.n);
       await page.check("#mode-browser");
-      const local = await settled(page, String(server.p));
+      const local = await settled(page, server.n);
       await page.screenshot({ path: `${OUT}dropped-browser-mode.png` });
       assertClose(local.p, server.p, 1e-4, "server vs browser probability");
       assertEquals(outside, []);

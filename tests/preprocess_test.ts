@@ -98,7 +98,7 @@ Deno.test("toMnist() reads a large photo at working resolution: same digit as a 
       h,
       Array.from({ length: w * h }, (_, i) => {
         const x = i % w, y = Math.floor(i / w);
-        return x >= 60 * k && x < 66 * k && y >= 20 * k && y < 80 * k ? 0.1 : 0.9;
+        return x >= 60 * k && x < 70 * k && y >= 20 * k && y < 80 * k ? 0.1 : 0.9;
       }),
     );
   const big = stats(toMnist(bar(1600, 1200, 8), "big")), small = stats(toMnist(bar(200, 150, 1), "small"));

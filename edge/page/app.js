@@ -16,16 +16,21 @@ var BOX = 20;
 var MIN_CONTRAST = 0.15;
 var NOISE = 0.2;
 var SPECK = 0.02;
+var WORK = 320;
 var PEN = 0.12;
 var GRID = 4;
 function toMnist(img, name) {
+  if (img.width === SIDE && img.height === SIDE) {
+    const border2 = borderMedian(img);
+    if (border2 <= 0.5) {
+      if (max(img.data) - border2 < MIN_CONTRAST) throw blank(name);
+      return Float32Array.from(img.data);
+    }
+  }
+  if (Math.max(img.width, img.height) > WORK) img = shrink(img, WORK);
   const { width: w, height: h } = img;
   const border = borderMedian(img);
   const invert = border > 0.5;
-  if (w === SIDE && h === SIDE && !invert) {
-    if (max(img.data) - border < MIN_CONTRAST) throw blank(name);
-    return Float32Array.from(img.data);
-  }
   const ink = inkAbovePaper(img, border, invert);
   const peak = max(ink);
   if (peak < MIN_CONTRAST) throw blank(name);
@@ -38,7 +43,7 @@ function toMnist(img, name) {
   let [x0, y0, x1, y1] = dropSpecks(norm, w, h);
   if (x1 < 0) throw blank(name);
   const pen = PEN * Math.max(x1 - x0 + 1, y1 - y0 + 1), width = strokeWidth(norm, w, x0, y0, x1, y1);
-  const r = width < 0.6 * pen ? Math.round((pen - width) / 2) : 0;
+  const r = width < pen ? Math.round((pen - width) / 2) : 0;
   if (r > 0) {
     [x0, y0, x1, y1] = [
       Math.max(0, x0 - r),
@@ -200,6 +205,15 @@ function dilate(a, w, x0, y0, x1, y1, r) {
   for (let y = y0; y <= y1; y++) pass(x1 - x0 + 1, (k) => y * w + x0 + k);
   for (let x = x0; x <= x1; x++) pass(y1 - y0 + 1, (k) => (y0 + k) * w + x);
 }
+function shrink(img, side) {
+  const s = side / Math.max(img.width, img.height);
+  const width = Math.max(1, Math.round(img.width * s)), height = Math.max(1, Math.round(img.height * s));
+  return {
+    width,
+    height,
+    data: resampleArea(img.data, img.width, 0, 0, img.width, img.height, width, height)
+  };
+}
 function blank(name) {
   return new ClientError("blank_image", `Cannot read a digit in image "${name}": it has no ink (blank or uniform)`);
 }
@@ -358,6 +372,31 @@ function dense(layer, shape, init) {
     }
   ];
 }
+function tiedHead(classes) {
+  return [
+    {
+      name: "head/kernel",
+      shape: [
+        classes,
+        1
+      ],
+      trainable: true,
+      layer: "head",
+      init: "const",
+      value: -3
+    },
+    {
+      name: "head/bias",
+      shape: [
+        1
+      ],
+      trainable: true,
+      layer: "head",
+      init: "const",
+      value: 3
+    }
+  ];
+}
 function paramSpecs(c) {
   const flat = (c.inputSize / 4) ** 2 * c.conv2;
   return [
@@ -384,8 +423,8 @@ function paramSpecs(c) {
       c.embedding,
       c.classes
     ], "xavier") : [],
-    ...dense("head", [
-      c.classes || c.embedding,
+    ...c.classes ? tiedHead(c.classes) : dense("head", [
+      c.embedding,
       1
     ], "xavier")
   ];
@@ -752,6 +791,7 @@ async function score(a, b) {
   return body;
 }
 var pending = 0;
+var answers = 0;
 var timer;
 function scheduleVerify() {
   clearTimeout(timer);
@@ -776,6 +816,7 @@ async function verify() {
     out.dataset.verdict = same ? "same" : "different";
     $("probability").textContent = `p(same) = ${probability.toFixed(4)} (threshold ${threshold.toFixed(3)})`;
     $("probability").dataset.value = String(probability);
+    out.dataset.answers = String(++answers);
     $("latency").textContent = `${(performance.now() - t0).toFixed(1)} ms`;
     gauge.style.width = `${(100 * probability).toFixed(1)}%`;
     gauge.className = same ? "same" : "different";

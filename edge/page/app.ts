@@ -162,7 +162,7 @@ async function score(a: Float32Array, b: Float32Array): Promise<{ probability: n
   return body;
 }
 
-let pending = 0, timer: ReturnType<typeof setTimeout> | undefined;
+let pending = 0, answers = 0, timer: ReturnType<typeof setTimeout> | undefined;
 function scheduleVerify() {
   clearTimeout(timer);
   timer = setTimeout(verify, 30);
@@ -189,6 +189,7 @@ async function verify() {
     out.dataset.verdict = same ? "same" : "different";
     $("probability").textContent = `p(same) = ${probability.toFixed(4)} (threshold ${threshold.toFixed(3)})`;
     $("probability").dataset.value = String(probability);
+    out.dataset.answers = String(++answers); // lets a test tell a new answer from an equal old one
     $("latency").textContent = `${(performance.now() - t0).toFixed(1)} ms`;
     gauge.style.width = `${(100 * probability).toFixed(1)}%`;
     gauge.className = same ? "same" : "different";
