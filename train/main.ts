@@ -143,11 +143,11 @@ function parseAugment(v?: string): Augment | null | undefined {
   return { rotate, scale, shift, shear, stroke };
 }
 /** A flag's non-negative number, or `fallback` when absent. */
-function orZero(name: string, v: string | undefined, fallback: number, int: boolean): number {
+function numOr(name: string, v: string | undefined, fallback: number, int: boolean): number {
   return v === undefined ? fallback : v === "0" ? 0 : num(name, v, int);
 }
-const digitLoss = orZero("digit-loss", a["digit-loss"], recipe.digitLoss, false);
-const classes = orZero("classes", a.classes, recipe.tower.classes ?? 0, true);
+const digitLoss = numOr("digit-loss", a["digit-loss"], recipe.digitLoss, false);
+const classes = numOr("classes", a.classes, recipe.tower.classes ?? 0, true);
 if (digitLoss > 0 && !classes) {
   console.error("--digit-loss needs --classes 10: the loss is on the tower's digit probabilities");
   Deno.exit(2);
