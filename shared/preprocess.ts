@@ -5,7 +5,8 @@
 // large images are read at 320 px, ink is measured against the paper around
 // it (uneven light is not ink), noise and specks are dropped, and strokes much
 // thinner than MNIST's pen are thickened to its width.
-// Pure: the edge, the tests and the demo page run this same code.
+// Deterministic and synchronous (scratch arrays are reused between calls); the
+// edge, the tests and the demo page run this same code.
 import { ClientError } from "./errors.ts";
 import type { Gray } from "./image.ts";
 
@@ -23,6 +24,24 @@ const WORK = 320;
 const PEN = 0.12;
 /** Paper level is estimated on a grid of at most GRID x GRID blocks of >= 32 px. */
 const GRID = 4;
+
+/**
+ * Reusable scratch arrays for the per-pixel steps, grown as needed: a photo
+ * would otherwise allocate a handful of image-sized arrays per request.
+ * (toMnist is synchronous, so one set per isolate is safe.)
+ */
+const pool = new Map<string, ArrayBuffer>();
+function scratch<T extends Float32Array | Int32Array | Uint8Array>(
+  name: string,
+  kind: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number },
+  n: number,
+): T {
+  let b = pool.get(name);
+  if (!b || b.byteLength < n * kind.BYTES_PER_ELEMENT) {
+    pool.set(name, b = new ArrayBuffer(n * kind.BYTES_PER_ELEMENT));
+  }
+  return new kind(b, 0, n);
+}
 
 /**
  * MNIST-like input from a luminance image.
@@ -56,11 +75,15 @@ export function toMnist(img: Gray, name: string): Float32Array {
   if (peak < MIN_CONTRAST) throw blank(name);
   // Ink is what stands out both pixel by pixel and, on photos (>= 32 px), in
   // its 3x3 mean: sensor and JPEG noise passes the first test, not the second.
-  const mean = Math.min(w, h) >= 32 ? boxBlur3(ink, w, h) : ink, meanPeak = max(mean);
-  const norm = new Float32Array(ink.length);
+  // (`norm` is written over the mean, which each pixel reads once first.)
+  let mean = ink;
+  if (Math.min(w, h) >= 32) mean = boxBlur3(ink, w, h);
+  else (mean = scratch("mean", Float32Array, ink.length)).set(ink);
+  const meanPeak = max(mean);
+  const norm = mean;
   for (let i = 0; i < ink.length; i++) {
     const v = ink[i] / peak;
-    if (v >= NOISE && mean[i] >= NOISE * meanPeak) norm[i] = v;
+    norm[i] = v >= NOISE && mean[i] >= NOISE * meanPeak ? v : 0;
   }
   let [x0, y0, x1, y1] = dropSpecks(norm, w, h);
   if (x1 < 0) throw blank(name);
@@ -91,7 +114,7 @@ export function toMnist(img: Gray, name: string): Float32Array {
  * bilinearly, so a shadow or a light gradient across a photo is not ink.
  */
 function inkAbovePaper({ width: w, height: h, data }: Gray, border: number, invert: boolean): Float32Array {
-  const sign = invert ? -1 : 1, out = new Float32Array(w * h);
+  const sign = invert ? -1 : 1, out = scratch("ink", Float32Array, w * h);
   const g = Math.min(GRID, Math.floor(Math.min(w, h) / 32));
   if (g < 2) {
     for (let i = 0; i < out.length; i++) out[i] = Math.max(0, sign * (data[i] - border));
@@ -100,14 +123,16 @@ function inkAbovePaper({ width: w, height: h, data }: Gray, border: number, inve
   // First quartile of sign * value per block (its paper unless ink covers
   // three quarters of it), by a 256-bin histogram.
   const level = new Float32Array(g * g), hist = new Uint32Array(g * g * 256), count = new Uint32Array(g * g);
-  const bin = (v: number) => Math.round((Math.min(1, Math.max(-1, sign * v)) + 1) * 127.5);
+  const col = Int32Array.from({ length: w }, (_, x) => Math.floor((x * g) / w) * 256);
   for (let y = 0; y < h; y++) {
-    const by = Math.floor((y * g) / h);
-    for (let x = 0; x < w; x++) {
-      const b = by * g + Math.floor((x * g) / w);
-      hist[b * 256 + bin(data[y * w + x])]++;
-      count[b]++;
+    const row = Math.floor((y * g) / h) * g * 256;
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      const v = sign * data[i];
+      hist[row + col[x] + ((((v > 1 ? 1 : v < -1 ? -1 : v) + 1) * 127.5 + 0.5) | 0)]++;
     }
+  }
+  for (let b = 0; b < g * g; b++) {
+    for (let k = 0; k < 256; k++) count[b] += hist[b * 256 + k];
   }
   for (let b = 0; b < g * g; b++) {
     for (let k = 0, seen = 0; k < 256; k++) {
@@ -131,33 +156,39 @@ function inkAbovePaper({ width: w, height: h, data }: Gray, border: number, inve
       paper[by * g + bx] = own - med > MIN_CONTRAST ? med : own;
     }
   }
-  // Bilinear between block centres, extrapolated linearly to the edges.
+  // Bilinear between block centres, extrapolated linearly to the edges: each
+  // grid row interpolated across x once, then two of them mixed per image row.
+  const lines = new Float32Array(g * w);
+  for (let x = 0; x < w; x++) {
+    const fx = ((x + 0.5) * g) / w - 0.5, i0 = Math.min(g - 2, Math.max(0, Math.floor(fx))), tx = fx - i0;
+    for (let j = 0; j < g; j++) lines[j * w + x] = (1 - tx) * paper[j * g + i0] + tx * paper[j * g + i0 + 1];
+  }
   for (let y = 0; y < h; y++) {
-    const fy = ((y + 0.5) * g) / h - 0.5, j0 = Math.min(g - 2, Math.max(0, Math.floor(fy)));
-    const j1 = j0 + 1, ty = fy - j0;
-    for (let x = 0; x < w; x++) {
-      const fx = ((x + 0.5) * g) / w - 0.5, i0 = Math.min(g - 2, Math.max(0, Math.floor(fx)));
-      const i1 = i0 + 1, tx = fx - i0;
-      const p = (1 - ty) * ((1 - tx) * paper[j0 * g + i0] + tx * paper[j0 * g + i1]) +
-        ty * ((1 - tx) * paper[j1 * g + i0] + tx * paper[j1 * g + i1]);
-      out[y * w + x] = Math.max(0, sign * data[y * w + x] - p);
+    const fy = ((y + 0.5) * g) / h - 0.5, j0 = Math.min(g - 2, Math.max(0, Math.floor(fy))), ty = fy - j0;
+    const a = j0 * w, b = a + w;
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      const v = sign * data[i] - ((1 - ty) * lines[a + x] + ty * lines[b + x]);
+      out[i] = v > 0 ? v : 0;
     }
   }
   return out;
 }
 
-/** 3x3 mean (edges clamped), separable. */
+/** 3x3 mean (edges clamped), separable: rows into `out`, then columns in place with two saved rows. */
 function boxBlur3(a: Float32Array, w: number, h: number): Float32Array {
-  const t = new Float32Array(a.length), out = new Float32Array(a.length);
+  const out = scratch("mean", Float32Array, a.length), third = 1 / 3;
   for (let y = 0; y < h; y++) {
-    for (let x = 0, i = y * w; x < w; x++, i++) {
-      t[i] = (a[x > 0 ? i - 1 : i] + a[i] + a[x < w - 1 ? i + 1 : i]) / 3;
-    }
+    const r = y * w;
+    out[r] = (2 * a[r] + a[r + 1]) * third;
+    for (let i = r + 1; i < r + w - 1; i++) out[i] = (a[i - 1] + a[i] + a[i + 1]) * third;
+    out[r + w - 1] = (a[r + w - 2] + 2 * a[r + w - 1]) * third;
   }
+  const prev = out.slice(0, w), cur = new Float32Array(w);
   for (let y = 0; y < h; y++) {
-    for (let x = 0, i = y * w; x < w; x++, i++) {
-      out[i] = (t[y > 0 ? i - w : i] + t[i] + t[y < h - 1 ? i + w : i]) / 3;
-    }
+    const r = y * w, next = y < h - 1 ? r + w : r;
+    cur.set(out.subarray(r, r + w));
+    for (let x = 0; x < w; x++) out[r + x] = (prev[x] + cur[x] + out[next + x]) * third;
+    prev.set(cur);
   }
   return out;
 }
@@ -193,7 +224,10 @@ export function strokeWidth(
  * nor show in the input. Returns the box of what is left.
  */
 function dropSpecks(a: Float32Array, w: number, h: number): [number, number, number, number] {
-  const seen = new Uint8Array(a.length), stack = new Int32Array(a.length), members = new Int32Array(a.length);
+  let count = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) count++;
+  const seen = scratch("seen", Uint8Array, a.length).fill(0);
+  const stack = scratch("stack", Int32Array, count), members = scratch("members", Int32Array, count);
   const pieces: { start: number; end: number; mass: number }[] = [];
   let total = 0, n = 0;
   for (let i = 0; i < a.length; i++) {
@@ -258,14 +292,32 @@ function dilate(a: Float32Array, w: number, x0: number, y0: number, x1: number, 
   for (let x = x0; x <= x1; x++) pass(y1 - y0 + 1, (k) => (y0 + k) * w + x);
 }
 
-/** Area-average `img` so its longer side is `side` px. */
+/**
+ * Area-average `img` so its longer side is `side` px: first by whole f x f
+ * blocks (fast; up to f - 1 edge pixels dropped), then, if still larger, by
+ * fractional areas.
+ */
 function shrink(img: Gray, side: number): Gray {
-  const s = side / Math.max(img.width, img.height);
-  const width = Math.max(1, Math.round(img.width * s)), height = Math.max(1, Math.round(img.height * s));
+  const f = Math.floor(Math.max(img.width, img.height) / side);
+  let { width: w, height: h, data } = img;
+  if (f >= 2) {
+    const bw = Math.floor(w / f), bh = Math.floor(h / f), out = scratch("blocks", Float32Array, bw * bh);
+    out.fill(0);
+    for (let y = 0; y < bh * f; y++) {
+      const r = (y / f | 0) * bw;
+      for (let x = 0, i = y * w; x < bw * f; x++, i++) out[r + (x / f | 0)] += data[i];
+    }
+    const k = 1 / (f * f);
+    for (let i = 0; i < out.length; i++) out[i] *= k;
+    [w, h, data] = [bw, bh, out];
+  }
+  if (Math.max(w, h) <= side) return { width: w, height: h, data };
+  const s = side / Math.max(w, h);
+  const tw = Math.max(1, Math.round(w * s)), th = Math.max(1, Math.round(h * s));
   return {
-    width,
-    height,
-    data: resampleArea(img.data, img.width, 0, 0, img.width, img.height, width, height),
+    width: tw,
+    height: th,
+    data: resampleArea(data, w, 0, 0, w, h, tw, th, scratch("shrink", Float32Array, tw * th)),
   };
 }
 
@@ -278,7 +330,7 @@ function blank(name: string) {
 
 function max(a: Float32Array): number {
   let m = -Infinity;
-  for (const v of a) if (v > m) m = v;
+  for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
   return m;
 }
 
@@ -319,8 +371,9 @@ export function resampleArea(
   bh: number,
   tw: number,
   th: number,
+  out = new Float32Array(tw * th),
 ): Float32Array {
-  const out = new Float32Array(tw * th), sx = bw / tw, sy = bh / th;
+  const sx = bw / tw, sy = bh / th;
   for (let oy = 0; oy < th; oy++) {
     const fy0 = oy * sy, fy1 = fy0 + sy;
     for (let ox = 0; ox < tw; ox++) {
