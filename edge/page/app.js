@@ -19,6 +19,14 @@ var SPECK = 0.02;
 var WORK = 320;
 var PEN = 0.12;
 var GRID = 4;
+var pool = /* @__PURE__ */ new Map();
+function scratch(name, kind, n) {
+  let b = pool.get(name);
+  if (!b || b.byteLength < n * kind.BYTES_PER_ELEMENT) {
+    pool.set(name, b = new ArrayBuffer(n * kind.BYTES_PER_ELEMENT));
+  }
+  return new kind(b, 0, n);
+}
 function toMnist(img, name) {
   if (img.width === SIDE && img.height === SIDE) {
     const border2 = borderMedian(img);
@@ -34,11 +42,14 @@ function toMnist(img, name) {
   const ink = inkAbovePaper(img, border, invert);
   const peak = max(ink);
   if (peak < MIN_CONTRAST) throw blank(name);
-  const mean = Math.min(w, h) >= 32 ? boxBlur3(ink, w, h) : ink, meanPeak = max(mean);
-  const norm = new Float32Array(ink.length);
+  let mean = ink;
+  if (Math.min(w, h) >= 32) mean = boxBlur3(ink, w, h);
+  else (mean = scratch("mean", Float32Array, ink.length)).set(ink);
+  const meanPeak = max(mean);
+  const norm = mean;
   for (let i = 0; i < ink.length; i++) {
     const v = ink[i] / peak;
-    if (v >= NOISE && mean[i] >= NOISE * meanPeak) norm[i] = v;
+    norm[i] = v >= NOISE && mean[i] >= NOISE * meanPeak ? v : 0;
   }
   let [x0, y0, x1, y1] = dropSpecks(norm, w, h);
   if (x1 < 0) throw blank(name);
@@ -59,21 +70,25 @@ function toMnist(img, name) {
   return centreByMass(patch, tw, th);
 }
 function inkAbovePaper({ width: w, height: h, data }, border, invert) {
-  const sign = invert ? -1 : 1, out = new Float32Array(w * h);
+  const sign = invert ? -1 : 1, out = scratch("ink", Float32Array, w * h);
   const g = Math.min(GRID, Math.floor(Math.min(w, h) / 32));
   if (g < 2) {
     for (let i = 0; i < out.length; i++) out[i] = Math.max(0, sign * (data[i] - border));
     return out;
   }
   const level = new Float32Array(g * g), hist = new Uint32Array(g * g * 256), count = new Uint32Array(g * g);
-  const bin = (v) => Math.round((Math.min(1, Math.max(-1, sign * v)) + 1) * 127.5);
+  const col = Int32Array.from({
+    length: w
+  }, (_, x) => Math.floor(x * g / w) * 256);
   for (let y = 0; y < h; y++) {
-    const by = Math.floor(y * g / h);
-    for (let x = 0; x < w; x++) {
-      const b = by * g + Math.floor(x * g / w);
-      hist[b * 256 + bin(data[y * w + x])]++;
-      count[b]++;
+    const row = Math.floor(y * g / h) * g * 256;
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      const v = sign * data[i];
+      hist[row + col[x] + (((v > 1 ? 1 : v < -1 ? -1 : v) + 1) * 127.5 + 0.5 | 0)]++;
     }
+  }
+  for (let b = 0; b < g * g; b++) {
+    for (let k = 0; k < 256; k++) count[b] += hist[b * 256 + k];
   }
   for (let b = 0; b < g * g; b++) {
     for (let k = 0, seen = 0; k < 256; k++) {
@@ -96,29 +111,35 @@ function inkAbovePaper({ width: w, height: h, data }, border, invert) {
       paper[by * g + bx] = own - med > MIN_CONTRAST ? med : own;
     }
   }
+  const lines = new Float32Array(g * w);
+  for (let x = 0; x < w; x++) {
+    const fx = (x + 0.5) * g / w - 0.5, i0 = Math.min(g - 2, Math.max(0, Math.floor(fx))), tx = fx - i0;
+    for (let j = 0; j < g; j++) lines[j * w + x] = (1 - tx) * paper[j * g + i0] + tx * paper[j * g + i0 + 1];
+  }
   for (let y = 0; y < h; y++) {
-    const fy = (y + 0.5) * g / h - 0.5, j0 = Math.min(g - 2, Math.max(0, Math.floor(fy)));
-    const j1 = j0 + 1, ty = fy - j0;
-    for (let x = 0; x < w; x++) {
-      const fx = (x + 0.5) * g / w - 0.5, i0 = Math.min(g - 2, Math.max(0, Math.floor(fx)));
-      const i1 = i0 + 1, tx = fx - i0;
-      const p = (1 - ty) * ((1 - tx) * paper[j0 * g + i0] + tx * paper[j0 * g + i1]) + ty * ((1 - tx) * paper[j1 * g + i0] + tx * paper[j1 * g + i1]);
-      out[y * w + x] = Math.max(0, sign * data[y * w + x] - p);
+    const fy = (y + 0.5) * g / h - 0.5, j0 = Math.min(g - 2, Math.max(0, Math.floor(fy))), ty = fy - j0;
+    const a = j0 * w, b = a + w;
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      const v = sign * data[i] - ((1 - ty) * lines[a + x] + ty * lines[b + x]);
+      out[i] = v > 0 ? v : 0;
     }
   }
   return out;
 }
 function boxBlur3(a, w, h) {
-  const t = new Float32Array(a.length), out = new Float32Array(a.length);
+  const out = scratch("mean", Float32Array, a.length), third = 1 / 3;
   for (let y = 0; y < h; y++) {
-    for (let x = 0, i = y * w; x < w; x++, i++) {
-      t[i] = (a[x > 0 ? i - 1 : i] + a[i] + a[x < w - 1 ? i + 1 : i]) / 3;
-    }
+    const r = y * w;
+    out[r] = (2 * a[r] + a[r + 1]) * third;
+    for (let i = r + 1; i < r + w - 1; i++) out[i] = (a[i - 1] + a[i] + a[i + 1]) * third;
+    out[r + w - 1] = (a[r + w - 2] + 2 * a[r + w - 1]) * third;
   }
+  const prev = out.slice(0, w), cur = new Float32Array(w);
   for (let y = 0; y < h; y++) {
-    for (let x = 0, i = y * w; x < w; x++, i++) {
-      out[i] = (t[y > 0 ? i - w : i] + t[i] + t[y < h - 1 ? i + w : i]) / 3;
-    }
+    const r = y * w, next = y < h - 1 ? r + w : r;
+    cur.set(out.subarray(r, r + w));
+    for (let x = 0; x < w; x++) out[r + x] = (prev[x] + cur[x] + out[next + x]) * third;
+    prev.set(cur);
   }
   return out;
 }
@@ -135,7 +156,10 @@ function strokeWidth(a, w, x0, y0, x1, y1) {
   return edge ? 2 * area / edge : 0;
 }
 function dropSpecks(a, w, h) {
-  const seen = new Uint8Array(a.length), stack = new Int32Array(a.length), members = new Int32Array(a.length);
+  let count = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) count++;
+  const seen = scratch("seen", Uint8Array, a.length).fill(0);
+  const stack = scratch("stack", Int32Array, count), members = scratch("members", Int32Array, count);
   const pieces = [];
   let total = 0, n = 0;
   for (let i = 0; i < a.length; i++) {
@@ -206,12 +230,34 @@ function dilate(a, w, x0, y0, x1, y1, r) {
   for (let x = x0; x <= x1; x++) pass(y1 - y0 + 1, (k) => (y0 + k) * w + x);
 }
 function shrink(img, side) {
-  const s = side / Math.max(img.width, img.height);
-  const width = Math.max(1, Math.round(img.width * s)), height = Math.max(1, Math.round(img.height * s));
+  const f = Math.floor(Math.max(img.width, img.height) / side);
+  let { width: w, height: h, data } = img;
+  if (f >= 2) {
+    const bw = Math.floor(w / f), bh = Math.floor(h / f), out = scratch("blocks", Float32Array, bw * bh);
+    out.fill(0);
+    for (let y = 0; y < bh * f; y++) {
+      const r = (y / f | 0) * bw;
+      for (let x = 0, i = y * w; x < bw * f; x++, i++) out[r + (x / f | 0)] += data[i];
+    }
+    const k = 1 / (f * f);
+    for (let i = 0; i < out.length; i++) out[i] *= k;
+    [w, h, data] = [
+      bw,
+      bh,
+      out
+    ];
+  }
+  if (Math.max(w, h) <= side) return {
+    width: w,
+    height: h,
+    data
+  };
+  const s = side / Math.max(w, h);
+  const tw = Math.max(1, Math.round(w * s)), th = Math.max(1, Math.round(h * s));
   return {
-    width,
-    height,
-    data: resampleArea(img.data, img.width, 0, 0, img.width, img.height, width, height)
+    width: tw,
+    height: th,
+    data: resampleArea(data, w, 0, 0, w, h, tw, th, scratch("shrink", Float32Array, tw * th))
   };
 }
 function blank(name) {
@@ -219,7 +265,7 @@ function blank(name) {
 }
 function max(a) {
   let m = -Infinity;
-  for (const v of a) if (v > m) m = v;
+  for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
   return m;
 }
 function borderMedian({ width: w, height: h, data }) {
@@ -244,8 +290,8 @@ function borderMedian({ width: w, height: h, data }) {
   }
   return 1;
 }
-function resampleArea(src, w, x0, y0, bw, bh, tw, th) {
-  const out = new Float32Array(tw * th), sx = bw / tw, sy = bh / th;
+function resampleArea(src, w, x0, y0, bw, bh, tw, th, out = new Float32Array(tw * th)) {
+  const sx = bw / tw, sy = bh / th;
   for (let oy = 0; oy < th; oy++) {
     const fy0 = oy * sy, fy1 = fy0 + sy;
     for (let ox = 0; ox < tw; ox++) {
