@@ -298,7 +298,8 @@ function dilate(a: Float32Array, w: number, x0: number, y0: number, x1: number, 
  * fractional areas.
  */
 function shrink(img: Gray, side: number): Gray {
-  const f = Math.floor(Math.max(img.width, img.height) / side);
+  // Whole blocks only while both sides keep at least one.
+  const f = Math.min(Math.floor(Math.max(img.width, img.height) / side), img.width, img.height);
   let { width: w, height: h, data } = img;
   if (f >= 2) {
     const bw = Math.floor(w / f), bh = Math.floor(h / f), out = scratch("blocks", Float32Array, bw * bh);

@@ -106,6 +106,31 @@ Deno.test("toMnist() reads a large photo at working resolution: same digit as a 
   assertClose(big.cx, small.cx, 0.5, "centre x");
 });
 
+Deno.test("toMnist() answers any shape and content with a digit in 0..1 or blank_image", () => {
+  const sizes = [1, 2, 3, 28, 31, 32, 33, 64, 321, 641, 4000];
+  const fills: ((x: number, y: number, w: number, h: number) => number)[] = [
+    () => 0.5,
+    (x, y) => ((x * 7 + y * 13) % 10) / 10,
+    (x, y, w, h) => (x === w >> 1 && y === h >> 1 ? 0 : 1),
+    (x) => (x % 7 < 2 ? 0 : 1),
+    () => NaN,
+  ];
+  for (const w of sizes) {
+    for (const h of sizes) {
+      if (w * h > 1_500_000) continue;
+      for (const f of fills) {
+        const img = gray(w, h, Array.from({ length: w * h }, (_, i) => f(i % w, Math.floor(i / w), w, h)));
+        try {
+          const x = toMnist(img, "odd");
+          assert(x.length === 784 && x.every((v) => v >= 0 && v <= 1), `${w}x${h}: values out of range`);
+        } catch (e) {
+          assert(e instanceof ClientError && e.code === "blank_image", `${w}x${h}: ${e}`);
+        }
+      }
+    }
+  }
+});
+
 Deno.test("toMnist() passes a 28x28 dark-background image through unchanged", () => {
   const v = Array.from({ length: 784 }, (_, i) => (i % 97 === 0 ? 0.8 : 0));
   assertEquals(toMnist(gray(28, 28, v), "m"), Float32Array.from(v));

@@ -230,7 +230,7 @@ function dilate(a, w, x0, y0, x1, y1, r) {
   for (let x = x0; x <= x1; x++) pass(y1 - y0 + 1, (k) => (y0 + k) * w + x);
 }
 function shrink(img, side) {
-  const f = Math.floor(Math.max(img.width, img.height) / side);
+  const f = Math.min(Math.floor(Math.max(img.width, img.height) / side), img.width, img.height);
   let { width: w, height: h, data } = img;
   if (f >= 2) {
     const bw = Math.floor(w / f), bh = Math.floor(h / f), out = scratch("blocks", Float32Array, bw * bh);
