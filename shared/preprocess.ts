@@ -76,9 +76,9 @@ export function toMnist(img: Gray, name: string): Float32Array {
   // Ink is what stands out both pixel by pixel and, on photos (>= 32 px), in
   // its 3x3 mean: sensor and JPEG noise passes the first test, not the second.
   // (`norm` is written over the mean, which each pixel reads once first.)
-  let mean = ink;
-  if (Math.min(w, h) >= 32) mean = boxBlur3(ink, w, h);
-  else (mean = scratch("mean", Float32Array, ink.length)).set(ink);
+  const small = Math.min(w, h) < 32;
+  const mean = small ? scratch("mean", Float32Array, ink.length) : boxBlur3(ink, w, h);
+  if (small) mean.set(ink);
   const meanPeak = max(mean);
   const norm = mean;
   for (let i = 0; i < ink.length; i++) {

@@ -42,9 +42,9 @@ function toMnist(img, name) {
   const ink = inkAbovePaper(img, border, invert);
   const peak = max(ink);
   if (peak < MIN_CONTRAST) throw blank(name);
-  let mean = ink;
-  if (Math.min(w, h) >= 32) mean = boxBlur3(ink, w, h);
-  else (mean = scratch("mean", Float32Array, ink.length)).set(ink);
+  const small = Math.min(w, h) < 32;
+  const mean = small ? scratch("mean", Float32Array, ink.length) : boxBlur3(ink, w, h);
+  if (small) mean.set(ink);
   const meanPeak = max(mean);
   const norm = mean;
   for (let i = 0; i < ink.length; i++) {
