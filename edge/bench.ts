@@ -1,7 +1,8 @@
 // deno task bench:edge: in-process inference latency, then the real server
 // (`edge/main.ts` in a child process) over loopback: cold start, latency at
 // concurrency 1 for each input form, throughput at concurrency 32, and RSS
-// after 100 vs 10,000 requests. Prints medians and p99s and the machine.
+// after 100 vs 10,000 requests; in process, also the photo path's decoding and
+// preprocessing. Prints medians and p99s and the machine.
 import * as tf from "@tensorflow/tfjs";
 import jpeg from "jpeg-js";
 import { useBackend } from "../shared/backend.ts";
@@ -11,6 +12,8 @@ import { digitPng, loadDataset } from "../train/mnist.ts";
 import { createRng } from "../shared/rng.ts";
 import { machine, rssMiB } from "../train/machine.ts";
 import { spawnServer } from "./spawn.ts";
+import { decodeImage } from "../shared/image.ts";
+import { toMnist } from "../shared/preprocess.ts";
 
 console.log(`machine: ${await machine()}; TF.js ${tf.version.tfjs}`);
 const q = (xs: number[], p: number) =>
@@ -51,6 +54,18 @@ for (let i = 0; i < 3000; i++) {
   inproc.push(performance.now() - t0);
 }
 console.log(`in-process inference, one pair (wasm): ${fmt(inproc)}`);
+// The photo path's two halves, in process: JPEG decoding, then preprocessing.
+const decodeMs: number[] = [], prepMs: number[] = [];
+for (let i = 0; i < 230; i++) {
+  const t0 = performance.now();
+  const gray = decodeImage(photos[i % 2], "photo");
+  const t1 = performance.now();
+  toMnist(gray, "photo");
+  if (i < 30) continue; // warm-up
+  decodeMs.push(t1 - t0);
+  prepMs.push(performance.now() - t1);
+}
+console.log(`in-process 640x480 JPEG photo: decode ${fmt(decodeMs)}; preprocessing ${fmt(prepMs)}`);
 
 const t0 = performance.now();
 const { child, base } = await spawnServer({ waitFor: "/healthz" });

@@ -198,7 +198,7 @@ function boxBlur3(a: Float32Array, w: number, h: number): Float32Array {
  * area over its boundary length (exact for long strokes; 2 for any stroke of
  * width <= 2).
  */
-export function strokeWidth(
+function strokeWidth(
   a: Float32Array,
   w: number,
   x0: number,

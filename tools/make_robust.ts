@@ -1,5 +1,5 @@
 // deno run -A tools/make_robust.ts: (re)generate tests/robust/, the
-// robustness set: digits that are not MNIST, made here, 40 per digit, seeded:
+// robustness set: digits that are not MNIST, made here, 44 per digit, seeded:
 // - typeset: 12 fonts "photographed" (rotated +-15 deg, off-centre, dark ink
 //   on uneven light paper, sensor noise, JPEG);
 // - strokes: pen strokes from per-digit templates, jittered, random width;
@@ -164,12 +164,12 @@ function strokePath(glyph: [number, number][][], jitter = 0.04, tremor = 0): str
   }).join("");
 }
 
-/** One stroke digit on paper: width, ink, transform and extra attributes chosen by the caller. */
+/** One stroke digit on paper: width, ink, transform and extra path attributes chosen by the caller. */
 function strokeSvg(
   glyph: [number, number][][],
-  o: { width: number; ink: string; transform: string; extra?: string; bg?: string },
+  o: { width: number; ink: string; transform: string; extra?: string },
 ) {
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}">${o.bg ?? paper()}` +
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}">${paper()}` +
     `<defs><filter id="soft"><feGaussianBlur stdDeviation="${r(0.8, 1.8).toFixed(2)}"/></filter></defs>` +
     `<path d="${
       strokePath(glyph)

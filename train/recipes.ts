@@ -7,7 +7,7 @@
 // loss plus the digits' cross-entropy; random rotation, scale, shift, slant
 // and stroke width on every training image; 12 epochs.
 import type { Augment } from "./augment.ts";
-import type { ModelConfig } from "../shared/config.ts";
+import { type ModelConfig, SEED_MODEL } from "../shared/config.ts";
 
 export interface Recipe {
   epochs: number;
@@ -26,7 +26,12 @@ export interface Recipe {
   digitLoss: number;
 }
 
-const SEED_TOWER = { conv1: 8, conv2: 16, embedding: 500, classes: 0 };
+const SEED_TOWER = {
+  conv1: SEED_MODEL.conv1,
+  conv2: SEED_MODEL.conv2,
+  embedding: SEED_MODEL.embedding,
+  classes: 0,
+};
 
 /** `--augment on`: rotation +-12 deg, scale +-10%, shift +-2 px. */
 export const AUGMENT = { rotate: 12, scale: 0.1, shift: 2 };
