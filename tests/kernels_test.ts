@@ -3,10 +3,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { useBackend } from "../shared/backend.ts";
 import { registerWasmGradKernels } from "../train/kernels.ts";
-import { assert } from "./assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 
 await useBackend("wasm");
-registerWasmGradKernels();
+await registerWasmGradKernels();
 
 type Pad = "same" | "valid" | number;
 function onBoth(f: () => tf.Tensor): [Float32Array, Float32Array] {
@@ -87,19 +87,38 @@ Deno.test("MaxPoolGrad on wasm matches cpu for 2x2/2 (even, odd), 3x3/1 same, 3x
   }
 });
 
-Deno.test("BatchMatMul with transposed operands on wasm matches cpu", () => {
-  const a = data([2, 7, 5], 6), b = data([2, 7, 4], 7), c = data([2, 4, 5], 8);
-  const d = data([2, 4, 7], 9), e = data([2, 5, 4], 10);
-  for (
-    const [x, y, ta, tb] of [[a, b, true, false], [b, c, false, false], [a, d, true, true], [
-      b,
-      e,
-      false,
-      true,
-    ]] as const
-  ) {
-    const [r, w] = onBoth(() => tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, ta, tb));
-    assertRel(r, w, `matMul ta=${ta} tb=${tb}`);
+Deno.test("BatchMatMul on wasm (SIMD GEMM) matches cpu: every transposition, edge tiles, broadcast batch", () => {
+  // [batch A, batch B, m, k, n] (batch 0: a plain matrix): full 4x8 tiles,
+  // ragged edges on both axes, k = 1, a long k, vectors, broadcast batches.
+  const shapes = [
+    [0, 0, 8, 16, 16],
+    [0, 0, 13, 1, 9],
+    [0, 0, 5, 300, 11],
+    [0, 0, 33, 20, 1],
+    [2, 2, 7, 5, 4],
+    [3, 1, 4, 6, 3],
+    [1, 2, 1, 9, 17],
+    [0, 2, 6, 3, 10],
+  ];
+  let seed = 20;
+  for (const [ba, bb, m, k, n] of shapes) {
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        const batch = (x: number) => (x ? [x] : []);
+        const a = data([...batch(ba), ...(ta ? [k, m] : [m, k])], seed++);
+        const b = data([...batch(bb), ...(tb ? [n, k] : [k, n])], seed++);
+        const shapes: number[][] = [];
+        const [r, w] = onBoth(() => {
+          const c = tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
+          shapes.push(c.shape);
+          return c;
+        });
+        const what = `matMul [${a.shape}] x [${b.shape}] ta=${ta} tb=${tb}`;
+        assertEquals(shapes[1], shapes[0], `${what}: shape`);
+        assertRel(r, w, what);
+        tf.dispose([a, b]);
+      }
+    }
   }
 });
 

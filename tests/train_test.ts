@@ -21,7 +21,7 @@ import { scorePairs } from "../train/evaluate.ts";
 import { assert, assertClose, assertEquals, assertThrows } from "./assert.ts";
 
 await useBackend("wasm");
-registerWasmGradKernels();
+await registerWasmGradKernels();
 const mnist = loadDataset();
 const small = (n: number) => ({
   images: { ...mnist.train.images, count: n, pixels: mnist.train.images.pixels.subarray(0, n * 784) },

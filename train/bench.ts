@@ -33,7 +33,7 @@ const B = 100, windows = Number(a.windows), steps = Number(a.steps), workers = N
 console.log(`machine: ${await machine()}; TF.js ${tf.version.tfjs}`);
 
 await useBackend("wasm");
-registerWasmGradKernels();
+await registerWasmGradKernels();
 const { train } = loadDataset(DEFAULT_DATA_DIR);
 const pool = Int32Array.from({ length: train.labels.length }, (_, i) => i);
 const pairs = balancedPairs(pool, train.labels, B * (10 + windows * steps), createRng(1));

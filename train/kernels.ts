@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { registerBatchNormKernels } from "./bn_kernels.ts";
+import { compileSimd, Simd } from "./simd.ts";
 
 type Info = tf.TensorInfo;
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [
@@ -22,6 +23,13 @@ interface ConvAttrs {
   pad: Pad;
   dataFormat: "NHWC" | "NCHW";
   dimRoundingMode?: "floor" | "round" | "ceil";
+}
+
+const simds = new WeakMap<BackendWasm, Simd>();
+function simdFor(backend: BackendWasm): Simd {
+  let s = simds.get(backend);
+  if (!s) simds.set(backend, s = new Simd(backend));
+  return s;
 }
 
 function kernel(name: string) {
@@ -42,7 +50,14 @@ function checkFormat(name: string, attrs: ConvAttrs) {
   }
 }
 
-/** dW[kh,kw,ci,co] = sum over n,y,x of xpad[n, y*s+kh, x*s+kw, ci] * dy[n,y,x,co]. */
+/** Pixels per GEMM block of the filter gradient (packed blocks stay in L2). */
+const PIXEL_BLOCK = 1024;
+
+/**
+ * dW[kh,kw,ci,co] = sum over n,y,x of xpad[n, y*s+kh, x*s+kw, ci] * dy[n,y,x,co],
+ * as one GEMM over blocks of pixels: a transposed im2col of x (rows: taps,
+ * packed straight from the heap) times dy, accumulated in place.
+ */
 function conv2DBackpropFilter(
   args: { inputs: { x: Info; dy: Info }; backend: BackendWasm; attrs: unknown },
 ): Info {
@@ -61,45 +76,43 @@ function conv2DBackpropFilter(
     attrs.dimRoundingMode,
   );
   const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
-  const { strideHeight: sh, strideWidth: sw } = info;
-  const top = info.padInfo.top, left = info.padInfo.left;
-  const k = n * oh * ow, m = kh * kw * ci;
-  const cols = backend.makeOutput([1, m, k], "float32");
-  const colv = heap(backend, cols);
-  const xv = heap(backend, x);
-  for (let a = 0; a < kh; a++) {
-    for (let b = 0; b < kw; b++) {
-      // Output columns whose input column is inside the image: [x0, x1).
-      const x0 = Math.min(ow, Math.max(0, Math.ceil((left - b) / sw)));
-      const x1 = Math.max(x0, Math.min(ow, Math.floor((w - 1 + left - b) / sw) + 1));
-      for (let c = 0; c < ci; c++) {
-        let o = ((a * kw + b) * ci + c) * k;
-        for (let bn = 0; bn < n; bn++) {
-          const base = bn * h * w * ci + c;
-          for (let y = 0; y < oh; y++, o += ow) {
-            const iy = y * sh + a - top;
-            if (iy < 0 || iy >= h) {
-              colv.fill(0, o, o + ow);
-              continue;
-            }
-            if (x0 > 0) colv.fill(0, o, o + x0);
-            if (x1 < ow) colv.fill(0, o + x1, o + ow);
-            const step = sw * ci;
-            let src = base + iy * w * ci + (x0 * sw + b - left) * ci;
-            for (let xx = x0; xx < x1; xx++, src += step) colv[o + xx] = xv[src];
-          }
-        }
-      }
-    }
+  const rows = kh * kw * ci, groups = Math.ceil(rows / 4), pixels = n * oh * ow;
+  const out = backend.makeOutput([kh, kw, ci, co], "float32");
+  if (pixels === 0) {
+    heap(backend, out).fill(0);
+    return out;
   }
-  const dy3: Info = { dataId: dy.dataId, shape: [1, k, co], dtype: "float32" };
-  const out = kernel("BatchMatMul")({
-    inputs: { a: cols, b: dy3 },
-    backend,
-    attrs: { transposeA: false, transposeB: false },
-  }) as Info;
-  backend.disposeData(cols.dataId);
-  return { dataId: out.dataId, shape: [kh, kw, ci, co], dtype: "float32" };
+  const simd = simdFor(backend);
+  const block = Math.min(PIXEL_BLOCK, pixels);
+  const tableBytes = 16 * (9 + 12 * groups), aBytes = 16 * groups * block;
+  const s = simd.scratch(128 + tableBytes + aBytes + 32 * Math.ceil(co / 8) * block);
+  const geo = s + 128, taps = geo + 48, packedA = s + 128 + tableBytes, packedB = packedA + aBytes;
+  simd.heapI32(geo, 9).set([
+    h,
+    w,
+    ci,
+    oh,
+    ow,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo
+      .left,
+  ]);
+  const t = simd.heapI32(taps, 12 * groups).fill(-1);
+  for (let r = 0; r < rows; r++) {
+    t[3 * r] = Math.floor(r / (kw * ci));
+    t[3 * r + 1] = Math.floor(r / ci) % kw;
+    t[3 * r + 2] = r % ci;
+  }
+  const xAt = simd.addr(x.dataId), dyAt = simd.addr(dy.dataId), outAt = simd.addr(out.dataId);
+  for (let p0 = 0; p0 < pixels; p0 += block) {
+    const p1 = Math.min(pixels, p0 + block);
+    simd.k.im2col_a(xAt, geo, taps, groups, ci % 4 === 0 ? 1 : 0, p0, p1, packedA);
+    simd.k.pack_b(dyAt + 4 * p0 * co, 4 * co, 4, p1 - p0, co, packedB);
+    simd.k.gemm(packedA, packedB, outAt, 4 * co, rows, co, p1 - p0, p0 > 0 ? 1 : 0, s);
+  }
+  return out;
 }
 
 function makeInputGrad(fallback: tf.KernelFunc) {
@@ -152,9 +165,10 @@ function makeInputGrad(fallback: tf.KernelFunc) {
 }
 
 /**
- * BatchMatMul with transposed operands: XNNPACK only takes the plain layout,
- * and the wasm backend's transposed path is a scalar loop (~13x slower for
- * the dense layer's gradients). Transpose the operand explicitly instead.
+ * BatchMatMul (float32, any transposition, broadcast batch) on the SIMD GEMM:
+ * operands are packed from their strides, so a transpose costs nothing extra.
+ * (XNNPACK's path takes only the plain layout and the backend's transposed
+ * path is a scalar loop.) Other dtypes go to the original kernel.
  */
 function makeMatMul(original: tf.KernelFunc) {
   return function batchMatMul(
@@ -162,25 +176,47 @@ function makeMatMul(original: tf.KernelFunc) {
   ): Info {
     const { inputs: { a, b }, backend } = args;
     const attrs = args.attrs as { transposeA: boolean; transposeB: boolean };
-    if (!attrs.transposeA && !attrs.transposeB) {
+    if (a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) {
       return original(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
     }
-    const flip = (t: Info, yes: boolean): Info => {
-      if (!yes) return t;
-      const perm = t.shape.map((_, i) => i);
-      [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
-      return kernel("Transpose")({ inputs: { x: t }, backend, attrs: { perm } }) as Info;
-    };
-    const a2 = flip(a, attrs.transposeA), b2 = flip(b, attrs.transposeB);
-    const out = original(
-      {
-        inputs: { a: a2, b: b2 },
-        backend,
-        attrs: { ...attrs, transposeA: false, transposeB: false },
-      } as unknown as Parameters<tf.KernelFunc>[0],
-    ) as Info;
-    if (a2 !== a) backend.disposeData(a2.dataId);
-    if (b2 !== b) backend.disposeData(b2.dataId);
+    // Leading axes are one batch axis (tf.matMul broadcasts only a batch of 1).
+    const as3 = (s: number[]) => [s.slice(0, -2).reduce((x, y) => x * y, 1), ...s.slice(-2)];
+    const [ba, a1, a2] = as3(a.shape), [bb, b1, b2] = as3(b.shape);
+    const [m, k] = attrs.transposeA ? [a2, a1] : [a1, a2];
+    const [k2, n] = attrs.transposeB ? [b2, b1] : [b1, b2];
+    if (k !== k2 || (ba !== bb && ba !== 1 && bb !== 1)) {
+      throw new Error(`BatchMatMul: incompatible shapes [${a.shape}] and [${b.shape}]`);
+    }
+    const batch = Math.max(ba, bb);
+    const lead = (ba !== bb ? (ba > bb ? a : b) : a.shape.length >= b.shape.length ? a : b).shape.slice(
+      0,
+      -2,
+    );
+    const out = backend.makeOutput([...lead, m, n], "float32");
+    if (m * n === 0) return out;
+    if (k === 0) {
+      heap(backend, out).fill(0);
+      return out;
+    }
+    const simd = simdFor(backend);
+    const aAt = simd.addr(a.dataId), bAt = simd.addr(b.dataId), cAt = simd.addr(out.dataId);
+    // Byte strides of A's rows and columns (and of B's), after transposition.
+    const [ars, acs] = attrs.transposeA ? [4, 4 * a2] : [4 * a2, 4];
+    const [brs, bcs] = attrs.transposeB ? [4, 4 * b2] : [4 * b2, 4];
+    for (let i = 0; i < batch; i++) {
+      simd.matmul(
+        aAt + (ba === 1 ? 0 : 4 * i * a1 * a2),
+        ars,
+        acs,
+        bAt + (bb === 1 ? 0 : 4 * i * b1 * b2),
+        brs,
+        bcs,
+        cAt + 4 * i * m * n,
+        m,
+        n,
+        k,
+      );
+    }
     return out;
   };
 }
@@ -286,8 +322,9 @@ let registered = false;
  * Register the fast gradient kernels for the "wasm" backend (idempotent).
  * Call after importing "@tensorflow/tfjs-backend-wasm" and before training.
  */
-export function registerWasmGradKernels(): void {
+export async function registerWasmGradKernels(): Promise<void> {
   if (registered) return;
+  await compileSimd();
   registered = true;
   override("Conv2DBackpropInput", makeInputGrad);
   override("BatchMatMul", makeMatMul);

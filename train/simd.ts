@@ -1,0 +1,109 @@
+// The SIMD kernels of simd.wat, compiled at start-up (wabt) and instantiated
+// on the wasm backend's own memory, plus a GEMM driver on top of them.
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import wabtInit from "wabt";
+
+interface Exports {
+  gemm(
+    ap: number,
+    bp: number,
+    c: number,
+    ldc: number,
+    m: number,
+    n: number,
+    k: number,
+    acc: number,
+    tmp: number,
+  ): void;
+  pack_a(src: number, rs: number, cs: number, m: number, k: number, dst: number): void;
+  pack_b(src: number, rs: number, cs: number, k: number, n: number, dst: number): void;
+  im2col_a(
+    x: number,
+    geo: number,
+    taps: number,
+    groups: number,
+    vec: number,
+    p0: number,
+    p1: number,
+    dst: number,
+  ): void;
+}
+
+/** The parts of the backend's Emscripten module used here. */
+interface Module {
+  asm: { memory: WebAssembly.Memory };
+  _malloc(bytes: number): number;
+  _free(at: number): void;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** Compile simd.wat once per process (needs read access to this folder). */
+export async function compileSimd(): Promise<void> {
+  if (compiled) return;
+  const source = await Deno.readTextFile(new URL("./simd.wat", import.meta.url));
+  const wabt = await wabtInit();
+  const mod = wabt.parseWat("simd.wat", source, { simd: true, relaxed_simd: true });
+  try {
+    compiled = new WebAssembly.Module(mod.toBinary({}).buffer as Uint8Array<ArrayBuffer>);
+  } finally {
+    mod.destroy();
+  }
+}
+
+/** The kernels bound to a backend's heap, with a growable scratch area on it. */
+export class Simd {
+  readonly k: Exports;
+  private readonly module: Module;
+  private scratchAt = 0;
+  private scratchBytes = 0;
+
+  constructor(readonly backend: BackendWasm) {
+    if (!compiled) throw new Error("SIMD kernels are not compiled: await compileSimd() first");
+    this.module = backend.wasm as unknown as Module;
+    const env = { mem: this.module.asm.memory };
+    this.k = new WebAssembly.Instance(compiled, { env }).exports as unknown as Exports;
+  }
+
+  /** Heap address of a tensor's data. */
+  addr(dataId: object): number {
+    return this.backend.getMemoryOffset(dataId);
+  }
+
+  /** A scratch area of at least `bytes` (16-aligned), valid until the next call. */
+  scratch(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      if (this.scratchBytes) this.module._free(this.scratchAt);
+      this.scratchBytes = Math.max(bytes, this.scratchBytes * 2);
+      this.scratchAt = this.module._malloc(this.scratchBytes + 16) >>> 0;
+    }
+    return (this.scratchAt + 15) & ~15;
+  }
+
+  heapI32(at: number, n: number): Int32Array {
+    return new Int32Array(this.module.asm.memory.buffer, at, n);
+  }
+
+  /**
+   * C[m,n] = A[m,k] B[k,n] for operands given by address and byte strides
+   * (element (r, c) of A at a + r*ars + c*acs), C row-major at c.
+   */
+  matmul(
+    a: number,
+    ars: number,
+    acs: number,
+    b: number,
+    brs: number,
+    bcs: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+  ) {
+    const ap = 16 * Math.ceil(m / 4) * k, bp = 32 * Math.ceil(n / 8) * k;
+    const s = this.scratch(128 + ap + bp);
+    this.k.pack_a(a, ars, acs, m, k, s + 128);
+    this.k.pack_b(b, brs, bcs, k, n, s + 128 + ap);
+    this.k.gemm(s + 128, s + 128 + ap, c, 4 * n, m, n, k, 0, s);
+  }
+}

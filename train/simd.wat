@@ -1,0 +1,278 @@
+;; SIMD kernels for training on the wasm backend, run on TF.js's own heap (the
+;; memory is imported, so tensors are read and written in place). Compiled at
+;; start-up by train/simd.ts. All pointers and strides are in bytes.
+(module
+  (import "env" "mem" (memory 1))
+
+  ;; C[m,n] (row stride ldc) = (acc ? C : 0) + A[m,k] B[k,n], from packed
+  ;; operands: A in panels of 4 rows ([ceil(m/4)][k][4]), B in panels of 8
+  ;; columns ([ceil(n/8)][k][8]), both zero-padded. Tiles of 4x8 in registers,
+  ;; one fused multiply-add per lane and k; edge tiles go through tmp (128 B).
+  (func (export "gemm")
+    (param $ap i32) (param $bp i32) (param $c i32) (param $ldc i32)
+    (param $m i32) (param $n i32) (param $k i32) (param $acc i32) (param $tmp i32)
+    (local $i i32) (local $j i32) (local $kk i32) (local $pa i32) (local $pb i32) (local $pc i32)
+    (local $r i32) (local $q i32) (local $addr i32) (local $v f32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $x v128)
+    (block $done
+      (loop $lj
+        (br_if $done (i32.ge_s (local.get $j) (local.get $n)))
+        (local.set $i (i32.const 0))
+        (block $idone
+          (loop $li
+            (br_if $idone (i32.ge_s (local.get $i) (local.get $m)))
+            (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+            (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+            (local.set $c20 (v128.const i32x4 0 0 0 0)) (local.set $c21 (v128.const i32x4 0 0 0 0))
+            (local.set $c30 (v128.const i32x4 0 0 0 0)) (local.set $c31 (v128.const i32x4 0 0 0 0))
+            (local.set $pa (i32.add (local.get $ap) (i32.mul (local.get $i) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $pb (i32.add (local.get $bp) (i32.mul (local.get $j) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $kk (local.get $k))
+            (block $kdone
+              (br_if $kdone (i32.eqz (local.get $kk)))
+              (loop $lk
+                (local.set $b0 (v128.load (local.get $pb)))
+                (local.set $b1 (v128.load offset=16 (local.get $pb)))
+                (local.set $x (v128.load32_splat (local.get $pa)))
+                (local.set $c00 (f32x4.relaxed_madd (local.get $x) (local.get $b0) (local.get $c00)))
+                (local.set $c01 (f32x4.relaxed_madd (local.get $x) (local.get $b1) (local.get $c01)))
+                (local.set $x (v128.load32_splat offset=4 (local.get $pa)))
+                (local.set $c10 (f32x4.relaxed_madd (local.get $x) (local.get $b0) (local.get $c10)))
+                (local.set $c11 (f32x4.relaxed_madd (local.get $x) (local.get $b1) (local.get $c11)))
+                (local.set $x (v128.load32_splat offset=8 (local.get $pa)))
+                (local.set $c20 (f32x4.relaxed_madd (local.get $x) (local.get $b0) (local.get $c20)))
+                (local.set $c21 (f32x4.relaxed_madd (local.get $x) (local.get $b1) (local.get $c21)))
+                (local.set $x (v128.load32_splat offset=12 (local.get $pa)))
+                (local.set $c30 (f32x4.relaxed_madd (local.get $x) (local.get $b0) (local.get $c30)))
+                (local.set $c31 (f32x4.relaxed_madd (local.get $x) (local.get $b1) (local.get $c31)))
+                (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+                (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+                (br_if $lk (local.tee $kk (i32.sub (local.get $kk) (i32.const 1))))))
+            (local.set $pc (i32.add (local.get $c)
+              (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
+            (if (i32.and (i32.le_s (i32.add (local.get $i) (i32.const 4)) (local.get $m))
+                         (i32.le_s (i32.add (local.get $j) (i32.const 8)) (local.get $n)))
+              (then
+                (if (local.get $acc)
+                  (then
+                    (local.set $addr (local.get $pc))
+                    (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $addr))))
+                    (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $addr))))
+                    (local.set $addr (i32.add (local.get $addr) (local.get $ldc)))
+                    (local.set $c10 (f32x4.add (local.get $c10) (v128.load (local.get $addr))))
+                    (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=16 (local.get $addr))))
+                    (local.set $addr (i32.add (local.get $addr) (local.get $ldc)))
+                    (local.set $c20 (f32x4.add (local.get $c20) (v128.load (local.get $addr))))
+                    (local.set $c21 (f32x4.add (local.get $c21) (v128.load offset=16 (local.get $addr))))
+                    (local.set $addr (i32.add (local.get $addr) (local.get $ldc)))
+                    (local.set $c30 (f32x4.add (local.get $c30) (v128.load (local.get $addr))))
+                    (local.set $c31 (f32x4.add (local.get $c31) (v128.load offset=16 (local.get $addr))))))
+                (local.set $addr (local.get $pc))
+                (v128.store (local.get $addr) (local.get $c00))
+                (v128.store offset=16 (local.get $addr) (local.get $c01))
+                (local.set $addr (i32.add (local.get $addr) (local.get $ldc)))
+                (v128.store (local.get $addr) (local.get $c10))
+                (v128.store offset=16 (local.get $addr) (local.get $c11))
+                (local.set $addr (i32.add (local.get $addr) (local.get $ldc)))
+                (v128.store (local.get $addr) (local.get $c20))
+                (v128.store offset=16 (local.get $addr) (local.get $c21))
+                (local.set $addr (i32.add (local.get $addr) (local.get $ldc)))
+                (v128.store (local.get $addr) (local.get $c30))
+                (v128.store offset=16 (local.get $addr) (local.get $c31)))
+              (else
+                (v128.store offset=0 (local.get $tmp) (local.get $c00))
+                (v128.store offset=16 (local.get $tmp) (local.get $c01))
+                (v128.store offset=32 (local.get $tmp) (local.get $c10))
+                (v128.store offset=48 (local.get $tmp) (local.get $c11))
+                (v128.store offset=64 (local.get $tmp) (local.get $c20))
+                (v128.store offset=80 (local.get $tmp) (local.get $c21))
+                (v128.store offset=96 (local.get $tmp) (local.get $c30))
+                (v128.store offset=112 (local.get $tmp) (local.get $c31))
+                (local.set $r (i32.const 0))
+                (block $rdone
+                  (loop $lr
+                    (br_if $rdone (i32.or (i32.ge_s (local.get $r) (i32.const 4))
+                                          (i32.ge_s (i32.add (local.get $i) (local.get $r)) (local.get $m))))
+                    (local.set $q (i32.const 0))
+                    (block $qdone
+                      (loop $lq
+                        (br_if $qdone (i32.or (i32.ge_s (local.get $q) (i32.const 8))
+                                              (i32.ge_s (i32.add (local.get $j) (local.get $q)) (local.get $n))))
+                        (local.set $addr (i32.add (local.get $pc)
+                          (i32.add (i32.mul (local.get $r) (local.get $ldc)) (i32.shl (local.get $q) (i32.const 2)))))
+                        (local.set $v (f32.load (i32.add (local.get $tmp)
+                          (i32.shl (i32.add (i32.shl (local.get $r) (i32.const 3)) (local.get $q)) (i32.const 2)))))
+                        (if (local.get $acc) (then (local.set $v (f32.add (local.get $v) (f32.load (local.get $addr))))))
+                        (f32.store (local.get $addr) (local.get $v))
+                        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                        (br $lq)))
+                    (local.set $r (i32.add (local.get $r) (i32.const 1)))
+                    (br $lr)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $li)))
+        (local.set $j (i32.add (local.get $j) (i32.const 8)))
+        (br $lj))))
+
+  ;; Pack A[r,kk] = src[r*rs + kk*cs] into panels of 4 rows, zero-padded.
+  (func (export "pack_a")
+    (param $src i32) (param $rs i32) (param $cs i32) (param $m i32) (param $k i32) (param $dst i32)
+    (local $p i32) (local $kk i32) (local $r i32) (local $s i32) (local $row i32)
+    (block $done
+      (loop $lp
+        (br_if $done (i32.ge_s (local.get $p) (local.get $m)))
+        (local.set $kk (i32.const 0))
+        (if (i32.and (i32.eq (local.get $rs) (i32.const 4)) (i32.le_s (i32.add (local.get $p) (i32.const 4)) (local.get $m)))
+          (then ;; four contiguous rows: one vector per kk
+            (local.set $s (i32.add (local.get $src) (i32.shl (local.get $p) (i32.const 2))))
+            (block $kd
+              (loop $lk
+                (br_if $kd (i32.ge_s (local.get $kk) (local.get $k)))
+                (v128.store (local.get $dst) (v128.load (local.get $s)))
+                (local.set $s (i32.add (local.get $s) (local.get $cs)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+                (br $lk))))
+          (else
+            (block $kd
+              (loop $lk
+                (br_if $kd (i32.ge_s (local.get $kk) (local.get $k)))
+                (local.set $r (i32.const 0))
+                (loop $lr
+                  (local.set $row (i32.add (local.get $p) (local.get $r)))
+                  (f32.store (local.get $dst)
+                    (if (result f32) (i32.lt_s (local.get $row) (local.get $m))
+                      (then (f32.load (i32.add (local.get $src)
+                        (i32.add (i32.mul (local.get $row) (local.get $rs)) (i32.mul (local.get $kk) (local.get $cs))))))
+                      (else (f32.const 0))))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                  (br_if $lr (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 4))))
+                (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+                (br $lk)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br $lp))))
+
+  ;; Pack B[kk,col] = src[kk*rs + col*cs] into panels of 8 columns, zero-padded.
+  (func (export "pack_b")
+    (param $src i32) (param $rs i32) (param $cs i32) (param $k i32) (param $n i32) (param $dst i32)
+    (local $q i32) (local $kk i32) (local $t i32) (local $s i32) (local $col i32)
+    (block $done
+      (loop $lq
+        (br_if $done (i32.ge_s (local.get $q) (local.get $n)))
+        (local.set $kk (i32.const 0))
+        (if (i32.and (i32.eq (local.get $cs) (i32.const 4)) (i32.le_s (i32.add (local.get $q) (i32.const 8)) (local.get $n)))
+          (then ;; eight contiguous columns: two vectors per kk
+            (local.set $s (i32.add (local.get $src) (i32.shl (local.get $q) (i32.const 2))))
+            (block $kd
+              (loop $lk
+                (br_if $kd (i32.ge_s (local.get $kk) (local.get $k)))
+                (v128.store (local.get $dst) (v128.load (local.get $s)))
+                (v128.store offset=16 (local.get $dst) (v128.load offset=16 (local.get $s)))
+                (local.set $s (i32.add (local.get $s) (local.get $rs)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+                (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+                (br $lk))))
+          (else
+            (block $kd
+              (loop $lk
+                (br_if $kd (i32.ge_s (local.get $kk) (local.get $k)))
+                (local.set $t (i32.const 0))
+                (loop $lt
+                  (local.set $col (i32.add (local.get $q) (local.get $t)))
+                  (f32.store (local.get $dst)
+                    (if (result f32) (i32.lt_s (local.get $col) (local.get $n))
+                      (then (f32.load (i32.add (local.get $src)
+                        (i32.add (i32.mul (local.get $kk) (local.get $rs)) (i32.mul (local.get $col) (local.get $cs))))))
+                      (else (f32.const 0))))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                  (br_if $lt (i32.lt_s (local.tee $t (i32.add (local.get $t) (i32.const 1))) (i32.const 8))))
+                (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+                (br $lk)))))
+        (local.set $q (i32.add (local.get $q) (i32.const 8)))
+        (br $lq))))
+
+  ;; Transposed im2col of an NHWC input as a packed A operand: rows are the
+  ;; filter taps (a, b, c) in filter order, in panels of 4; columns (the k
+  ;; axis) are output pixels p0..p1-1 in (n, y, x) order. taps holds an i32
+  ;; triple (a, b, c) per row, a = -1 for padding rows. vec = 1 when
+  ;; ci % 4 == 0: a panel is then 4 consecutive channels of one tap, read as
+  ;; one vector. geo: i32 [h, w, ci, oh, ow, sh, sw, top, left].
+  (func (export "im2col_a")
+    (param $x i32) (param $geo i32) (param $taps i32) (param $groups i32) (param $vec i32)
+    (param $p0 i32) (param $p1 i32) (param $dst i32)
+    (local $h i32) (local $w i32) (local $ci i32) (local $oh i32) (local $ow i32)
+    (local $sh i32) (local $sw i32) (local $top i32) (local $left i32)
+    (local $rows i32) (local $p i32) (local $nb i32) (local $y i32) (local $xo i32)
+    (local $iy0 i32) (local $ix0 i32) (local $img i32) (local $g i32) (local $t i32) (local $e i32)
+    (local $iy i32) (local $ix i32) (local $a i32) (local $out i32) (local $v f32)
+    (local.set $h (i32.load offset=0 (local.get $geo)))
+    (local.set $w (i32.load offset=4 (local.get $geo)))
+    (local.set $ci (i32.load offset=8 (local.get $geo)))
+    (local.set $oh (i32.load offset=12 (local.get $geo)))
+    (local.set $ow (i32.load offset=16 (local.get $geo)))
+    (local.set $sh (i32.load offset=20 (local.get $geo)))
+    (local.set $sw (i32.load offset=24 (local.get $geo)))
+    (local.set $top (i32.load offset=28 (local.get $geo)))
+    (local.set $left (i32.load offset=32 (local.get $geo)))
+    (local.set $rows (i32.sub (local.get $p1) (local.get $p0)))
+    (local.set $nb (i32.div_u (local.get $p0) (i32.mul (local.get $oh) (local.get $ow))))
+    (local.set $y (i32.div_u (i32.rem_u (local.get $p0) (i32.mul (local.get $oh) (local.get $ow))) (local.get $ow)))
+    (local.set $xo (i32.rem_u (local.get $p0) (local.get $ow)))
+    (local.set $p (i32.const 0))
+    (block $done
+      (loop $lp
+        (br_if $done (i32.ge_s (local.get $p) (local.get $rows)))
+        (local.set $iy0 (i32.sub (i32.mul (local.get $y) (local.get $sh)) (local.get $top)))
+        (local.set $ix0 (i32.sub (i32.mul (local.get $xo) (local.get $sw)) (local.get $left)))
+        (local.set $img (i32.add (local.get $x)
+          (i32.shl (i32.mul (i32.mul (local.get $nb) (local.get $h)) (i32.mul (local.get $w) (local.get $ci))) (i32.const 2))))
+        (local.set $g (i32.const 0))
+        (block $gdone
+          (loop $lg
+            (br_if $gdone (i32.ge_s (local.get $g) (local.get $groups)))
+            ;; panel g, pixel p
+            (local.set $out (i32.add (local.get $dst) (i32.shl
+              (i32.add (i32.mul (local.get $g) (local.get $rows)) (local.get $p)) (i32.const 4))))
+            (if (local.get $vec)
+              (then
+                (local.set $t (i32.add (local.get $taps) (i32.mul (local.get $g) (i32.const 48))))
+                (local.set $a (i32.load (local.get $t)))
+                (local.set $iy (i32.add (local.get $iy0) (local.get $a)))
+                (local.set $ix (i32.add (local.get $ix0) (i32.load offset=4 (local.get $t))))
+                (v128.store (local.get $out)
+                  (if (result v128) (i32.and (i32.ge_s (local.get $a) (i32.const 0))
+                        (i32.and (i32.lt_u (local.get $iy) (local.get $h)) (i32.lt_u (local.get $ix) (local.get $w))))
+                    (then (v128.load (i32.add (local.get $img) (i32.shl (i32.add
+                      (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (local.get $ix)) (local.get $ci))
+                      (i32.load offset=8 (local.get $t))) (i32.const 2)))))
+                    (else (v128.const i32x4 0 0 0 0)))))
+              (else
+                (local.set $e (i32.const 0))
+                (loop $le
+                  (local.set $t (i32.add (local.get $taps)
+                    (i32.mul (i32.add (i32.shl (local.get $g) (i32.const 2)) (local.get $e)) (i32.const 12))))
+                  (local.set $a (i32.load (local.get $t)))
+                  (local.set $iy (i32.add (local.get $iy0) (local.get $a)))
+                  (local.set $ix (i32.add (local.get $ix0) (i32.load offset=4 (local.get $t))))
+                  (f32.store (i32.add (local.get $out) (i32.shl (local.get $e) (i32.const 2)))
+                    (if (result f32) (i32.and (i32.ge_s (local.get $a) (i32.const 0))
+                          (i32.and (i32.lt_u (local.get $iy) (local.get $h)) (i32.lt_u (local.get $ix) (local.get $w))))
+                      (then (f32.load (i32.add (local.get $img) (i32.shl (i32.add
+                        (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (local.get $ix)) (local.get $ci))
+                        (i32.load offset=8 (local.get $t))) (i32.const 2)))))
+                      (else (f32.const 0))))
+                  (br_if $le (i32.lt_s (local.tee $e (i32.add (local.get $e) (i32.const 1))) (i32.const 4))))))
+            (local.set $g (i32.add (local.get $g) (i32.const 1)))
+            (br $lg)))
+        ;; next pixel
+        (local.set $xo (i32.add (local.get $xo) (i32.const 1)))
+        (if (i32.eq (local.get $xo) (local.get $ow))
+          (then
+            (local.set $xo (i32.const 0))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (if (i32.eq (local.get $y) (local.get $oh))
+              (then (local.set $y (i32.const 0)) (local.set $nb (i32.add (local.get $nb) (i32.const 1)))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $lp))))
+)
