@@ -65,25 +65,37 @@ for (const [n, s, ci, co, k, stride, pad] of cases) {
   });
 }
 
-Deno.test("MaxPoolGrad on wasm matches cpu for 2x2/2 (even, odd), 3x3/1 same, 3x3/2 valid, 2x2/2 same", () => {
+Deno.test("MaxPoolGrad on wasm matches cpu for 2x2/2 (even, odd), 3x3/1 same, 3x3/2 valid, 2x2/2 same, with ties", () => {
   const shapes = [[2, 2, "valid", 8], [2, 2, "valid", 9], [3, 1, "same", 9], [3, 2, "valid", 9], [
     2,
     2,
     "same",
     9,
   ]] as const;
-  for (const [size, stride, pad, side] of shapes) {
-    const x = data([3, side, side, 5], 4) as tf.Tensor4D;
-    const dy = (() => {
-      tf.setBackend("cpu");
-      return data(tf.maxPool(x, size, stride, pad).shape, 5);
-    })();
-    const [r, w] = onBoth(() =>
-      tf.tidy(() =>
-        tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(xx as tf.Tensor4D, size, stride, pad), dy)))(x)
-      )
-    );
-    assertRel(r, w, `maxPool ${size}/${stride}`);
+  // 8 channels takes the SIMD path where the windows tile the input; rounded
+  // inputs put ties in most windows (as ReLU's zeros do).
+  for (const channels of [5, 8]) {
+    for (const ties of [false, true]) {
+      for (const [size, stride, pad, side] of shapes) {
+        const x = tf.tidy(() => {
+          const d = data([3, side, side, channels], 4);
+          return ties ? tf.relu(tf.round(d)) : d;
+        }) as tf.Tensor4D;
+        const dy = (() => {
+          tf.setBackend("cpu");
+          return data(tf.maxPool(x, size, stride, pad).shape, 5);
+        })();
+        const [r, w] = onBoth(() =>
+          tf.tidy(() =>
+            tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(xx as tf.Tensor4D, size, stride, pad), dy)))(
+              x,
+            )
+          )
+        );
+        assertRel(r, w, `maxPool ${size}/${stride} ${pad} side ${side}, ${channels} channels, ties ${ties}`);
+        tf.dispose([x, dy]);
+      }
+    }
   }
 });
 

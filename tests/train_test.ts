@@ -32,34 +32,42 @@ Deno.test("the seed model has 395,297 trainable parameters", () => {
   assertEquals(trainableCount(SEED_MODEL), 395_297);
 });
 
+// [6,5,5,3]: channels not a multiple of 4 (scalar path on wasm); [7,9,9,8]
+// and [130,20]: the SIMD path, over more rows than one float32 partial sum.
 for (const backend of ["wasm", "cpu"]) {
   const path = backend === "wasm" ? "fused wasm kernels" : "tf ops";
-  Deno.test(`batchNormTrain() (${path}) gradient matches autodiff of the plain formula`, () => {
-    tf.setBackend(backend);
-    try {
-      const x = tf.randomNormal([6, 5, 5, 3], 0, 2, "float32", 1),
-        g = tf.randomNormal([3], 1, 0.3, "float32", 2);
-      const b = tf.randomNormal([3], 0, 1, "float32", 3),
-        dy = tf.randomNormal([6, 5, 5, 3], 0, 1, "float32", 4);
-      const plain = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-        const { mean, variance } = tf.moments(x, [0, 1, 2]);
-        return tf.sum(
-          tf.mul(tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b), dy),
-        );
-      };
-      const stats: tf.Tensor[] = [];
-      const custom = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-        tf.sum(tf.mul(batchNormTrain(x, g, b, 1e-5, stats), dy));
-      const ref = tf.grads(plain)([x, g, b]), got = tf.grads(custom)([x, g, b]);
-      ref.forEach((r, i) => {
-        const rv = r.dataSync(), gv = got[i].dataSync();
-        rv.forEach((v, j) => assertClose(gv[j], v, 1e-4 * (1 + Math.abs(v)), `grad ${i}[${j}]`));
-      });
-      tf.dispose([x, g, b, dy, ...ref, ...got, ...stats]);
-    } finally {
-      tf.setBackend("wasm");
-    }
-  });
+  for (const shape of [[6, 5, 5, 3], [7, 9, 9, 8], [130, 20]]) {
+    Deno.test(`batchNormTrain() (${path}) on [${shape}]: output, statistics and gradient match the plain formula`, () => {
+      tf.setBackend(backend);
+      try {
+        const c = shape[shape.length - 1], axes = shape.slice(0, -1).map((_, i) => i);
+        const x = tf.randomNormal(shape, 3, 2, "float32", 1), g = tf.randomNormal([c], 1, 0.3, "float32", 2);
+        const b = tf.randomNormal([c], 0, 1, "float32", 3), dy = tf.randomNormal(shape, 0, 1, "float32", 4);
+        const plainY = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+          const { mean, variance } = tf.moments(x, axes);
+          return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+        };
+        const close = (got: tf.Tensor, ref: tf.Tensor, what: string) => {
+          const rv = ref.dataSync(), gv = got.dataSync();
+          assertEquals(gv.length, rv.length, `${what}: size`);
+          rv.forEach((v, j) => assertClose(gv[j], v, 1e-4 * (1 + Math.abs(v)), `${what}[${j}]`));
+        };
+        const stats: tf.Tensor[] = [];
+        const y = batchNormTrain(x, g, b, 1e-5, stats), { mean, variance } = tf.moments(x, axes);
+        close(y, plainY(x, g, b), "y");
+        close(stats[0], mean, "mean");
+        close(stats[1], variance, "variance");
+        const plain = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(plainY(x, g, b), dy));
+        const custom = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(batchNormTrain(x, g, b, 1e-5, stats), dy));
+        const ref = tf.grads(plain)([x, g, b]), got = tf.grads(custom)([x, g, b]);
+        ref.forEach((r, i) => close(got[i], r, `grad ${i}`));
+        tf.dispose([x, g, b, dy, y, mean, variance, ...ref, ...got, ...stats]);
+      } finally {
+        tf.setBackend("wasm");
+      }
+    });
+  }
 }
 
 Deno.test("createTrainer() then disposeTrainer() leaves no tensors behind", () => {

@@ -4,6 +4,7 @@
 // Layout: channels last; statistics over every other axis.
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { simdFor } from "./simd.ts";
 
 export const BN_FORWARD = "SiameseBatchNormTrain";
 export const BN_GRAD = "SiameseBatchNormTrainGrad";
@@ -21,6 +22,23 @@ function forward(
   const y = backend.makeOutput(x.shape, "float32"), xhat = backend.makeOutput(x.shape, "float32");
   const mean = backend.makeOutput([c], "float32"), variance = backend.makeOutput([c], "float32");
   const rstd = backend.makeOutput([c], "float32");
+  if (c % 4 === 0 && m > 0) {
+    // SIMD: float64 sums of the shifted values, per-channel scalars here.
+    const simd = simdFor(backend), s = simd.scratch(16 * c), xAt = simd.addr(x.dataId);
+    simd.heapF64(s, 2 * c).fill(0);
+    simd.k.moments(xAt, xAt, xAt, m, c, s, s + 8 * c);
+    const sums = simd.heapF64(s, 2 * c), shift = heap(backend, x).subarray(0, c);
+    const mv = heap(backend, mean), vv = heap(backend, variance), rv = heap(backend, rstd);
+    for (let k = 0; k < c; k++) {
+      const md = sums[k] / m;
+      mv[k] = shift[k] + md;
+      vv[k] = Math.max(0, sums[c + k] / m - md * md);
+      rv[k] = 1 / Math.sqrt(vv[k] + eps);
+    }
+    const at = (t: Info) => simd.addr(t.dataId);
+    simd.k.bn_apply(xAt, m, c, at(mean), at(rstd), at(gamma), at(beta), at(y), at(xhat));
+    return [y, xhat, mean, variance, rstd];
+  }
   const xv = heap(backend, x), g = heap(backend, gamma), b = heap(backend, beta);
   // One pass for both moments, in float64 and shifted by the first row so
   // that E[x^2] - E[x]^2 does not cancel catastrophically.
@@ -54,6 +72,30 @@ function forward(
 function grad(args: { inputs: { dy: Info; xhat: Info; gamma: Info; rstd: Info }; backend: BackendWasm }) {
   const { inputs: { dy, xhat, gamma, rstd }, backend } = args;
   const c = dy.shape[dy.shape.length - 1], total = dy.shape.reduce((a, b) => a * b, 1), m = total / c;
+  const dx = backend.makeOutput(dy.shape, "float32");
+  const dgamma = backend.makeOutput([c], "float32"), dbeta = backend.makeOutput([c], "float32");
+  if (c % 4 === 0 && m > 0) {
+    // SIMD: float64 sums of dy and dy * xhat, per-channel scalars here.
+    const simd = simdFor(backend), s = simd.scratch(32 * c), at = (t: Info) => simd.addr(t.dataId);
+    const zero = s + 16 * c, coef = s + 20 * c;
+    simd.heapF64(s, 2 * c).fill(0);
+    simd.heapF32(zero, c).fill(0);
+    simd.k.moments(at(dy), at(xhat), zero, m, c, s, s + 8 * c);
+    const sums = simd.heapF64(s, 2 * c), k3 = simd.heapF32(coef, 3 * c);
+    const g = heap(backend, gamma),
+      r = heap(backend, rstd),
+      dg = heap(backend, dgamma),
+      db = heap(backend, dbeta);
+    for (let k = 0; k < c; k++) {
+      db[k] = sums[k];
+      dg[k] = sums[c + k];
+      k3[k] = g[k] * r[k];
+      k3[c + k] = sums[k] / m;
+      k3[2 * c + k] = sums[c + k] / m;
+    }
+    simd.k.bn_grad_apply(at(dy), at(xhat), m, c, coef, coef + 4 * c, coef + 8 * c, at(dx));
+    return [dx, dgamma, dbeta];
+  }
   const dyv = heap(backend, dy), hv = heap(backend, xhat), g = heap(backend, gamma), r = heap(backend, rstd);
   const sb = new Float64Array(c), sg = new Float64Array(c);
   for (let i = 0; i < total; i += c) {
@@ -62,8 +104,6 @@ function grad(args: { inputs: { dy: Info; xhat: Info; gamma: Info; rstd: Info };
       sg[k] += dyv[i + k] * hv[i + k];
     }
   }
-  const dx = backend.makeOutput(dy.shape, "float32");
-  const dgamma = backend.makeOutput([c], "float32"), dbeta = backend.makeOutput([c], "float32");
   const dxv = heap(backend, dx), dg = heap(backend, dgamma), db = heap(backend, dbeta);
   const scale = new Float32Array(c), mb = new Float32Array(c), mg = new Float32Array(c);
   for (let k = 0; k < c; k++) {

@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { registerBatchNormKernels } from "./bn_kernels.ts";
-import { compileSimd, Simd } from "./simd.ts";
+import { compileSimd, simdFor } from "./simd.ts";
 
 type Info = tf.TensorInfo;
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [
@@ -23,13 +23,6 @@ interface ConvAttrs {
   pad: Pad;
   dataFormat: "NHWC" | "NCHW";
   dimRoundingMode?: "floor" | "round" | "ceil";
-}
-
-const simds = new WeakMap<BackendWasm, Simd>();
-function simdFor(backend: BackendWasm): Simd {
-  let s = simds.get(backend);
-  if (!s) simds.set(backend, s = new Simd(backend));
-  return s;
 }
 
 function kernel(name: string) {
@@ -248,9 +241,16 @@ function maxPoolGrad(
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const top = info.padInfo.top, left = info.padInfo.left;
   const dx = backend.makeOutput(input.shape, "float32");
+  if (dx.shape.some((d) => d === 0)) return dx;
+  const tiled = fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0;
+  if (tiled && h === 2 * oh && w === 2 * ow && c % 4 === 0) {
+    const simd = simdFor(backend);
+    simd.k.maxpool_grad2(simd.addr(input.dataId), simd.addr(dy.dataId), simd.addr(dx.dataId), n * oh, ow, c);
+    return dx;
+  }
   const dxv = heap(backend, dx), xv = heap(backend, input), dyv = heap(backend, dy);
   dxv.fill(0);
-  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && h === 2 * oh) {
+  if (tiled && h === 2 * oh) {
     maxPoolGrad2x2(xv, dyv, dxv, n * oh, ow, c, w * c);
     return dx;
   }

@@ -27,6 +27,29 @@ interface Exports {
     p1: number,
     dst: number,
   ): void;
+  moments(a: number, b: number, shift: number, rows: number, c: number, s1: number, s2: number): void;
+  bn_apply(
+    x: number,
+    rows: number,
+    c: number,
+    mean: number,
+    rstd: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    xhat: number,
+  ): void;
+  bn_grad_apply(
+    dy: number,
+    xhat: number,
+    rows: number,
+    c: number,
+    scale: number,
+    mb: number,
+    mg: number,
+    dx: number,
+  ): void;
+  maxpool_grad2(x: number, dy: number, dx: number, rows: number, ow: number, c: number): void;
 }
 
 /** The parts of the backend's Emscripten module used here. */
@@ -84,6 +107,14 @@ export class Simd {
     return new Int32Array(this.module.asm.memory.buffer, at, n);
   }
 
+  heapF32(at: number, n: number): Float32Array {
+    return new Float32Array(this.module.asm.memory.buffer, at, n);
+  }
+
+  heapF64(at: number, n: number): Float64Array {
+    return new Float64Array(this.module.asm.memory.buffer, at, n);
+  }
+
   /**
    * C[m,n] = A[m,k] B[k,n] for operands given by address and byte strides
    * (element (r, c) of A at a + r*ars + c*acs), C row-major at c.
@@ -106,4 +137,13 @@ export class Simd {
     this.k.pack_b(b, brs, bcs, k, n, s + 128 + ap);
     this.k.gemm(s + 128, s + 128 + ap, c, 4 * n, m, n, k, 0, s);
   }
+}
+
+const simds = new WeakMap<BackendWasm, Simd>();
+
+/** The kernels on this backend's heap (one instance per backend). */
+export function simdFor(backend: BackendWasm): Simd {
+  let s = simds.get(backend);
+  if (!s) simds.set(backend, s = new Simd(backend));
+  return s;
 }

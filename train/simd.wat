@@ -275,4 +275,142 @@
               (then (local.set $y (i32.const 0)) (local.set $nb (i32.add (local.get $nb) (i32.const 1)))))))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $lp))))
+
+  ;; Per-channel sums over rows of [rows, c] (c % 4 == 0) into float64:
+  ;; s1[ch] += sum (a - shift), s2[ch] += sum (a - shift) * (b - shift).
+  ;; Partial sums run in float32 over 64 rows, then fold into float64.
+  (func (export "moments")
+    (param $a i32) (param $b i32) (param $shift i32) (param $rows i32) (param $c i32)
+    (param $s1 i32) (param $s2 i32)
+    (local $g i32) (local $r i32) (local $end i32) (local $off i32) (local $stride i32)
+    (local $sh v128) (local $d v128) (local $p1 v128) (local $p2 v128)
+    (local.set $stride (i32.shl (local.get $c) (i32.const 2)))
+    (block $done
+      (loop $lg
+        (br_if $done (i32.ge_s (local.get $g) (local.get $c)))
+        (local.set $sh (v128.load (i32.add (local.get $shift) (i32.shl (local.get $g) (i32.const 2)))))
+        (local.set $off (i32.shl (local.get $g) (i32.const 2)))
+        (local.set $r (i32.const 0))
+        (block $rdone
+          (loop $lb
+            (br_if $rdone (i32.ge_s (local.get $r) (local.get $rows)))
+            (local.set $end (i32.add (local.get $r) (i32.const 64)))
+            (if (i32.gt_s (local.get $end) (local.get $rows)) (then (local.set $end (local.get $rows))))
+            (local.set $p1 (v128.const i32x4 0 0 0 0))
+            (local.set $p2 (v128.const i32x4 0 0 0 0))
+            (loop $lr
+              (local.set $d (f32x4.sub (v128.load (i32.add (local.get $a) (local.get $off))) (local.get $sh)))
+              (local.set $p1 (f32x4.add (local.get $p1) (local.get $d)))
+              (local.set $p2 (f32x4.relaxed_madd (local.get $d)
+                (f32x4.sub (v128.load (i32.add (local.get $b) (local.get $off))) (local.get $sh)) (local.get $p2)))
+              (local.set $off (i32.add (local.get $off) (local.get $stride)))
+              (br_if $lr (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $end))))
+            (call $fold (i32.add (local.get $s1) (i32.shl (local.get $g) (i32.const 3))) (local.get $p1))
+            (call $fold (i32.add (local.get $s2) (i32.shl (local.get $g) (i32.const 3))) (local.get $p2))
+            (br $lb)))
+        (local.set $g (i32.add (local.get $g) (i32.const 4)))
+        (br $lg))))
+
+  ;; f64 at[0..4] += the four lanes of v.
+  (func $fold (param $at i32) (param $v v128)
+    (v128.store (local.get $at)
+      (f64x2.add (v128.load (local.get $at)) (f64x2.promote_low_f32x4 (local.get $v))))
+    (v128.store offset=16 (local.get $at)
+      (f64x2.add (v128.load offset=16 (local.get $at))
+        (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))
+
+  ;; Batch-norm forward over [rows, c] (c % 4 == 0): xhat = (x - mean) * rstd,
+  ;; y = xhat * gamma + beta.
+  (func (export "bn_apply")
+    (param $x i32) (param $rows i32) (param $c i32) (param $mean i32) (param $rstd i32)
+    (param $gamma i32) (param $beta i32) (param $y i32) (param $xhat i32)
+    (local $end i32) (local $g i32) (local $h v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.mul (local.get $rows) (local.get $c)) (i32.const 2))))
+    (block $done
+      (loop $lr
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $g (i32.const 0))
+        (loop $lg
+          (local.set $h (f32x4.mul
+            (f32x4.sub (v128.load (local.get $x)) (v128.load (i32.add (local.get $mean) (local.get $g))))
+            (v128.load (i32.add (local.get $rstd) (local.get $g)))))
+          (v128.store (local.get $xhat) (local.get $h))
+          (v128.store (local.get $y) (f32x4.relaxed_madd (local.get $h)
+            (v128.load (i32.add (local.get $gamma) (local.get $g))) (v128.load (i32.add (local.get $beta) (local.get $g)))))
+          (local.set $x (i32.add (local.get $x) (i32.const 16)))
+          (local.set $y (i32.add (local.get $y) (i32.const 16)))
+          (local.set $xhat (i32.add (local.get $xhat) (i32.const 16)))
+          (br_if $lg (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 16)))
+            (i32.shl (local.get $c) (i32.const 2)))))
+        (br $lr))))
+
+  ;; Batch-norm input gradient over [rows, c] (c % 4 == 0):
+  ;; dx = scale * (dy - mb - xhat * mg).
+  (func (export "bn_grad_apply")
+    (param $dy i32) (param $xhat i32) (param $rows i32) (param $c i32) (param $scale i32)
+    (param $mb i32) (param $mg i32) (param $dx i32)
+    (local $end i32) (local $g i32)
+    (local.set $end (i32.add (local.get $dy) (i32.shl (i32.mul (local.get $rows) (local.get $c)) (i32.const 2))))
+    (block $done
+      (loop $lr
+        (br_if $done (i32.ge_u (local.get $dy) (local.get $end)))
+        (local.set $g (i32.const 0))
+        (loop $lg
+          (v128.store (local.get $dx) (f32x4.mul (v128.load (i32.add (local.get $scale) (local.get $g)))
+            (f32x4.sub
+              (f32x4.sub (v128.load (local.get $dy)) (v128.load (i32.add (local.get $mb) (local.get $g))))
+              (f32x4.mul (v128.load (local.get $xhat)) (v128.load (i32.add (local.get $mg) (local.get $g)))))))
+          (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+          (local.set $xhat (i32.add (local.get $xhat) (i32.const 16)))
+          (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
+          (br_if $lg (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 16)))
+            (i32.shl (local.get $c) (i32.const 2)))))
+        (br $lr))))
+
+  ;; Max-pool gradient, 2x2 windows, stride 2, no padding, input exactly
+  ;; [n, 2*oh, 2*ow, c] (c % 4 == 0): each output's gradient goes to the first
+  ;; maximum of its window (row-major order), every input element is written.
+  (func (export "maxpool_grad2")
+    (param $x i32) (param $dy i32) (param $dx i32) (param $rows i32) (param $ow i32) (param $c i32)
+    (local $r i32) (local $xo i32) (local $g i32) (local $cb i32) (local $row i32) (local $base i32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $m v128) (local $d v128)
+    (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $row (i32.mul (i32.shl (local.get $ow) (i32.const 1)) (local.get $cb)))
+    (block $done
+      (loop $lr
+        (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $xo (i32.const 0))
+        (loop $lx
+          (local.set $g (i32.const 0))
+          (loop $lg
+            (local.set $base (i32.add (i32.add (i32.mul (i32.shl (local.get $r) (i32.const 1)) (local.get $row))
+              (i32.mul (i32.shl (local.get $xo) (i32.const 1)) (local.get $cb))) (local.get $g)))
+            (local.set $v0 (v128.load (i32.add (local.get $x) (local.get $base))))
+            (local.set $v1 (v128.load (i32.add (local.get $x) (i32.add (local.get $base) (local.get $cb)))))
+            (local.set $v2 (v128.load (i32.add (local.get $x) (i32.add (local.get $base) (local.get $row)))))
+            (local.set $v3 (v128.load (i32.add (local.get $x)
+              (i32.add (local.get $base) (i32.add (local.get $row) (local.get $cb))))))
+            (local.set $b1 (f32x4.gt (local.get $v1) (local.get $v0)))
+            (local.set $m (v128.bitselect (local.get $v1) (local.get $v0) (local.get $b1)))
+            (local.set $b2 (f32x4.gt (local.get $v2) (local.get $m)))
+            (local.set $m (v128.bitselect (local.get $v2) (local.get $m) (local.get $b2)))
+            (local.set $b3 (f32x4.gt (local.get $v3) (local.get $m)))
+            ;; winner masks: 3 if b3; else 2 if b2; else 1 if b1; else 0
+            (local.set $b2 (v128.andnot (local.get $b2) (local.get $b3)))
+            (local.set $b1 (v128.andnot (v128.andnot (local.get $b1) (local.get $b3)) (local.get $b2)))
+            (local.set $d (v128.load (local.get $dy)))
+            (v128.store (i32.add (local.get $dx) (local.get $base))
+              (v128.andnot (local.get $d) (v128.or (v128.or (local.get $b1) (local.get $b2)) (local.get $b3))))
+            (v128.store (i32.add (local.get $dx) (i32.add (local.get $base) (local.get $cb)))
+              (v128.and (local.get $d) (local.get $b1)))
+            (v128.store (i32.add (local.get $dx) (i32.add (local.get $base) (local.get $row)))
+              (v128.and (local.get $d) (local.get $b2)))
+            (v128.store (i32.add (local.get $dx) (i32.add (local.get $base) (i32.add (local.get $row) (local.get $cb))))
+              (v128.and (local.get $d) (local.get $b3)))
+            (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+            (br_if $lg (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 16))) (local.get $cb))))
+          (br_if $lx (i32.lt_s (local.tee $xo (i32.add (local.get $xo) (i32.const 1))) (local.get $ow))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $lr))))
 )
