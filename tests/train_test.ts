@@ -34,39 +34,56 @@ Deno.test("the seed model has 395,297 trainable parameters", () => {
 
 // [6,5,5,3]: channels not a multiple of 4 (scalar path on wasm); [7,9,9,8]
 // and [130,20]: the SIMD path, over more rows than one float32 partial sum.
+// Each with and without the folded bias and ReLU.
 for (const backend of ["wasm", "cpu"]) {
   const path = backend === "wasm" ? "fused wasm kernels" : "tf ops";
   for (const shape of [[6, 5, 5, 3], [7, 9, 9, 8], [130, 20]]) {
-    Deno.test(`batchNormTrain() (${path}) on [${shape}]: output, statistics and gradient match the plain formula`, () => {
-      tf.setBackend(backend);
-      try {
-        const c = shape[shape.length - 1], axes = shape.slice(0, -1).map((_, i) => i);
-        const x = tf.randomNormal(shape, 3, 2, "float32", 1), g = tf.randomNormal([c], 1, 0.3, "float32", 2);
-        const b = tf.randomNormal([c], 0, 1, "float32", 3), dy = tf.randomNormal(shape, 0, 1, "float32", 4);
-        const plainY = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-          const { mean, variance } = tf.moments(x, axes);
-          return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
-        };
-        const close = (got: tf.Tensor, ref: tf.Tensor, what: string) => {
-          const rv = ref.dataSync(), gv = got.dataSync();
-          assertEquals(gv.length, rv.length, `${what}: size`);
-          rv.forEach((v, j) => assertClose(gv[j], v, 1e-4 * (1 + Math.abs(v)), `${what}[${j}]`));
-        };
-        const stats: tf.Tensor[] = [];
-        const y = batchNormTrain(x, g, b, 1e-5, stats), { mean, variance } = tf.moments(x, axes);
-        close(y, plainY(x, g, b), "y");
-        close(stats[0], mean, "mean");
-        close(stats[1], variance, "variance");
-        const plain = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(plainY(x, g, b), dy));
-        const custom = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-          tf.sum(tf.mul(batchNormTrain(x, g, b, 1e-5, stats), dy));
-        const ref = tf.grads(plain)([x, g, b]), got = tf.grads(custom)([x, g, b]);
-        ref.forEach((r, i) => close(got[i], r, `grad ${i}`));
-        tf.dispose([x, g, b, dy, y, mean, variance, ...ref, ...got, ...stats]);
-      } finally {
-        tf.setBackend("wasm");
-      }
-    });
+    for (const fold of [false, true]) {
+      const what = `${path} on [${shape}]${fold ? " with bias and ReLU" : ""}`;
+      Deno.test(`batchNormTrain() (${what}): output, statistics and gradients match the plain formula`, () => {
+        tf.setBackend(backend);
+        try {
+          const c = shape[shape.length - 1], axes = shape.slice(0, -1).map((_, i) => i);
+          const x = tf.randomNormal(shape, 3, 2, "float32", 1),
+            g = tf.randomNormal([c], 1, 0.3, "float32", 2);
+          const b = tf.randomNormal([c], 0, 1, "float32", 3), dy = tf.randomNormal(shape, 0, 1, "float32", 4);
+          const bias = tf.randomNormal([c], 0, 1, "float32", 5);
+          const plainY = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, bias: tf.Tensor) => {
+            const xb = fold ? tf.add(x, bias) : x;
+            const { mean, variance } = tf.moments(xb, axes);
+            const z = tf.add(tf.mul(tf.div(tf.sub(xb, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+            return fold ? tf.relu(z) : z;
+          };
+          const layer = (g: tf.Tensor, b: tf.Tensor, bias: tf.Tensor) => ({
+            gamma: g,
+            beta: b,
+            eps: 1e-5,
+            ...(fold ? { bias, relu: true } : {}),
+          });
+          const close = (got: tf.Tensor, ref: tf.Tensor, what: string) => {
+            const rv = ref.dataSync(), gv = got.dataSync();
+            assertEquals(gv.length, rv.length, `${what}: size`);
+            rv.forEach((v, j) => assertClose(gv[j], v, 1e-4 * (1 + Math.abs(v)), `${what}[${j}]`));
+          };
+          const stats: tf.Tensor[] = [];
+          const y = batchNormTrain(x, layer(g, b, bias), stats);
+          const { mean, variance } = tf.moments(fold ? tf.add(x, bias) : x, axes);
+          close(y, plainY(x, g, b, bias), "y");
+          close(stats[0], mean, "mean");
+          close(stats[1], variance, "variance");
+          type Layer = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, bias: tf.Tensor) => tf.Tensor;
+          const loss = (f: Layer) => (...t: tf.Tensor[]) =>
+            tf.sum(tf.mul(f(t[0], t[1], t[2], t[3] ?? bias), dy));
+          const inputs = fold ? [x, g, b, bias] : [x, g, b];
+          const ref = tf.grads(loss(plainY))(inputs);
+          const got = tf.grads(loss((x, g, b, bias) => batchNormTrain(x, layer(g, b, bias), stats)))(inputs);
+          ref.forEach((r, i) => close(got[i], r, `grad ${i}`));
+          tf.dispose([x, g, b, dy, bias, y, mean, variance, ...ref, ...got, ...stats]);
+        } finally {
+          tf.setBackend("wasm");
+        }
+      });
+    }
   }
 }
 

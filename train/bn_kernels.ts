@@ -1,7 +1,9 @@
-// Training-mode batch norm as two wasm kernels (forward and gradient), each
-// two passes over the heap. Built from tf ops the same work took ~45% of a
-// training step (a dozen elementwise ops and reductions with broadcasting).
-// Layout: channels last; statistics over every other axis.
+// Training-mode batch norm as two wasm kernels (forward and gradient), with
+// the layer's preceding bias and following ReLU folded in: y = relu(BN(x + b)).
+// Built from tf ops the same work took ~45% of a training step (a dozen
+// elementwise ops and reductions with broadcasting). Channels last,
+// statistics over every other axis; SIMD (simd.wat) when the channel count
+// is a multiple of 4, plain loops otherwise.
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { simdFor } from "./simd.ts";
@@ -11,81 +13,101 @@ export const BN_GRAD = "SiameseBatchNormTrainGrad";
 
 type Info = tf.TensorInfo;
 const heap = (b: BackendWasm, t: Info) => b.typedArrayFromHeap(t) as Float32Array;
+const size = (t: Info) => t.shape.reduce((a, b) => a * b, 1);
 
-/** x, gamma, beta -> y, xhat, mean, variance (biased), rstd. */
+/**
+ * x, gamma, beta[, bias] -> y, xhat, mean, variance (biased), rstd, where the
+ * statistics are those of x + bias (the bias shifts the mean and nothing else).
+ */
 function forward(
-  args: { inputs: { x: Info; gamma: Info; beta: Info }; backend: BackendWasm; attrs: unknown },
+  args: { inputs: { x: Info; gamma: Info; beta: Info; bias?: Info }; backend: BackendWasm; attrs: unknown },
 ) {
-  const { inputs: { x, gamma, beta }, backend } = args;
-  const eps = (args.attrs as { epsilon: number }).epsilon;
-  const c = x.shape[x.shape.length - 1], total = x.shape.reduce((a, b) => a * b, 1), m = total / c;
+  const { inputs: { x, gamma, beta, bias }, backend } = args;
+  const { epsilon: eps, relu } = args.attrs as { epsilon: number; relu: boolean };
+  const c = x.shape[x.shape.length - 1], total = size(x), m = total / c;
   const y = backend.makeOutput(x.shape, "float32"), xhat = backend.makeOutput(x.shape, "float32");
   const mean = backend.makeOutput([c], "float32"), variance = backend.makeOutput([c], "float32");
   const rstd = backend.makeOutput([c], "float32");
-  if (c % 4 === 0 && m > 0) {
-    // SIMD: float64 sums of the shifted values, per-channel scalars here.
-    const simd = simdFor(backend), s = simd.scratch(16 * c), xAt = simd.addr(x.dataId);
+  const simd = c % 4 === 0 && m > 0 ? simdFor(backend) : undefined;
+  // Moments in float64, shifted by the first row so that E[x^2] - E[x]^2
+  // does not cancel catastrophically.
+  const s1 = new Float64Array(c), s2 = new Float64Array(c), shift = heap(backend, x).slice(0, c);
+  if (simd) {
+    const s = simd.scratch(16 * c), xAt = simd.addr(x.dataId);
     simd.heapF64(s, 2 * c).fill(0);
     simd.k.moments(xAt, xAt, xAt, m, c, s, s + 8 * c);
-    const sums = simd.heapF64(s, 2 * c), shift = heap(backend, x).subarray(0, c);
-    const mv = heap(backend, mean), vv = heap(backend, variance), rv = heap(backend, rstd);
-    for (let k = 0; k < c; k++) {
-      const md = sums[k] / m;
-      mv[k] = shift[k] + md;
-      vv[k] = Math.max(0, sums[c + k] / m - md * md);
-      rv[k] = 1 / Math.sqrt(vv[k] + eps);
-    }
-    const at = (t: Info) => simd.addr(t.dataId);
-    simd.k.bn_apply(xAt, m, c, at(mean), at(rstd), at(gamma), at(beta), at(y), at(xhat));
-    return [y, xhat, mean, variance, rstd];
-  }
-  const xv = heap(backend, x), g = heap(backend, gamma), b = heap(backend, beta);
-  // One pass for both moments, in float64 and shifted by the first row so
-  // that E[x^2] - E[x]^2 does not cancel catastrophically.
-  const s1 = new Float64Array(c), s2 = new Float64Array(c), shift = Float64Array.from(xv.subarray(0, c));
-  for (let i = 0; i < total; i += c) {
-    for (let k = 0; k < c; k++) {
-      const d = xv[i + k] - shift[k];
-      s1[k] += d;
-      s2[k] += d * d;
+    const sums = simd.heapF64(s, 2 * c);
+    s1.set(sums.subarray(0, c));
+    s2.set(sums.subarray(c));
+  } else {
+    const xv = heap(backend, x);
+    for (let i = 0; i < total; i += c) {
+      for (let k = 0; k < c; k++) {
+        const d = xv[i + k] - shift[k];
+        s1[k] += d;
+        s2[k] += d * d;
+      }
     }
   }
-  const mv = heap(backend, mean), vv = heap(backend, variance), rv = heap(backend, rstd);
+  const mx = new Float32Array(c), rv = heap(backend, rstd), vv = heap(backend, variance);
   for (let k = 0; k < c; k++) {
     const md = s1[k] / m;
-    mv[k] = shift[k] + md;
+    mx[k] = shift[k] + md;
     vv[k] = Math.max(0, s2[k] / m - md * md);
     rv[k] = 1 / Math.sqrt(vv[k] + eps);
   }
+  const mv = heap(backend, mean), bv = bias ? heap(backend, bias) : undefined;
+  for (let k = 0; k < c; k++) mv[k] = bv ? mx[k] + bv[k] : mx[k];
+  if (simd) {
+    const at = (t: Info) => simd.addr(t.dataId), s = simd.scratch(4 * c);
+    simd.heapF32(s, c).set(mx);
+    simd.k.bn_apply(at(x), m, c, s, at(rstd), at(gamma), at(beta), at(y), at(xhat), relu ? 1 : 0);
+    return [y, xhat, mean, variance, rstd];
+  }
+  const xv = heap(backend, x), g = heap(backend, gamma), b = heap(backend, beta);
   const yv = heap(backend, y), hv = heap(backend, xhat);
   for (let i = 0; i < total; i += c) {
     for (let k = 0; k < c; k++) {
-      const h = (xv[i + k] - mv[k]) * rv[k];
+      const h = (xv[i + k] - mx[k]) * rv[k], o = h * g[k] + b[k];
       hv[i + k] = h;
-      yv[i + k] = h * g[k] + b[k];
+      yv[i + k] = relu && !(o > 0) ? 0 : o;
     }
   }
   return [y, xhat, mean, variance, rstd];
 }
 
-/** dy, xhat, gamma, rstd -> dx, dgamma, dbeta. */
-function grad(args: { inputs: { dy: Info; xhat: Info; gamma: Info; rstd: Info }; backend: BackendWasm }) {
-  const { inputs: { dy, xhat, gamma, rstd }, backend } = args;
-  const c = dy.shape[dy.shape.length - 1], total = dy.shape.reduce((a, b) => a * b, 1), m = total / c;
+/**
+ * dy, xhat, gamma, rstd[, y when relu] -> dx, dgamma, dbeta[, dbias when
+ * attrs.bias] (dbias is the sum of dx over rows).
+ */
+function grad(
+  args: {
+    inputs: { dy: Info; xhat: Info; gamma: Info; rstd: Info; y?: Info };
+    backend: BackendWasm;
+    attrs: unknown;
+  },
+) {
+  const { inputs: { dy, xhat, gamma, rstd, y }, backend } = args;
+  const { relu, bias } = args.attrs as { relu: boolean; bias: boolean };
+  if (relu && !y) throw new Error(`${BN_GRAD}: relu needs the forward output y`);
+  const c = dy.shape[dy.shape.length - 1], total = size(dy), m = total / c;
   const dx = backend.makeOutput(dy.shape, "float32");
   const dgamma = backend.makeOutput([c], "float32"), dbeta = backend.makeOutput([c], "float32");
-  if (c % 4 === 0 && m > 0) {
-    // SIMD: float64 sums of dy and dy * xhat, per-channel scalars here.
-    const simd = simdFor(backend), s = simd.scratch(32 * c), at = (t: Info) => simd.addr(t.dataId);
+  const dbias = bias ? backend.makeOutput([c], "float32") : undefined;
+  const outs = dbias ? [dx, dgamma, dbeta, dbias] : [dx, dgamma, dbeta];
+  const g = heap(backend, gamma), r = heap(backend, rstd);
+  const simd = c % 4 === 0 && m > 0 ? simdFor(backend) : undefined;
+  if (simd) {
+    // dz (dy through the ReLU) goes to dx first, then dx is computed in place.
+    const at = (t: Info) => simd.addr(t.dataId), s = simd.scratch(32 * c);
     const zero = s + 16 * c, coef = s + 20 * c;
+    if (relu) simd.k.relu_mask(at(dy), at(y!), at(dx), total);
+    const dz = relu ? at(dx) : at(dy);
     simd.heapF64(s, 2 * c).fill(0);
     simd.heapF32(zero, c).fill(0);
-    simd.k.moments(at(dy), at(xhat), zero, m, c, s, s + 8 * c);
+    simd.k.moments(dz, at(xhat), zero, m, c, s, s + 8 * c);
     const sums = simd.heapF64(s, 2 * c), k3 = simd.heapF32(coef, 3 * c);
-    const g = heap(backend, gamma),
-      r = heap(backend, rstd),
-      dg = heap(backend, dgamma),
-      db = heap(backend, dbeta);
+    const dg = heap(backend, dgamma), db = heap(backend, dbeta);
     for (let k = 0; k < c; k++) {
       db[k] = sums[k];
       dg[k] = sums[c + k];
@@ -93,15 +115,22 @@ function grad(args: { inputs: { dy: Info; xhat: Info; gamma: Info; rstd: Info };
       k3[c + k] = sums[k] / m;
       k3[2 * c + k] = sums[c + k] / m;
     }
-    simd.k.bn_grad_apply(at(dy), at(xhat), m, c, coef, coef + 4 * c, coef + 8 * c, at(dx));
-    return [dx, dgamma, dbeta];
+    simd.k.bn_grad_apply(dz, at(xhat), m, c, coef, coef + 4 * c, coef + 8 * c, at(dx));
+    if (dbias) {
+      simd.heapF64(s, 2 * c).fill(0);
+      simd.k.moments(at(dx), at(dx), zero, m, c, s, s + 8 * c);
+      heap(backend, dbias).set(simd.heapF64(s, c));
+    }
+    return outs;
   }
-  const dyv = heap(backend, dy), hv = heap(backend, xhat), g = heap(backend, gamma), r = heap(backend, rstd);
+  const dyv = heap(backend, dy), hv = heap(backend, xhat), yv = relu ? heap(backend, y!) : undefined;
+  const dz = (i: number) => (yv && !(yv[i] > 0) ? 0 : dyv[i]);
   const sb = new Float64Array(c), sg = new Float64Array(c);
   for (let i = 0; i < total; i += c) {
     for (let k = 0; k < c; k++) {
-      sb[k] += dyv[i + k];
-      sg[k] += dyv[i + k] * hv[i + k];
+      const d = dz(i + k);
+      sb[k] += d;
+      sg[k] += d * hv[i + k];
     }
   }
   const dxv = heap(backend, dx), dg = heap(backend, dgamma), db = heap(backend, dbeta);
@@ -113,10 +142,15 @@ function grad(args: { inputs: { dy: Info; xhat: Info; gamma: Info; rstd: Info };
     mb[k] = sb[k] / m;
     mg[k] = sg[k] / m;
   }
+  const sx = new Float64Array(c);
   for (let i = 0; i < total; i += c) {
-    for (let k = 0; k < c; k++) dxv[i + k] = scale[k] * (dyv[i + k] - mb[k] - hv[i + k] * mg[k]);
+    for (let k = 0; k < c; k++) {
+      dxv[i + k] = scale[k] * (dz(i + k) - mb[k] - hv[i + k] * mg[k]);
+      sx[k] += dxv[i + k];
+    }
   }
-  return [dx, dgamma, dbeta];
+  if (dbias) heap(backend, dbias).set(sx);
+  return outs;
 }
 
 /** Register both kernels for "wasm" (idempotent). */

@@ -305,6 +305,20 @@ function maxPoolGrad2x2(
   }
 }
 
+/**
+ * Identity as a shared reference (as Reshape already is on wasm, and Identity
+ * on cpu): the engine clones every tensor a gradient saves through Identity,
+ * and the wasm backend's own kernel copies the data each time.
+ */
+function makeIdentity(original: tf.KernelFunc) {
+  return function identity(args: { inputs: { x: Info }; backend: BackendWasm }): Info {
+    const { inputs: { x }, backend } = args;
+    if (x.dtype === "string") return original(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 function override(name: string, make: (original: tf.KernelFunc) => unknown) {
   const original = tf.getKernel(name, "wasm");
   if (!original) throw new Error(`Cannot register kernels: wasm lacks "${name}"`);
@@ -329,6 +343,7 @@ export async function registerWasmGradKernels(): Promise<void> {
   override("Conv2DBackpropInput", makeInputGrad);
   override("BatchMatMul", makeMatMul);
   override("MaxPoolGrad", () => maxPoolGrad);
+  override("Identity", makeIdentity);
   registerBatchNormKernels();
   if (tf.getKernel("Conv2DBackpropFilter", "wasm")) {
     tf.unregisterKernel("Conv2DBackpropFilter", "wasm");

@@ -38,7 +38,9 @@ interface Exports {
     beta: number,
     y: number,
     xhat: number,
+    relu: number,
   ): void;
+  relu_mask(dy: number, y: number, out: number, n: number): void;
   bn_grad_apply(
     dy: number,
     xhat: number,

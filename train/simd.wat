@@ -320,11 +320,14 @@
         (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))
 
   ;; Batch-norm forward over [rows, c] (c % 4 == 0): xhat = (x - mean) * rstd,
-  ;; y = xhat * gamma + beta.
+  ;; y = xhat * gamma + beta, then max(y, 0) when relu is set.
   (func (export "bn_apply")
     (param $x i32) (param $rows i32) (param $c i32) (param $mean i32) (param $rstd i32)
-    (param $gamma i32) (param $beta i32) (param $y i32) (param $xhat i32)
-    (local $end i32) (local $g i32) (local $h v128)
+    (param $gamma i32) (param $beta i32) (param $y i32) (param $xhat i32) (param $relu i32)
+    (local $end i32) (local $g i32) (local $h v128) (local $floor v128)
+    ;; relu: floor 0; otherwise -inf, which max() leaves every value above
+    (local.set $floor (if (result v128) (local.get $relu)
+      (then (v128.const i32x4 0 0 0 0)) (else (v128.const f32x4 -inf -inf -inf -inf))))
     (local.set $end (i32.add (local.get $x) (i32.shl (i32.mul (local.get $rows) (local.get $c)) (i32.const 2))))
     (block $done
       (loop $lr
@@ -335,8 +338,8 @@
             (f32x4.sub (v128.load (local.get $x)) (v128.load (i32.add (local.get $mean) (local.get $g))))
             (v128.load (i32.add (local.get $rstd) (local.get $g)))))
           (v128.store (local.get $xhat) (local.get $h))
-          (v128.store (local.get $y) (f32x4.relaxed_madd (local.get $h)
-            (v128.load (i32.add (local.get $gamma) (local.get $g))) (v128.load (i32.add (local.get $beta) (local.get $g)))))
+          (v128.store (local.get $y) (f32x4.max (local.get $floor) (f32x4.relaxed_madd (local.get $h)
+            (v128.load (i32.add (local.get $gamma) (local.get $g))) (v128.load (i32.add (local.get $beta) (local.get $g))))))
           (local.set $x (i32.add (local.get $x) (i32.const 16)))
           (local.set $y (i32.add (local.get $y) (i32.const 16)))
           (local.set $xhat (i32.add (local.get $xhat) (i32.const 16)))
@@ -366,6 +369,20 @@
           (br_if $lg (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 16)))
             (i32.shl (local.get $c) (i32.const 2)))))
         (br $lr))))
+
+  ;; out = dy where y > 0, else 0 (the ReLU gradient), over n floats (n % 4 == 0).
+  (func (export "relu_mask") (param $dy i32) (param $y i32) (param $out i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $dy) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $dy) (local.get $end)))
+        (v128.store (local.get $out) (v128.and (v128.load (local.get $dy))
+          (f32x4.gt (v128.load (local.get $y)) (v128.const i32x4 0 0 0 0))))
+        (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (br $l))))
 
   ;; Max-pool gradient, 2x2 windows, stride 2, no padding, input exactly
   ;; [n, 2*oh, 2*ow, c] (c % 4 == 0): each output's gradient goes to the first

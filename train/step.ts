@@ -33,17 +33,25 @@ export function createTrainer(params: ParamMap, config: ModelConfig, lr: number,
   return { config, vars, optimizer: tf.train.adam(lr, 0.9, 0.999, 1e-8) as tf.AdamOptimizer, digitLoss };
 }
 
-/** Batch norm over `axes` with batch statistics; pushes [mean, var] to `stats`. */
-export function batchNormTrain(
-  x: tf.Tensor,
-  gamma: tf.Tensor,
-  beta: tf.Tensor,
-  eps: number,
-  stats: tf.Tensor[],
-): tf.Tensor {
+/** A batch-norm layer in training: relu?(BN(x + bias)) with batch statistics. */
+export interface BatchNormLayer {
+  gamma: tf.Tensor;
+  beta: tf.Tensor;
+  eps: number;
+  /** The preceding layer's bias (it shifts the mean and nothing else). */
+  bias?: tf.Tensor;
+  relu?: boolean;
+}
+
+/**
+ * relu?(BN(x + bias)) over all axes but the last, with batch statistics;
+ * pushes the [mean, variance] of x + bias to `stats`.
+ */
+export function batchNormTrain(x: tf.Tensor, layer: BatchNormLayer, stats: tf.Tensor[]): tf.Tensor {
+  if (hasBatchNormKernels()) return batchNormKernels(x, layer, stats);
+  const { gamma, beta, eps, bias, relu } = layer;
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const n = x.size / x.shape[x.shape.length - 1];
-  if (hasBatchNormKernels()) return batchNormKernels(x, gamma, beta, eps, stats);
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, gamma, beta] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
@@ -68,34 +76,36 @@ export function batchNormTrain(
       },
     };
   });
-  return f(x, gamma, beta);
+  const z = f(bias ? tf.add(x, bias) : x, gamma, beta);
+  return relu ? tf.relu(z) : z;
 }
 
 /** batchNormTrain on the fused wasm kernels (bn_kernels.ts). */
-function batchNormKernels(
-  x: tf.Tensor,
-  gamma: tf.Tensor,
-  beta: tf.Tensor,
-  epsilon: number,
-  stats: tf.Tensor[],
-) {
+function batchNormKernels(x: tf.Tensor, layer: BatchNormLayer, stats: tf.Tensor[]) {
+  const { eps: epsilon, relu = false, bias } = layer;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [x, gamma, beta] = args as tf.Tensor[];
-    const save = args[3] as tf.GradSaveFunc;
-    const [y, xhat, mean, variance, rstd] = tf.engine().runKernel(BN_FORWARD, { x, gamma, beta }, {
-      epsilon,
-    }) as tf.Tensor[];
-    save([xhat, gamma, rstd]);
+    const save = args.pop() as tf.GradSaveFunc;
+    const [x, gamma, beta, bias] = args as tf.Tensor[];
+    const [y, xhat, mean, variance, rstd] = tf.engine().runKernel(
+      BN_FORWARD,
+      bias ? { x, gamma, beta, bias } : { x, gamma, beta },
+      { epsilon, relu },
+    ) as tf.Tensor[];
+    save(relu ? [xhat, gamma, rstd, y] : [xhat, gamma, rstd]);
     stats.push(tf.keep(mean), tf.keep(variance));
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xhat, gamma, rstd] = saved;
-        return tf.engine().runKernel(BN_GRAD, { dy, xhat, gamma, rstd }, {}) as tf.Tensor[];
+        const [xhat, gamma, rstd, y] = saved;
+        return tf.engine().runKernel(
+          BN_GRAD,
+          relu ? { dy, xhat, gamma, rstd, y } : { dy, xhat, gamma, rstd },
+          { relu, bias: !!bias },
+        ) as tf.Tensor[];
       },
     };
   });
-  return f(x, gamma, beta);
+  return bias ? f(x, layer.gamma, layer.beta, bias) : f(x, layer.gamma, layer.beta);
 }
 
 /**
@@ -109,15 +119,20 @@ export function forwardTrain(
   stats: tf.Tensor[],
 ): { logits: tf.Tensor1D; classLogits?: tf.Tensor2D } {
   const v = t.vars, eps = t.config.bnEpsilon;
+  const bnRelu = (x: tf.Tensor, bn: string, bias: string) =>
+    batchNormTrain(
+      x,
+      { gamma: v[`${bn}/gamma`], beta: v[`${bn}/beta`], eps, bias: v[bias], relu: true },
+      stats,
+    );
   const block = (h: tf.Tensor4D, conv: string, bn: string) => {
     const y = tf.conv2d(h, v[`${conv}/kernel`] as tf.Tensor4D, 1, "same");
-    const z = batchNormTrain(tf.add(y, v[`${conv}/bias`]), v[`${bn}/gamma`], v[`${bn}/beta`], eps, stats);
-    return tf.maxPool(tf.relu(z) as tf.Tensor4D, 2, 2, "valid");
+    return tf.maxPool(bnRelu(y, bn, `${conv}/bias`) as tf.Tensor4D, 2, 2, "valid");
   };
   const h = block(block(x, "conv1", "bn1"), "conv2", "bn2");
   const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
-  const fc = tf.add(tf.matMul(flat, v["fc/kernel"] as tf.Tensor2D), v["fc/bias"]);
-  let e = tf.relu(batchNormTrain(fc, v["bn3/gamma"], v["bn3/beta"], eps, stats)) as tf.Tensor2D, classLogits;
+  let e = bnRelu(tf.matMul(flat, v["fc/kernel"] as tf.Tensor2D), "bn3", "fc/bias") as tf.Tensor2D,
+    classLogits;
   if (t.config.classes) {
     classLogits = tf.add(tf.matMul(e, v["cls/kernel"] as tf.Tensor2D), v["cls/bias"]) as tf.Tensor2D;
     e = tf.softmax(classLogits);
