@@ -76,32 +76,26 @@ function conv2DBackpropFilter(
     return out;
   }
   const simd = simdFor(backend);
-  const block = Math.min(PIXEL_BLOCK, pixels);
-  const tableBytes = 16 * (9 + 12 * groups), aBytes = 16 * groups * block;
-  const s = simd.scratch(128 + tableBytes + aBytes + 32 * Math.ceil(co / 8) * block);
-  const geo = s + 128, taps = geo + 48, packedA = s + 128 + tableBytes, packedB = packedA + aBytes;
-  simd.heapI32(geo, 9).set([
-    h,
-    w,
-    ci,
-    oh,
-    ow,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo
-      .left,
-  ]);
-  const t = simd.heapI32(taps, 12 * groups).fill(-1);
+  const { top, bottom, left, right } = info.padInfo;
+  const hp = h + top + bottom, wp = w + left + right, padBytes = 16 * Math.ceil((n * hp * wp * ci) / 4);
+  const block = Math.min(PIXEL_BLOCK, pixels), aBytes = 16 * groups * block;
+  const s = simd.scratch(128 + 16 * (3 + groups) + padBytes + aBytes + 32 * Math.ceil(co / 8) * block);
+  const geo = s + 128,
+    offs = geo + 48,
+    xp = offs + 16 * groups,
+    packedA = xp + padBytes,
+    packedB = packedA + aBytes;
+  simd.heapI32(geo, 7).set([hp, wp, ci, oh, ow, info.strideHeight, info.strideWidth]);
+  const o = simd.heapI32(offs, 4 * groups).fill(0);
   for (let r = 0; r < rows; r++) {
-    t[3 * r] = Math.floor(r / (kw * ci));
-    t[3 * r + 1] = Math.floor(r / ci) % kw;
-    t[3 * r + 2] = r % ci;
+    const a = Math.floor(r / (kw * ci)), b = Math.floor(r / ci) % kw;
+    o[r] = 4 * ((a * wp + b) * ci + (r % ci));
   }
-  const xAt = simd.addr(x.dataId), dyAt = simd.addr(dy.dataId), outAt = simd.addr(out.dataId);
+  const dyAt = simd.addr(dy.dataId), outAt = simd.addr(out.dataId);
+  simd.k.pad_copy(simd.addr(x.dataId), n, h, w, ci, top, left, hp, wp, xp);
   for (let p0 = 0; p0 < pixels; p0 += block) {
     const p1 = Math.min(pixels, p0 + block);
-    simd.k.im2col_a(xAt, geo, taps, groups, ci % 4 === 0 ? 1 : 0, p0, p1, packedA);
+    simd.k.im2col_a(xp, geo, offs, groups, ci % 4 === 0 ? 1 : 0, p0, p1, packedA);
     simd.k.pack_b(dyAt + 4 * p0 * co, 4 * co, 4, p1 - p0, co, packedB);
     simd.k.gemm(packedA, packedB, outAt, 4 * co, rows, co, p1 - p0, p0 > 0 ? 1 : 0, s);
   }

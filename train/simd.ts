@@ -17,10 +17,22 @@ interface Exports {
   ): void;
   pack_a(src: number, rs: number, cs: number, m: number, k: number, dst: number): void;
   pack_b(src: number, rs: number, cs: number, k: number, n: number, dst: number): void;
-  im2col_a(
+  pad_copy(
     x: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    top: number,
+    left: number,
+    hp: number,
+    wp: number,
+    dst: number,
+  ): void;
+  im2col_a(
+    xp: number,
     geo: number,
-    taps: number,
+    offs: number,
     groups: number,
     vec: number,
     p0: number,

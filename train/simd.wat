@@ -192,79 +192,91 @@
         (local.set $q (i32.add (local.get $q) (i32.const 8)))
         (br $lq))))
 
-  ;; Transposed im2col of an NHWC input as a packed A operand: rows are the
-  ;; filter taps (a, b, c) in filter order, in panels of 4; columns (the k
-  ;; axis) are output pixels p0..p1-1 in (n, y, x) order. taps holds an i32
-  ;; triple (a, b, c) per row, a = -1 for padding rows. vec = 1 when
-  ;; ci % 4 == 0: a panel is then 4 consecutive channels of one tap, read as
-  ;; one vector. geo: i32 [h, w, ci, oh, ow, sh, sw, top, left].
+  ;; Copy an NHWC image batch [n, h, w, c] into a zeroed [n, hp, wp, c] one at
+  ;; row top, column left (the convolution's padding made explicit).
+  (func (export "pad_copy")
+    (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $top i32) (param $left i32) (param $hp i32) (param $wp i32) (param $dst i32)
+    (local $img i32) (local $y i32) (local $row i32) (local $prow i32)
+    (memory.fill (local.get $dst) (i32.const 0)
+      (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $hp)) (i32.mul (local.get $wp) (local.get $c))) (i32.const 2)))
+    (local.set $row (i32.shl (i32.mul (local.get $w) (local.get $c)) (i32.const 2)))
+    (local.set $prow (i32.shl (i32.mul (local.get $wp) (local.get $c)) (i32.const 2)))
+    (block $done
+      (loop $li
+        (br_if $done (i32.ge_s (local.get $img) (local.get $n)))
+        (local.set $y (i32.const 0))
+        (block $ydone
+          (loop $ly
+            (br_if $ydone (i32.ge_s (local.get $y) (local.get $h)))
+            (memory.copy
+              (i32.add (local.get $dst) (i32.add
+                (i32.mul (i32.add (i32.mul (local.get $img) (local.get $hp)) (i32.add (local.get $top) (local.get $y)))
+                  (local.get $prow))
+                (i32.shl (i32.mul (local.get $left) (local.get $c)) (i32.const 2))))
+              (local.get $x)
+              (local.get $row))
+            (local.set $x (i32.add (local.get $x) (local.get $row)))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (br $ly)))
+        (local.set $img (i32.add (local.get $img) (i32.const 1)))
+        (br $li))))
+
+  ;; Transposed im2col of a padded NHWC input (pad_copy) as a packed A
+  ;; operand: rows are the filter taps (a, b, c) in filter order, in panels of
+  ;; 4; columns (the k axis) are output pixels p0..p1-1 in (n, y, x) order.
+  ;; offs: i32 byte offset of each row from its pixel's window corner (4 per
+  ;; panel; the padding rows' values are never stored by the GEMM, offset 0).
+  ;; vec = 1 when ci % 4 == 0: a panel is then 4 consecutive channels of one
+  ;; tap, read as one vector. geo: i32 [hp, wp, ci, oh, ow, sh, sw].
   (func (export "im2col_a")
-    (param $x i32) (param $geo i32) (param $taps i32) (param $groups i32) (param $vec i32)
+    (param $xp i32) (param $geo i32) (param $offs i32) (param $groups i32) (param $vec i32)
     (param $p0 i32) (param $p1 i32) (param $dst i32)
-    (local $h i32) (local $w i32) (local $ci i32) (local $oh i32) (local $ow i32)
-    (local $sh i32) (local $sw i32) (local $top i32) (local $left i32)
-    (local $rows i32) (local $p i32) (local $nb i32) (local $y i32) (local $xo i32)
-    (local $iy0 i32) (local $ix0 i32) (local $img i32) (local $g i32) (local $t i32) (local $e i32)
-    (local $iy i32) (local $ix i32) (local $a i32) (local $out i32) (local $v f32)
-    (local.set $h (i32.load offset=0 (local.get $geo)))
-    (local.set $w (i32.load offset=4 (local.get $geo)))
+    (local $hp i32) (local $wp i32) (local $ci i32) (local $oh i32) (local $ow i32)
+    (local $sh i32) (local $sw i32) (local $rows i32) (local $p i32) (local $nb i32) (local $y i32)
+    (local $xo i32) (local $base i32) (local $g i32) (local $o i32) (local $out i32) (local $panel i32)
+    (local.set $hp (i32.load offset=0 (local.get $geo)))
+    (local.set $wp (i32.load offset=4 (local.get $geo)))
     (local.set $ci (i32.load offset=8 (local.get $geo)))
     (local.set $oh (i32.load offset=12 (local.get $geo)))
     (local.set $ow (i32.load offset=16 (local.get $geo)))
     (local.set $sh (i32.load offset=20 (local.get $geo)))
     (local.set $sw (i32.load offset=24 (local.get $geo)))
-    (local.set $top (i32.load offset=28 (local.get $geo)))
-    (local.set $left (i32.load offset=32 (local.get $geo)))
     (local.set $rows (i32.sub (local.get $p1) (local.get $p0)))
+    (local.set $panel (i32.shl (local.get $rows) (i32.const 4)))
     (local.set $nb (i32.div_u (local.get $p0) (i32.mul (local.get $oh) (local.get $ow))))
     (local.set $y (i32.div_u (i32.rem_u (local.get $p0) (i32.mul (local.get $oh) (local.get $ow))) (local.get $ow)))
     (local.set $xo (i32.rem_u (local.get $p0) (local.get $ow)))
-    (local.set $p (i32.const 0))
     (block $done
       (loop $lp
         (br_if $done (i32.ge_s (local.get $p) (local.get $rows)))
-        (local.set $iy0 (i32.sub (i32.mul (local.get $y) (local.get $sh)) (local.get $top)))
-        (local.set $ix0 (i32.sub (i32.mul (local.get $xo) (local.get $sw)) (local.get $left)))
-        (local.set $img (i32.add (local.get $x)
-          (i32.shl (i32.mul (i32.mul (local.get $nb) (local.get $h)) (i32.mul (local.get $w) (local.get $ci))) (i32.const 2))))
+        (local.set $base (i32.add (local.get $xp) (i32.shl (i32.mul (i32.add
+          (i32.mul (i32.add (i32.mul (local.get $nb) (local.get $hp)) (i32.mul (local.get $y) (local.get $sh)))
+            (local.get $wp))
+          (i32.mul (local.get $xo) (local.get $sw))) (local.get $ci)) (i32.const 2))))
+        (local.set $out (i32.add (local.get $dst) (i32.shl (local.get $p) (i32.const 4))))
+        (local.set $o (local.get $offs))
         (local.set $g (i32.const 0))
-        (block $gdone
-          (loop $lg
-            (br_if $gdone (i32.ge_s (local.get $g) (local.get $groups)))
-            ;; panel g, pixel p
-            (local.set $out (i32.add (local.get $dst) (i32.shl
-              (i32.add (i32.mul (local.get $g) (local.get $rows)) (local.get $p)) (i32.const 4))))
-            (if (local.get $vec)
-              (then
-                (local.set $t (i32.add (local.get $taps) (i32.mul (local.get $g) (i32.const 48))))
-                (local.set $a (i32.load (local.get $t)))
-                (local.set $iy (i32.add (local.get $iy0) (local.get $a)))
-                (local.set $ix (i32.add (local.get $ix0) (i32.load offset=4 (local.get $t))))
-                (v128.store (local.get $out)
-                  (if (result v128) (i32.and (i32.ge_s (local.get $a) (i32.const 0))
-                        (i32.and (i32.lt_u (local.get $iy) (local.get $h)) (i32.lt_u (local.get $ix) (local.get $w))))
-                    (then (v128.load (i32.add (local.get $img) (i32.shl (i32.add
-                      (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (local.get $ix)) (local.get $ci))
-                      (i32.load offset=8 (local.get $t))) (i32.const 2)))))
-                    (else (v128.const i32x4 0 0 0 0)))))
-              (else
-                (local.set $e (i32.const 0))
-                (loop $le
-                  (local.set $t (i32.add (local.get $taps)
-                    (i32.mul (i32.add (i32.shl (local.get $g) (i32.const 2)) (local.get $e)) (i32.const 12))))
-                  (local.set $a (i32.load (local.get $t)))
-                  (local.set $iy (i32.add (local.get $iy0) (local.get $a)))
-                  (local.set $ix (i32.add (local.get $ix0) (i32.load offset=4 (local.get $t))))
-                  (f32.store (i32.add (local.get $out) (i32.shl (local.get $e) (i32.const 2)))
-                    (if (result f32) (i32.and (i32.ge_s (local.get $a) (i32.const 0))
-                          (i32.and (i32.lt_u (local.get $iy) (local.get $h)) (i32.lt_u (local.get $ix) (local.get $w))))
-                      (then (f32.load (i32.add (local.get $img) (i32.shl (i32.add
-                        (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (local.get $ix)) (local.get $ci))
-                        (i32.load offset=8 (local.get $t))) (i32.const 2)))))
-                      (else (f32.const 0))))
-                  (br_if $le (i32.lt_s (local.tee $e (i32.add (local.get $e) (i32.const 1))) (i32.const 4))))))
-            (local.set $g (i32.add (local.get $g) (i32.const 1)))
-            (br $lg)))
+        (if (local.get $vec)
+          (then
+            (loop $lv
+              (v128.store (local.get $out) (v128.load (i32.add (local.get $base) (i32.load (local.get $o)))))
+              (local.set $o (i32.add (local.get $o) (i32.const 16)))
+              (local.set $out (i32.add (local.get $out) (local.get $panel)))
+              (br_if $lv (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 1))) (local.get $groups)))))
+          (else
+            (loop $ls
+              (v128.store (local.get $out)
+                (f32x4.replace_lane 3
+                  (f32x4.replace_lane 2
+                    (f32x4.replace_lane 1
+                      (f32x4.splat (f32.load (i32.add (local.get $base) (i32.load (local.get $o)))))
+                      (f32.load (i32.add (local.get $base) (i32.load offset=4 (local.get $o)))))
+                    (f32.load (i32.add (local.get $base) (i32.load offset=8 (local.get $o)))))
+                  (f32.load (i32.add (local.get $base) (i32.load offset=12 (local.get $o))))))
+              (local.set $o (i32.add (local.get $o) (i32.const 16)))
+              (local.set $out (i32.add (local.get $out) (local.get $panel)))
+              (br_if $ls (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 1))) (local.get $groups))))))
         ;; next pixel
         (local.set $xo (i32.add (local.get $xo) (i32.const 1)))
         (if (i32.eq (local.get $xo) (local.get $ow))
