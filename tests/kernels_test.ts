@@ -3,6 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { useBackend } from "../shared/backend.ts";
 import { registerWasmGradKernels } from "../train/kernels.ts";
+import { applyAdam } from "../train/step.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 await useBackend("wasm");
@@ -150,4 +151,29 @@ Deno.test("Conv2DBackpropFilter on wasm refuses NCHW with a clear error", () => 
   }
   assert(/dataFormat "NCHW" is not supported/.test(msg), `no clear error: "${msg}"`);
   tf.dispose([x, dy]);
+});
+
+Deno.test("applyAdam (fused wasm kernel) follows tfjs's AdamOptimizer: values and moments over 3 steps", () => {
+  tf.setBackend("wasm");
+  const shapes = [[7], [3, 5], [8], [1]];
+  const make = (tag: string) => shapes.map((s, i) => tf.variable(data(s, 40 + i), true, `adam_${tag}_${i}`));
+  const ours = make("fused"), ref = make("tfjs");
+  const o1 = tf.train.adam(1e-3, 0.9, 0.999, 1e-8), o2 = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
+  for (let step = 0; step < 3; step++) {
+    const grads = shapes.map((s, i) => data(s, 50 + 10 * step + i));
+    applyAdam(o1, ours.map((v, i) => ({ name: v.name, tensor: grads[i] })));
+    o2.applyGradients(ref.map((v, i) => ({ name: v.name, tensor: grads[i] })));
+    tf.dispose(grads);
+  }
+  const weights = async (o: tf.Optimizer) => (await o.getWeights()).slice(1).map((w) => w.tensor.dataSync());
+  return Promise.all([weights(o1), weights(o2)]).then(([w1, w2]) => {
+    ours.forEach((v, i) =>
+      assertRel(ref[i].dataSync() as Float32Array, v.dataSync() as Float32Array, `value ${i}`)
+    );
+    w1.forEach((w, i) => assertRel(w2[i] as Float32Array, w as Float32Array, `moment ${i}`));
+    assertEquals(o1.iterations, o2.iterations, "iterations");
+    tf.dispose([...ours, ...ref]);
+    o1.dispose();
+    o2.dispose();
+  });
 });

@@ -313,6 +313,35 @@ function makeIdentity(original: tf.KernelFunc) {
   };
 }
 
+export const ADAM_UPDATE = "SiameseAdamUpdate";
+
+/**
+ * One Adam step of a variable as one pass: value, gradient, m, v -> new
+ * value, m, v (attrs: beta1, beta2, epsilon, lr and the bias corrections
+ * c1 = 1 - beta1^t, c2 = 1 - beta2^t, as tfjs's AdamOptimizer computes them).
+ */
+function adamUpdate(
+  args: { inputs: { value: Info; gradient: Info; m: Info; v: Info }; backend: BackendWasm; attrs: unknown },
+): Info[] {
+  const { inputs: { value, gradient, m, v }, backend } = args;
+  const a = args.attrs as {
+    beta1: number;
+    beta2: number;
+    epsilon: number;
+    lr: number;
+    c1: number;
+    c2: number;
+  };
+  const outs = [value, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
+  const n = value.shape.reduce((x, y) => x * y, 1);
+  if (n === 0) return outs;
+  const simd = simdFor(backend), k = simd.scratch(32);
+  simd.heapF32(k, 8).set([a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.c1, a.c2, a.epsilon, -a.lr]);
+  const at = (t: Info) => simd.addr(t.dataId);
+  simd.k.adam(at(value), at(gradient), at(m), at(v), n, k, at(outs[0]), at(outs[1]), at(outs[2]));
+  return outs;
+}
+
 function override(name: string, make: (original: tf.KernelFunc) => unknown) {
   const original = tf.getKernel(name, "wasm");
   if (!original) throw new Error(`Cannot register kernels: wasm lacks "${name}"`);
@@ -338,6 +367,11 @@ export async function registerWasmGradKernels(): Promise<void> {
   override("BatchMatMul", makeMatMul);
   override("MaxPoolGrad", () => maxPoolGrad);
   override("Identity", makeIdentity);
+  tf.registerKernel({
+    kernelName: ADAM_UPDATE,
+    backendName: "wasm",
+    kernelFunc: adamUpdate as unknown as tf.KernelFunc,
+  });
   registerBatchNormKernels();
   if (tf.getKernel("Conv2DBackpropFilter", "wasm")) {
     tf.unregisterKernel("Conv2DBackpropFilter", "wasm");

@@ -63,6 +63,17 @@ interface Exports {
     mg: number,
     dx: number,
   ): void;
+  adam(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    k: number,
+    op: number,
+    om: number,
+    ov: number,
+  ): void;
   maxpool_grad2(x: number, dy: number, dx: number, rows: number, ow: number, c: number): void;
 }
 

@@ -396,6 +396,68 @@
         (local.set $out (i32.add (local.get $out) (i32.const 16)))
         (br $l))))
 
+  ;; One Adam step over n floats, in the order of operations of tfjs's
+  ;; AdamOptimizer (separate multiplies and adds, so float32 results match):
+  ;; m' = m b1 + g (1 - b1); v' = v b2 + g^2 (1 - b2);
+  ;; p' = (m' / c1) / (sqrt(v' / c2) + eps) * (-lr) + p.
+  ;; k: f32 [b1, 1 - b1, b2, 1 - b2, c1, c2, eps, -lr].
+  (func (export "adam")
+    (param $p i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32) (param $k i32)
+    (param $op i32) (param $om i32) (param $ov i32)
+    (local $i i32) (local $vec i32) (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $b1 v128) (local $nb1 v128) (local $b2 v128) (local $nb2 v128)
+    (local $c1 v128) (local $c2 v128) (local $eps v128) (local $lr v128)
+    (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $b1 (v128.load32_splat offset=0 (local.get $k)))
+    (local.set $nb1 (v128.load32_splat offset=4 (local.get $k)))
+    (local.set $b2 (v128.load32_splat offset=8 (local.get $k)))
+    (local.set $nb2 (v128.load32_splat offset=12 (local.get $k)))
+    (local.set $c1 (v128.load32_splat offset=16 (local.get $k)))
+    (local.set $c2 (v128.load32_splat offset=20 (local.get $k)))
+    (local.set $eps (v128.load32_splat offset=24 (local.get $k)))
+    (local.set $lr (v128.load32_splat offset=28 (local.get $k)))
+    (local.set $vec (i32.shl (i32.shr_u (local.get $n) (i32.const 2)) (i32.const 4)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $vec)))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+        (local.set $mv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $m) (local.get $i))) (local.get $b1))
+          (f32x4.mul (local.get $gv) (local.get $nb1))))
+        (local.set $vv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $i))) (local.get $b2))
+          (f32x4.mul (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $nb2))))
+        (v128.store (i32.add (local.get $om) (local.get $i)) (local.get $mv))
+        (v128.store (i32.add (local.get $ov) (local.get $i)) (local.get $vv))
+        (v128.store (i32.add (local.get $op) (local.get $i))
+          (f32x4.add
+            (f32x4.mul
+              (f32x4.div (f32x4.div (local.get $mv) (local.get $c1))
+                (f32x4.add (f32x4.sqrt (f32x4.div (local.get $vv) (local.get $c2))) (local.get $eps)))
+              (local.get $lr))
+            (v128.load (i32.add (local.get $p) (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $l)))
+    (local.set $n (i32.shl (local.get $n) (i32.const 2)))
+    (block $tdone
+      (loop $t
+        (br_if $tdone (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $i))))
+        (local.set $ms (f32.add (f32.mul (f32.load (i32.add (local.get $m) (local.get $i))) (f32.load offset=0 (local.get $k)))
+          (f32.mul (local.get $gs) (f32.load offset=4 (local.get $k)))))
+        (local.set $vs (f32.add (f32.mul (f32.load (i32.add (local.get $v) (local.get $i))) (f32.load offset=8 (local.get $k)))
+          (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (f32.load offset=12 (local.get $k)))))
+        (f32.store (i32.add (local.get $om) (local.get $i)) (local.get $ms))
+        (f32.store (i32.add (local.get $ov) (local.get $i)) (local.get $vs))
+        (f32.store (i32.add (local.get $op) (local.get $i))
+          (f32.add
+            (f32.mul
+              (f32.div (f32.div (local.get $ms) (f32.load offset=16 (local.get $k)))
+                (f32.add (f32.sqrt (f32.div (local.get $vs) (f32.load offset=20 (local.get $k))))
+                  (f32.load offset=24 (local.get $k))))
+              (f32.load offset=28 (local.get $k)))
+            (f32.load (i32.add (local.get $p) (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $t))))
+
   ;; Max-pool gradient, 2x2 windows, stride 2, no padding, input exactly
   ;; [n, 2*oh, 2*ow, c] (c % 4 == 0): each output's gradient goes to the first
   ;; maximum of its window (row-major order), every input element is written.

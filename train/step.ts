@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "../shared/config.ts";
 import { type ParamMap, paramSpecs } from "../shared/params.ts";
 import { BN_FORWARD, BN_GRAD, hasBatchNormKernels } from "./bn_kernels.ts";
+import { ADAM_UPDATE } from "./kernels.ts";
 
 export interface Trainer {
   config: ModelConfig;
@@ -233,7 +234,7 @@ export function applyUpdate(
       named.push({ name: v.name, tensor: tf.tensor(grads.subarray(o, o + v.size), v.shape) });
       o += v.size;
     }
-    t.optimizer.applyGradients(named);
+    applyAdam(t.optimizer, named);
     o = 0;
     for (const bn of BN_LAYERS) {
       const rm = t.vars[`${bn}/moving_mean`], rv = t.vars[`${bn}/moving_variance`];
@@ -245,6 +246,55 @@ export function applyUpdate(
       rv.assign(tf.add(tf.mul(rv, 1 - m), tf.mul(variance, (m * n) / (n - 1))));
     }
   });
+}
+
+/** The AdamOptimizer fields that applyAdam reads and updates. */
+interface AdamFields {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  learningRate: number;
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
+  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
+  incrementIterations(): void;
+}
+
+/**
+ * optimizer.applyGradients(named), with each variable's update as one fused
+ * kernel where the backend has it (the same float32 operations in the same
+ * order; the optimizer's state stays where tfjs keeps it, so checkpoints and
+ * getWeights() see no difference). Elsewhere, tfjs's own implementation.
+ */
+export function applyAdam(optimizer: tf.AdamOptimizer, named: { name: string; tensor: tf.Tensor }[]): void {
+  if (!tf.getKernel(ADAM_UPDATE, tf.getBackend())) return optimizer.applyGradients(named);
+  const o = optimizer as unknown as AdamFields;
+  const c1 = Math.fround(1 - o.accBeta1.dataSync()[0]), c2 = Math.fround(1 - o.accBeta2.dataSync()[0]);
+  const attrs = { beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, lr: o.learningRate, c1, c2 };
+  tf.tidy(() => {
+    named.forEach(({ name, tensor: gradient }, i) => {
+      const value = tf.engine().registeredVariables[name];
+      const moment = (name: string) => ({
+        originalName: name,
+        variable: tf.zerosLike(value).variable(false),
+      });
+      o.accumulatedFirstMoment[i] ??= moment(`${name}/m`);
+      o.accumulatedSecondMoment[i] ??= moment(`${name}/v`);
+      const m = o.accumulatedFirstMoment[i].variable, v = o.accumulatedSecondMoment[i].variable;
+      const [p2, m2, v2] = tf.engine().runKernel(
+        ADAM_UPDATE,
+        { value, gradient, m, v },
+        attrs,
+      ) as tf.Tensor[];
+      m.assign(m2);
+      v.assign(v2);
+      value.assign(p2);
+    });
+    o.accBeta1.assign(tf.mul(o.accBeta1, o.beta1));
+    o.accBeta2.assign(tf.mul(o.accBeta2, o.beta2));
+  });
+  o.incrementIterations();
 }
 
 /** One Adam step on B pairs in this thread. Returns the loss before the update. */
