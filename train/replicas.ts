@@ -119,6 +119,13 @@ function share(
   return { batch: out, same: same.slice(lo, hi), digits: d, weight: h / b };
 }
 
+/** into = (first ? 0 : into) + w * from, in place. */
+function accumulate(into: Float32Array, from: Float32Array, w: number, first: boolean) {
+  const n = into.length;
+  if (first) for (let i = 0; i < n; i++) into[i] = w * from[i];
+  else for (let i = 0; i < n; i++) into[i] += w * from[i];
+}
+
 /** `n` worker replicas (n >= 2). */
 export async function workerRunner(
   n: number,
@@ -151,19 +158,20 @@ export async function workerRunner(
         }),
       );
       // Weighted by share size so the result is the mean over all B pairs.
-      const grads = new Float32Array(replies[0].grads!.length),
-        stats = new Float32Array(replies[0].stats!.length);
+      // (Accumulated into the first reply's arrays: this runs between steps,
+      // while every replica waits.)
+      const grads = replies[0].grads!, stats = replies[0].stats!;
       let loss = 0;
       replies.forEach((r, k) => {
         const w = parts[k].weight;
         loss += w * r.loss!;
-        for (let i = 0; i < grads.length; i++) grads[i] += w * r.grads![i];
-        for (let i = 0; i < stats.length; i++) stats[i] += w * r.stats![i];
+        accumulate(grads, r.grads!, w, k === 0);
+        accumulate(stats, r.stats!, w, k === 0);
       });
       const images = (2 * same.length) / n;
       reps.forEach((r, k) => {
         const g = k === n - 1 ? grads : grads.slice(), s = k === n - 1 ? stats : stats.slice();
-        r.send({ type: "apply", grads: g, stats: s, images, lr }, [g.buffer, s.buffer]);
+        r.send({ type: "apply", grads: g, stats: s, images, lr }, [g.buffer as ArrayBuffer, s.buffer as ArrayBuffer]);
       });
       return loss;
     },
