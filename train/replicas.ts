@@ -16,6 +16,7 @@ import {
 import type { Request } from "./worker.ts";
 import type { Pairs } from "./pairs.ts";
 import { scorePairs } from "./evaluate.ts";
+import { exchangeBytes, exchangeLayout } from "./exchange.ts";
 
 export interface StepRunner {
   /**
@@ -62,8 +63,6 @@ interface Reply {
   ok: boolean;
   error?: string;
   loss?: number;
-  grads?: Float32Array;
-  stats?: Float32Array;
   params?: ParamMap;
   logits?: Float32Array;
   state?: TrainerState;
@@ -119,13 +118,6 @@ function share(
   return { batch: out, same: same.slice(lo, hi), digits: d, weight: h / b };
 }
 
-/** into = (first ? 0 : into) + w * from, in place. */
-function accumulate(into: Float32Array, from: Float32Array, w: number, first: boolean) {
-  const n = into.length;
-  if (first) for (let i = 0; i < n; i++) into[i] = w * from[i];
-  else for (let i = 0; i < n; i++) into[i] += w * from[i];
-}
-
 /** `n` worker replicas (n >= 2). */
 export async function workerRunner(
   n: number,
@@ -148,32 +140,20 @@ export async function workerRunner(
     reps.forEach((r) => r.terminate());
     throw e;
   }
+  // Gradients meet in shared memory (exchange.ts): a step is one message
+  // to each replica and one small reply.
+  const layout = exchangeLayout(config, n), buffer = new SharedArrayBuffer(exchangeBytes(layout));
+  await Promise.all(reps.map((r, rank) => r.call({ type: "exchange", buffer, layout, rank })));
   return {
     async step(batch, same, lr, digits) {
-      const parts = reps.map((_, k) => share(batch, same, digits, k, n));
+      const images = (2 * same.length) / n;
       const replies = await Promise.all(
         reps.map((r, k) => {
-          const { batch, same, digits } = parts[k];
-          return r.call({ type: "grads", batch, same, digits }, [batch.buffer]);
+          const { batch: b, same: s, digits: d, weight } = share(batch, same, digits, k, n);
+          return r.call({ type: "step", batch: b, same: s, digits: d, weight, images, lr }, [b.buffer]);
         }),
       );
-      // Weighted by share size so the result is the mean over all B pairs.
-      // (Accumulated into the first reply's arrays: this runs between steps,
-      // while every replica waits.)
-      const grads = replies[0].grads!, stats = replies[0].stats!;
-      let loss = 0;
-      replies.forEach((r, k) => {
-        const w = parts[k].weight;
-        loss += w * r.loss!;
-        accumulate(grads, r.grads!, w, k === 0);
-        accumulate(stats, r.stats!, w, k === 0);
-      });
-      const images = (2 * same.length) / n;
-      reps.forEach((r, k) => {
-        const g = k === n - 1 ? grads : grads.slice(), s = k === n - 1 ? stats : stats.slice();
-        r.send({ type: "apply", grads: g, stats: s, images, lr }, [g.buffer as ArrayBuffer, s.buffer as ArrayBuffer]);
-      });
-      return loss;
+      return replies[0].loss!;
     },
     async readParams() {
       return (await reps[0].call({ type: "read" })).params!;

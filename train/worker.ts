@@ -6,6 +6,7 @@ import { useBackend } from "../shared/backend.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import type { ParamMap } from "../shared/params.ts";
 import { registerWasmGradKernels } from "./kernels.ts";
+import { Exchange, type ExchangeLayout } from "./exchange.ts";
 import {
   applyUpdate,
   computeGrads,
@@ -32,11 +33,22 @@ export type Request =
   }
   | { type: "state" }
   | { type: "score"; pairs: Pairs }
-  | { type: "grads"; batch: Float32Array; same: Float32Array; digits?: Int32Array }
-  | { type: "apply"; grads: Float32Array; stats: Float32Array; images: number; lr?: number }
+  | { type: "exchange"; buffer: SharedArrayBuffer; layout: ExchangeLayout; rank: number }
+  | {
+    type: "step";
+    batch: Float32Array;
+    same: Float32Array;
+    digits?: Int32Array;
+    /** This share's weight in the batch mean. */
+    weight: number;
+    /** Images per replica, for the unbiased running variance. */
+    images: number;
+    lr?: number;
+  }
   | { type: "read" };
 
 let trainer: Trainer | undefined;
+let exchange: Exchange | undefined;
 let pixels: Uint8Array | undefined;
 const self = globalThis as unknown as {
   onmessage: (e: MessageEvent<Request>) => void;
@@ -53,11 +65,19 @@ self.onmessage = async (e) => {
       if (m.optimizer) await writeOptimizerState(trainer, m.optimizer);
       pixels = m.pixels;
       self.postMessage({ ok: true });
-    } else if (m.type === "grads") {
-      const r = computeGrads(trainer!, m.batch, m.same, m.digits);
-      self.postMessage({ ok: true, ...r }, [r.grads.buffer as ArrayBuffer, r.stats.buffer as ArrayBuffer]);
-    } else if (m.type === "apply") {
-      applyUpdate(trainer!, m.grads, m.stats, m.images, m.lr);
+    } else if (m.type === "exchange") {
+      exchange = new Exchange(m.buffer, m.layout, m.rank);
+      self.postMessage({ ok: true });
+    } else if (m.type === "step") {
+      let mine;
+      try {
+        mine = computeGrads(trainer!, m.batch, m.same, m.digits);
+      } catch (err) {
+        mine = err as Error;
+      }
+      const mean = exchange!.exchange(mine, m.weight);
+      applyUpdate(trainer!, mean.grads, mean.stats, m.images, m.lr);
+      self.postMessage({ ok: true, loss: mean.loss });
     } else if (m.type === "score") {
       const logits = scorePairs(readParams(trainer!), trainer!.config, pixels!, m.pairs);
       self.postMessage({ ok: true, logits }, [logits.buffer as ArrayBuffer]);
