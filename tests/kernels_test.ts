@@ -51,14 +51,17 @@ const cases: [number, number, number, number, number, number, Pad][] = [
   [2, 8, 4, 2, 2, 1, "same"],
   [3, 28, 1, 8, 3, 1, "same"],
   [3, 14, 8, 16, 3, 1, "same"],
+  [2, 5, 6, 20, 3, 1, "same"],
 ];
 for (const [n, s, ci, co, k, stride, pad] of cases) {
-  Deno.test(`Conv2D gradients on wasm match cpu: x[${n},${s},${s},${ci}] k${k} co${co} stride ${stride} pad ${pad}`, () => {
+  Deno.test(`Conv2D and its gradients on wasm match cpu: x[${n},${s},${s},${ci}] k${k} co${co} stride ${stride} pad ${pad}`, () => {
     const x = data([n, s, s, ci], 1) as tf.Tensor4D, f = data([k, k, ci, co], 2) as tf.Tensor4D;
     tf.setBackend("cpu");
     const dy = data(tf.conv2d(x, f, stride, pad).shape, 3);
     const loss = (xx: tf.Tensor, ff: tf.Tensor) =>
       tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, stride, pad), dy));
+    const [yr, yw] = onBoth(() => tf.conv2d(x, f, stride, pad));
+    assertRel(yr, yw, "output");
     const [fr, fw] = onBoth(() => tf.tidy(() => tf.grad((ff: tf.Tensor) => loss(x, ff))(f)));
     assertRel(fr, fw, "filter gradient");
     const [xr, xw] = onBoth(() => tf.tidy(() => tf.grad((xx: tf.Tensor) => loss(xx, f))(x)));

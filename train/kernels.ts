@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { registerBatchNormKernels } from "./bn_kernels.ts";
-import { compileSimd, simdFor } from "./simd.ts";
+import { compileSimd, type Simd, simdFor } from "./simd.ts";
 
 type Info = tf.TensorInfo;
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [
@@ -43,6 +43,66 @@ function checkFormat(name: string, attrs: ConvAttrs) {
   }
 }
 
+/**
+ * Scratch for a convolution over x: geometry, the byte offset of each filter
+ * tap (a, b, c) from a window's corner (`taps` entries, zero past the
+ * filter's), x copied into its explicit padding, then `extra` bytes (rest).
+ */
+function paddedInput(simd: Simd, x: Info, info: tf.backend_util.Conv2DInfo, taps: number, extra: number) {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, filterHeight: kh, filterWidth: kw } = info;
+  const { top, bottom, left, right } = info.padInfo;
+  const hp = h + top + bottom, wp = w + left + right, padBytes = 16 * Math.ceil((n * hp * wp * ci) / 4);
+  const offsBytes = 16 * Math.ceil(taps / 4);
+  const s = simd.scratch(128 + 48 + offsBytes + padBytes + extra);
+  const geo = s + 128, offs = geo + 48, xp = offs + offsBytes;
+  simd.heapI32(geo, 7).set([hp, wp, ci, info.outHeight, info.outWidth, info.strideHeight, info.strideWidth]);
+  const o = simd.heapI32(offs, taps).fill(0);
+  for (let r = 0; r < kh * kw * ci; r++) {
+    o[r] = 4 * ((Math.floor(r / (kw * ci)) * wp + (Math.floor(r / ci) % kw)) * ci + (r % ci));
+  }
+  simd.k.pad_copy(simd.addr(x.dataId), n, h, w, ci, top, left, hp, wp, xp);
+  return { s, geo, offs, xp, rest: xp + padBytes };
+}
+
+/**
+ * Conv2D (NHWC, float32, no dilation) as an indirect GEMM over the padded
+ * input: every output pixel's window is read in place, no im2col. Anything
+ * else goes to the backend's own kernel.
+ */
+function makeConv2D(original: tf.KernelFunc) {
+  return function conv2D(
+    args: { inputs: { x: Info; filter: Info }; backend: BackendWasm; attrs: unknown },
+  ): Info {
+    const { inputs: { x, filter }, backend } = args;
+    const attrs = args.attrs as ConvAttrs & { dilations: number | [number, number] };
+    const dil = typeof attrs.dilations === "number" ? [attrs.dilations] : attrs.dilations ?? [1];
+    if (attrs.dataFormat !== "NHWC" || dil.some((d) => d !== 1) || x.dtype !== "float32") {
+      return original(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+    }
+    const [kh, kw, ci, co] = filter.shape;
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, co], "float32");
+    const pixels = info.batchSize * info.outHeight * info.outWidth, k = kh * kw * ci;
+    if (pixels * co === 0) return out;
+    if (k === 0) {
+      heap(backend, out).fill(0);
+      return out;
+    }
+    const simd = simdFor(backend);
+    const { s, geo, offs, xp, rest: packedB } = paddedInput(simd, x, info, k, 32 * Math.ceil(co / 8) * k);
+    simd.k.pack_b(simd.addr(filter.dataId), 4 * co, 4, k, co, packedB);
+    simd.k.conv_gemm(xp, geo, offs, k, packedB, co, simd.addr(out.dataId), 4 * co, 0, pixels, s);
+    return out;
+  };
+}
+
 /** Pixels per GEMM block of the filter gradient (packed blocks stay in L2). */
 const PIXEL_BLOCK = 1024;
 
@@ -68,31 +128,25 @@ function conv2DBackpropFilter(
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
-  const rows = kh * kw * ci, groups = Math.ceil(rows / 4), pixels = n * oh * ow;
+  const rows = kh * kw * ci,
+    groups = Math.ceil(rows / 4),
+    pixels = info.batchSize * info.outHeight * info.outWidth;
   const out = backend.makeOutput([kh, kw, ci, co], "float32");
   if (pixels === 0) {
     heap(backend, out).fill(0);
     return out;
   }
   const simd = simdFor(backend);
-  const { top, bottom, left, right } = info.padInfo;
-  const hp = h + top + bottom, wp = w + left + right, padBytes = 16 * Math.ceil((n * hp * wp * ci) / 4);
   const block = Math.min(PIXEL_BLOCK, pixels), aBytes = 16 * groups * block;
-  const s = simd.scratch(128 + 16 * (3 + groups) + padBytes + aBytes + 32 * Math.ceil(co / 8) * block);
-  const geo = s + 128,
-    offs = geo + 48,
-    xp = offs + 16 * groups,
-    packedA = xp + padBytes,
-    packedB = packedA + aBytes;
-  simd.heapI32(geo, 7).set([hp, wp, ci, oh, ow, info.strideHeight, info.strideWidth]);
-  const o = simd.heapI32(offs, 4 * groups).fill(0);
-  for (let r = 0; r < rows; r++) {
-    const a = Math.floor(r / (kw * ci)), b = Math.floor(r / ci) % kw;
-    o[r] = 4 * ((a * wp + b) * ci + (r % ci));
-  }
+  const { s, geo, offs, xp, rest: packedA } = paddedInput(
+    simd,
+    x,
+    info,
+    4 * groups,
+    aBytes + 32 * Math.ceil(co / 8) * block,
+  );
+  const packedB = packedA + aBytes;
   const dyAt = simd.addr(dy.dataId), outAt = simd.addr(out.dataId);
-  simd.k.pad_copy(simd.addr(x.dataId), n, h, w, ci, top, left, hp, wp, xp);
   for (let p0 = 0; p0 < pixels; p0 += block) {
     const p1 = Math.min(pixels, p0 + block);
     simd.k.im2col_a(xp, geo, offs, groups, ci % 4 === 0 ? 1 : 0, p0, p1, packedA);
@@ -363,6 +417,7 @@ export async function registerWasmGradKernels(): Promise<void> {
   if (registered) return;
   await compileSimd();
   registered = true;
+  override("Conv2D", makeConv2D);
   override("Conv2DBackpropInput", makeInputGrad);
   override("BatchMatMul", makeMatMul);
   override("MaxPoolGrad", () => maxPoolGrad);

@@ -39,6 +39,19 @@ interface Exports {
     p1: number,
     dst: number,
   ): void;
+  conv_gemm(
+    xp: number,
+    geo: number,
+    offs: number,
+    k: number,
+    bp: number,
+    co: number,
+    c: number,
+    ldc: number,
+    p0: number,
+    p1: number,
+    tmp: number,
+  ): void;
   moments(a: number, b: number, shift: number, rows: number, c: number, s1: number, s2: number): void;
   bn_apply(
     x: number,

@@ -288,6 +288,143 @@
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $lp))))
 
+  ;; Convolution as an indirect GEMM (no im2col): C[p, co] (row stride ldc) =
+  ;; sum over k of xp[window corner of pixel p + offs[k]] * B[k, co], where xp
+  ;; is the padded NHWC input (pad_copy), offs the byte offset of each filter
+  ;; tap (a, b, c) in filter order, and B the filter [k, co] packed in panels
+  ;; of 8 columns (pack_b). Output pixels p0..p1-1 in (n, y, x) order, tiles
+  ;; of 4 pixels x 8 channels (each tile's window corners found once, for
+  ;; all its channel panels), edge tiles through tmp (128 B).
+  ;; geo: i32 [hp, wp, ci, oh, ow, sh, sw].
+  (func (export "conv_gemm")
+    (param $xp i32) (param $geo i32) (param $offs i32) (param $k i32) (param $bp i32) (param $co i32)
+    (param $c i32) (param $ldc i32) (param $p0 i32) (param $p1 i32) (param $tmp i32)
+    (local $hp i32) (local $wp i32) (local $ci i32) (local $oh i32) (local $ow i32) (local $sh i32) (local $sw i32)
+    (local $i i32) (local $j i32) (local $kk i32) (local $po i32) (local $pb i32) (local $pc i32) (local $off i32)
+    (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32) (local $r i32) (local $q i32) (local $addr i32)
+    (local $img i32) (local $y i32) (local $xo i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $x v128)
+    (local.set $hp (i32.load offset=0 (local.get $geo)))
+    (local.set $wp (i32.load offset=4 (local.get $geo)))
+    (local.set $ci (i32.load offset=8 (local.get $geo)))
+    (local.set $oh (i32.load offset=12 (local.get $geo)))
+    (local.set $ow (i32.load offset=16 (local.get $geo)))
+    (local.set $sh (i32.load offset=20 (local.get $geo)))
+    (local.set $sw (i32.load offset=24 (local.get $geo)))
+    (local.set $img (i32.div_u (local.get $p0) (i32.mul (local.get $oh) (local.get $ow))))
+    (local.set $y (i32.div_u (i32.rem_u (local.get $p0) (i32.mul (local.get $oh) (local.get $ow))) (local.get $ow)))
+    (local.set $xo (i32.rem_u (local.get $p0) (local.get $ow)))
+    (local.set $i (local.get $p0))
+    (block $done
+      (loop $li
+        (br_if $done (i32.ge_s (local.get $i) (local.get $p1)))
+        ;; window corners of pixels i..i+3, stepping (img, y, x); past the end: pixel i's
+        (local.set $a0 (call $corner (local.get $xp) (local.get $img) (local.get $y) (local.get $xo)
+          (local.get $hp) (local.get $wp) (local.get $ci) (local.get $sh) (local.get $sw)))
+        (local.set $a1 (local.get $a0)) (local.set $a2 (local.get $a0)) (local.set $a3 (local.get $a0))
+        (local.set $r (i32.const 1))
+        (loop $lr4
+          (local.set $xo (i32.add (local.get $xo) (i32.const 1)))
+          (if (i32.eq (local.get $xo) (local.get $ow))
+            (then
+              (local.set $xo (i32.const 0))
+              (local.set $y (i32.add (local.get $y) (i32.const 1)))
+              (if (i32.eq (local.get $y) (local.get $oh))
+                (then (local.set $y (i32.const 0)) (local.set $img (i32.add (local.get $img) (i32.const 1)))))))
+          (if (i32.and (i32.lt_s (i32.add (local.get $i) (local.get $r)) (local.get $p1)) (i32.lt_s (local.get $r) (i32.const 4)))
+            (then
+              (local.set $addr (call $corner (local.get $xp) (local.get $img) (local.get $y) (local.get $xo)
+                (local.get $hp) (local.get $wp) (local.get $ci) (local.get $sh) (local.get $sw)))
+              (if (i32.eq (local.get $r) (i32.const 1)) (then (local.set $a1 (local.get $addr))))
+              (if (i32.eq (local.get $r) (i32.const 2)) (then (local.set $a2 (local.get $addr))))
+              (if (i32.eq (local.get $r) (i32.const 3)) (then (local.set $a3 (local.get $addr))))))
+          (br_if $lr4 (i32.le_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 4))))
+        (local.set $j (i32.const 0))
+        (loop $lj
+            (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+            (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+            (local.set $c20 (v128.const i32x4 0 0 0 0)) (local.set $c21 (v128.const i32x4 0 0 0 0))
+            (local.set $c30 (v128.const i32x4 0 0 0 0)) (local.set $c31 (v128.const i32x4 0 0 0 0))
+            (local.set $po (local.get $offs))
+            (local.set $pb (i32.add (local.get $bp) (i32.mul (local.get $j) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $kk (local.get $k))
+            (loop $lk
+              (local.set $off (i32.load (local.get $po)))
+              (local.set $b0 (v128.load (local.get $pb)))
+              (local.set $b1 (v128.load offset=16 (local.get $pb)))
+              (local.set $x (v128.load32_splat (i32.add (local.get $a0) (local.get $off))))
+              (local.set $c00 (f32x4.relaxed_madd (local.get $x) (local.get $b0) (local.get $c00)))
+              (local.set $c01 (f32x4.relaxed_madd (local.get $x) (local.get $b1) (local.get $c01)))
+              (local.set $x (v128.load32_splat (i32.add (local.get $a1) (local.get $off))))
+              (local.set $c10 (f32x4.relaxed_madd (local.get $x) (local.get $b0) (local.get $c10)))
+              (local.set $c11 (f32x4.relaxed_madd (local.get $x) (local.get $b1) (local.get $c11)))
+              (local.set $x (v128.load32_splat (i32.add (local.get $a2) (local.get $off))))
+              (local.set $c20 (f32x4.relaxed_madd (local.get $x) (local.get $b0) (local.get $c20)))
+              (local.set $c21 (f32x4.relaxed_madd (local.get $x) (local.get $b1) (local.get $c21)))
+              (local.set $x (v128.load32_splat (i32.add (local.get $a3) (local.get $off))))
+              (local.set $c30 (f32x4.relaxed_madd (local.get $x) (local.get $b0) (local.get $c30)))
+              (local.set $c31 (f32x4.relaxed_madd (local.get $x) (local.get $b1) (local.get $c31)))
+              (local.set $po (i32.add (local.get $po) (i32.const 4)))
+              (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+              (br_if $lk (local.tee $kk (i32.sub (local.get $kk) (i32.const 1)))))
+            (local.set $pc (i32.add (local.get $c)
+              (i32.add (i32.mul (i32.sub (local.get $i) (local.get $p0)) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
+            (if (i32.and (i32.le_s (i32.add (local.get $i) (i32.const 4)) (local.get $p1))
+                         (i32.le_s (i32.add (local.get $j) (i32.const 8)) (local.get $co)))
+              (then
+                (local.set $addr (local.get $pc))
+                (v128.store (local.get $addr) (local.get $c00))
+                (v128.store offset=16 (local.get $addr) (local.get $c01))
+                (local.set $addr (i32.add (local.get $addr) (local.get $ldc)))
+                (v128.store (local.get $addr) (local.get $c10))
+                (v128.store offset=16 (local.get $addr) (local.get $c11))
+                (local.set $addr (i32.add (local.get $addr) (local.get $ldc)))
+                (v128.store (local.get $addr) (local.get $c20))
+                (v128.store offset=16 (local.get $addr) (local.get $c21))
+                (local.set $addr (i32.add (local.get $addr) (local.get $ldc)))
+                (v128.store (local.get $addr) (local.get $c30))
+                (v128.store offset=16 (local.get $addr) (local.get $c31)))
+              (else
+                (v128.store offset=0 (local.get $tmp) (local.get $c00))
+                (v128.store offset=16 (local.get $tmp) (local.get $c01))
+                (v128.store offset=32 (local.get $tmp) (local.get $c10))
+                (v128.store offset=48 (local.get $tmp) (local.get $c11))
+                (v128.store offset=64 (local.get $tmp) (local.get $c20))
+                (v128.store offset=80 (local.get $tmp) (local.get $c21))
+                (v128.store offset=96 (local.get $tmp) (local.get $c30))
+                (v128.store offset=112 (local.get $tmp) (local.get $c31))
+                (local.set $r (i32.const 0))
+                (block $rdone
+                  (loop $lr
+                    (br_if $rdone (i32.or (i32.ge_s (local.get $r) (i32.const 4))
+                                          (i32.ge_s (i32.add (local.get $i) (local.get $r)) (local.get $p1))))
+                    (local.set $q (i32.const 0))
+                    (block $qdone
+                      (loop $lq
+                        (br_if $qdone (i32.or (i32.ge_s (local.get $q) (i32.const 8))
+                                              (i32.ge_s (i32.add (local.get $j) (local.get $q)) (local.get $co))))
+                        (f32.store
+                          (i32.add (local.get $pc) (i32.add (i32.mul (local.get $r) (local.get $ldc)) (i32.shl (local.get $q) (i32.const 2))))
+                          (f32.load (i32.add (local.get $tmp)
+                            (i32.shl (i32.add (i32.shl (local.get $r) (i32.const 3)) (local.get $q)) (i32.const 2)))))
+                        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                        (br $lq)))
+                    (local.set $r (i32.add (local.get $r) (i32.const 1)))
+                    (br $lr)))))
+          (br_if $lj (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 8))) (local.get $co))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $li))))
+
+  ;; Byte address of the window corner of output pixel (img, y, x).
+  (func $corner
+    (param $xp i32) (param $img i32) (param $y i32) (param $x i32) (param $hp i32) (param $wp i32) (param $ci i32)
+    (param $sh i32) (param $sw i32) (result i32)
+    (i32.add (local.get $xp) (i32.shl (i32.mul (i32.add
+      (i32.mul (i32.add (i32.mul (local.get $img) (local.get $hp)) (i32.mul (local.get $y) (local.get $sh))) (local.get $wp))
+      (i32.mul (local.get $x) (local.get $sw))) (local.get $ci)) (i32.const 2))))
+
   ;; Per-channel sums over rows of [rows, c] (c % 4 == 0) into float64:
   ;; s1[ch] += sum (a - shift), s2[ch] += sum (a - shift) * (b - shift).
   ;; Partial sums run in float32 over 64 rows, then fold into float64.
