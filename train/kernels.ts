@@ -1,13 +1,19 @@
-// Fast gradient kernels for the wasm backend, built on XNNPACK-backed kernels.
+// Training kernels for the wasm backend, on the SIMD kernels of simd.wat
+// (run in place on the backend's heap).
 //
-// tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter (tfjs issue 8474) and its
-// Conv2DBackpropInput is a scalar loop. Both are rebuilt here:
-// - filter gradient: im2col written transposed ([kh*kw*ci, N*oh*ow], a JS loop
-//   over the wasm heap) times dy ([N*oh*ow, co]) in one BatchMatMul;
-// - input gradient (stride 1): a forward Conv2D of dy with the filter rotated
-//   180 degrees and its channel axes swapped, with the complementary padding.
-// Anything else (NCHW, dilations, strided input gradients) goes to a correct
-// fallback or throws a clear error; never a silently wrong result.
+// tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter (tfjs issue 8474), its
+// Conv2DBackpropInput and transposed BatchMatMul are scalar loops, and its
+// Identity copies. Replaced here:
+// - BatchMatMul (float32): packed SIMD GEMM, any transposition;
+// - Conv2D (NHWC, no dilation): an indirect GEMM over an explicitly padded
+//   copy of the input (no im2col);
+// - filter gradient: a transposed im2col of the padded input, packed straight
+//   into the GEMM's layout, times dy, over blocks of pixels;
+// - input gradient (stride 1): that Conv2D of dy with the filter rotated 180
+//   degrees and its channel axes swapped, with the complementary padding;
+// - MaxPoolGrad, Identity (a shared reference), and a fused Adam update.
+// Anything else (NCHW, dilations, strided input gradients, other dtypes) goes
+// to a correct fallback or throws a clear error; never a silently wrong result.
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { registerBatchNormKernels } from "./bn_kernels.ts";
