@@ -6,6 +6,7 @@ import { initParams, type ParamMap, trainableCount } from "../shared/params.ts";
 import { createInferenceModel, embed, foldBatchNorm, pairLogits } from "../shared/model.ts";
 import { createRng } from "../shared/rng.ts";
 import {
+  batchNormReluPool,
   batchNormTrain,
   computeGrads,
   createTrainer,
@@ -84,6 +85,50 @@ for (const backend of ["wasm", "cpu"]) {
         }
       });
     }
+  }
+}
+
+// The fused batch norm + ReLU + 2x2 max pool against the plain composition:
+// [3,6,6,8] and [2,4,4,4] take the fused kernels on wasm, [2,5,5,8] (odd
+// size) falls back. ReLU's zeros put ties in many windows.
+for (const backend of ["wasm", "cpu"]) {
+  for (const shape of [[3, 6, 6, 8], [2, 4, 4, 4], [2, 5, 5, 8]]) {
+    Deno.test(`batchNormReluPool() on ${backend} [${shape}]: output, statistics and gradients match the plain composition`, () => {
+      tf.setBackend(backend);
+      try {
+        const c = shape[3];
+        const x = tf.randomNormal(shape as [number, number, number, number], 3, 2, "float32", 11);
+        const g = tf.randomNormal([c], 1, 0.3, "float32", 12), b = tf.randomNormal([c], 0, 1, "float32", 13);
+        const bias = tf.randomNormal([c], 0, 1, "float32", 14);
+        const plain = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, bias: tf.Tensor) => {
+          const xb = tf.add(x, bias);
+          const { mean, variance } = tf.moments(xb, [0, 1, 2]);
+          const z = tf.add(tf.mul(tf.div(tf.sub(xb, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+          return tf.maxPool(tf.relu(z) as tf.Tensor4D, 2, 2, "valid");
+        };
+        const fused = (stats: tf.Tensor[]) => (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, bias: tf.Tensor) =>
+          batchNormReluPool(x as tf.Tensor4D, { gamma: g, beta: b, eps: 1e-5, bias }, stats);
+        const close = (got: tf.Tensor, ref: tf.Tensor, what: string) => {
+          const rv = ref.dataSync(), gv = got.dataSync();
+          assertEquals(gv.length, rv.length, `${what}: size`);
+          rv.forEach((v, j) => assertClose(gv[j], v, 1e-4 * (1 + Math.abs(v)), `${what}[${j}]`));
+        };
+        const stats: tf.Tensor[] = [];
+        const y = fused(stats)(x, g, b, bias), { mean, variance } = tf.moments(tf.add(x, bias), [0, 1, 2]);
+        close(y, plain(x, g, b, bias), "y");
+        close(stats[0], mean, "mean");
+        close(stats[1], variance, "variance");
+        const dy = tf.randomNormal(y.shape, 0, 1, "float32", 15);
+        type F = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, bias: tf.Tensor) => tf.Tensor;
+        const loss = (f: F) => (...t: tf.Tensor[]) => tf.sum(tf.mul(f(t[0], t[1], t[2], t[3]), dy));
+        const inputs = [x, g, b, bias];
+        const ref = tf.grads(loss(plain))(inputs), got = tf.grads(loss(fused(stats)))(inputs);
+        ref.forEach((r, i) => close(got[i], r, `grad ${i}`));
+        tf.dispose([x, g, b, bias, y, dy, mean, variance, ...ref, ...got, ...stats]);
+      } finally {
+        tf.setBackend("wasm");
+      }
+    });
   }
 }
 

@@ -10,6 +10,8 @@ import { simdFor } from "./simd.ts";
 
 export const BN_FORWARD = "SiameseBatchNormTrain";
 export const BN_GRAD = "SiameseBatchNormTrainGrad";
+export const BN_POOL_FORWARD = "SiameseBatchNormReluPool";
+export const BN_POOL_GRAD = "SiameseBatchNormReluPoolGrad";
 
 type Info = tf.TensorInfo;
 const heap = (b: BackendWasm, t: Info) => b.typedArrayFromHeap(t) as Float32Array;
@@ -26,38 +28,9 @@ function forward(
   const { epsilon: eps, relu } = args.attrs as { epsilon: number; relu: boolean };
   const c = x.shape[x.shape.length - 1], total = size(x), m = total / c;
   const y = backend.makeOutput(x.shape, "float32"), xhat = backend.makeOutput(x.shape, "float32");
-  const mean = backend.makeOutput([c], "float32"), variance = backend.makeOutput([c], "float32");
-  const rstd = backend.makeOutput([c], "float32");
+  const { mx, mean, variance, rstd } = statistics(backend, x, eps, bias);
   const simd = c % 4 === 0 && m > 0 ? simdFor(backend) : undefined;
-  // Moments in float64, shifted by the first row so that E[x^2] - E[x]^2
-  // does not cancel catastrophically.
-  const s1 = new Float64Array(c), s2 = new Float64Array(c), shift = heap(backend, x).slice(0, c);
-  if (simd) {
-    const s = simd.scratch(16 * c), xAt = simd.addr(x.dataId);
-    simd.heapF64(s, 2 * c).fill(0);
-    simd.k.moments(xAt, xAt, xAt, m, c, s, s + 8 * c);
-    const sums = simd.heapF64(s, 2 * c);
-    s1.set(sums.subarray(0, c));
-    s2.set(sums.subarray(c));
-  } else {
-    const xv = heap(backend, x);
-    for (let i = 0; i < total; i += c) {
-      for (let k = 0; k < c; k++) {
-        const d = xv[i + k] - shift[k];
-        s1[k] += d;
-        s2[k] += d * d;
-      }
-    }
-  }
-  const mx = new Float32Array(c), rv = heap(backend, rstd), vv = heap(backend, variance);
-  for (let k = 0; k < c; k++) {
-    const md = s1[k] / m;
-    mx[k] = shift[k] + md;
-    vv[k] = Math.max(0, s2[k] / m - md * md);
-    rv[k] = 1 / Math.sqrt(vv[k] + eps);
-  }
-  const mv = heap(backend, mean), bv = bias ? heap(backend, bias) : undefined;
-  for (let k = 0; k < c; k++) mv[k] = bv ? mx[k] + bv[k] : mx[k];
+  const rv = heap(backend, rstd);
   if (simd) {
     const at = (t: Info) => simd.addr(t.dataId), s = simd.scratch(4 * c);
     simd.heapF32(s, c).set(mx);
@@ -74,6 +47,126 @@ function forward(
     }
   }
   return [y, xhat, mean, variance, rstd];
+}
+
+/**
+ * Batch statistics of x + bias as outputs (mean, biased variance, rstd) and
+ * the mean of x alone (mx), from float64 moments shifted by the first row so
+ * that E[x^2] - E[x]^2 does not cancel catastrophically.
+ */
+function statistics(backend: BackendWasm, x: Info, eps: number, bias?: Info) {
+  const c = x.shape[x.shape.length - 1], total = size(x), m = total / c;
+  const mean = backend.makeOutput([c], "float32"), variance = backend.makeOutput([c], "float32");
+  const rstd = backend.makeOutput([c], "float32");
+  const s1 = new Float64Array(c), s2 = new Float64Array(c), shift = heap(backend, x).slice(0, c);
+  if (c % 4 === 0 && m > 0) {
+    const simd = simdFor(backend), s = simd.scratch(16 * c), xAt = simd.addr(x.dataId);
+    simd.heapF64(s, 2 * c).fill(0);
+    simd.k.moments(xAt, xAt, xAt, m, c, s, s + 8 * c);
+    const sums = simd.heapF64(s, 2 * c);
+    s1.set(sums.subarray(0, c));
+    s2.set(sums.subarray(c));
+  } else {
+    const xv = heap(backend, x);
+    for (let i = 0; i < total; i += c) {
+      for (let k = 0; k < c; k++) {
+        const d = xv[i + k] - shift[k];
+        s1[k] += d;
+        s2[k] += d * d;
+      }
+    }
+  }
+  const mx = new Float32Array(c), rv = heap(backend, rstd), vv = heap(backend, variance);
+  const mv = heap(backend, mean), bv = bias ? heap(backend, bias) : undefined;
+  for (let k = 0; k < c; k++) {
+    const md = s1[k] / m;
+    mx[k] = shift[k] + md;
+    vv[k] = Math.max(0, s2[k] / m - md * md);
+    rv[k] = 1 / Math.sqrt(vv[k] + eps);
+    mv[k] = bv ? mx[k] + bv[k] : mx[k];
+  }
+  return { mx, mean, variance, rstd };
+}
+
+/** True when bn_relu_pool applies: NHWC, channels % 4 == 0, even height and width. */
+export function canPoolFuse(shape: number[]): boolean {
+  return shape.length === 4 && shape[3] % 4 === 0 && shape[1] % 2 === 0 && shape[2] % 2 === 0 &&
+    shape.every((d) => d > 0);
+}
+
+/**
+ * x, gamma, beta[, bias] -> pooled, mean, variance, rstd, mx: the 2x2/2 max
+ * pool of relu(BN(x + bias)) without the full-size intermediates; mx is the
+ * mean of x alone, for the gradient.
+ */
+function poolForward(
+  args: { inputs: { x: Info; gamma: Info; beta: Info; bias?: Info }; backend: BackendWasm; attrs: unknown },
+) {
+  const { inputs: { x, gamma, beta, bias }, backend } = args;
+  if (!canPoolFuse(x.shape)) throw new Error(`${BN_POOL_FORWARD}: unsupported shape [${x.shape}]`);
+  const [n, h, w, c] = x.shape;
+  const { mx, mean, variance, rstd } = statistics(
+    backend,
+    x,
+    (args.attrs as { epsilon: number }).epsilon,
+    bias,
+  );
+  const pooled = backend.makeOutput([n, h / 2, w / 2, c], "float32"),
+    mxOut = backend.makeOutput([c], "float32");
+  heap(backend, mxOut).set(mx);
+  const simd = simdFor(backend), at = (t: Info) => simd.addr(t.dataId);
+  simd.k.bn_relu_pool(at(x), n * (h / 2), w / 2, c, at(mxOut), at(rstd), at(gamma), at(beta), at(pooled));
+  return [pooled, mean, variance, rstd, mxOut];
+}
+
+/** dpool, x, mx, rstd, gamma, beta -> dx, dgamma, dbeta[, dbias when attrs.bias]. */
+function poolGrad(
+  args: {
+    inputs: { dpool: Info; x: Info; mx: Info; rstd: Info; gamma: Info; beta: Info };
+    backend: BackendWasm;
+    attrs: unknown;
+  },
+) {
+  const { inputs: { dpool, x, mx, rstd, gamma, beta }, backend } = args;
+  const [n, h, w, c] = x.shape, m = n * h * w, rows = n * (h / 2), ow = w / 2;
+  const dx = backend.makeOutput(x.shape, "float32");
+  const dgamma = backend.makeOutput([c], "float32"), dbeta = backend.makeOutput([c], "float32");
+  const dbias = (args.attrs as { bias: boolean }).bias ? backend.makeOutput([c], "float32") : undefined;
+  const simd = simdFor(backend), at = (t: Info) => simd.addr(t.dataId);
+  const s = simd.scratch(40 * c), part = s + 16 * c, k3 = s + 24 * c;
+  const run = (mode: number) => {
+    simd.heapF64(s, 2 * c).fill(0);
+    simd.k.bn_relu_pool_grad(
+      at(x),
+      at(dpool),
+      at(dx),
+      rows,
+      ow,
+      c,
+      at(mx),
+      at(rstd),
+      at(gamma),
+      at(beta),
+      k3,
+      s,
+      s + 8 * c,
+      part,
+      mode,
+    );
+  };
+  run(0);
+  const sums = simd.heapF64(s, 2 * c), g = heap(backend, gamma), r = heap(backend, rstd);
+  const dg = heap(backend, dgamma), db = heap(backend, dbeta), kv = simd.heapF32(k3, 3 * c);
+  for (let k = 0; k < c; k++) {
+    db[k] = sums[k];
+    dg[k] = sums[c + k];
+    kv[k] = g[k] * r[k];
+    kv[c + k] = sums[k] / m;
+    kv[2 * c + k] = sums[c + k] / m;
+  }
+  run(1);
+  if (dbias) heap(backend, dbias).set(simd.heapF64(s, c));
+  return dbias ? [dx, dgamma, dbeta, dbias] : [dx, dgamma, dbeta];
 }
 
 /**
@@ -165,6 +258,16 @@ export function registerBatchNormKernels(): void {
     kernelName: BN_GRAD,
     backendName: "wasm",
     kernelFunc: grad as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: BN_POOL_FORWARD,
+    backendName: "wasm",
+    kernelFunc: poolForward as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: BN_POOL_GRAD,
+    backendName: "wasm",
+    kernelFunc: poolGrad as unknown as tf.KernelFunc,
   });
 }
 

@@ -66,6 +66,34 @@ interface Exports {
     relu: number,
   ): void;
   relu_mask(dy: number, y: number, out: number, n: number): void;
+  bn_relu_pool(
+    x: number,
+    rows: number,
+    ow: number,
+    c: number,
+    mean: number,
+    rstd: number,
+    gamma: number,
+    beta: number,
+    out: number,
+  ): void;
+  bn_relu_pool_grad(
+    x: number,
+    dpool: number,
+    dx: number,
+    rows: number,
+    ow: number,
+    c: number,
+    mean: number,
+    rstd: number,
+    gamma: number,
+    beta: number,
+    k3: number,
+    s1: number,
+    s2: number,
+    part: number,
+    mode: number,
+  ): void;
   bn_grad_apply(
     dy: number,
     xhat: number,

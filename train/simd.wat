@@ -669,6 +669,154 @@
         (local.set $out (i32.add (local.get $out) (i32.const 16)))
         (br $l))))
 
+  ;; Batch norm + ReLU + 2x2/2 max pool, forward, over x [n, 2*oh, 2*ow, c]
+  ;; (c % 4 == 0; rows = n*oh windows high, ow wide): out = max over each
+  ;; window of max(0, (x - mean) * rstd * gamma + beta), as bn_apply then
+  ;; max-pooling would give, without writing the full-size intermediates.
+  (func (export "bn_relu_pool")
+    (param $x i32) (param $rows i32) (param $ow i32) (param $c i32) (param $mean i32) (param $rstd i32)
+    (param $gamma i32) (param $beta i32) (param $out i32)
+    (local $r i32) (local $xo i32) (local $g i32) (local $cb i32) (local $row i32) (local $base i32)
+    (local $mu v128) (local $rs v128) (local $ga v128) (local $be v128)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $row (i32.mul (i32.shl (local.get $ow) (i32.const 1)) (local.get $cb)))
+    (block $done
+      (loop $lr
+        (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $xo (i32.const 0))
+        (loop $lx
+          (local.set $g (i32.const 0))
+          (loop $lg
+            (local.set $base (i32.add (local.get $x) (i32.add (i32.add
+              (i32.mul (i32.shl (local.get $r) (i32.const 1)) (local.get $row))
+              (i32.mul (i32.shl (local.get $xo) (i32.const 1)) (local.get $cb))) (local.get $g))))
+            (local.set $mu (v128.load (i32.add (local.get $mean) (local.get $g))))
+            (local.set $rs (v128.load (i32.add (local.get $rstd) (local.get $g))))
+            (local.set $ga (v128.load (i32.add (local.get $gamma) (local.get $g))))
+            (local.set $be (v128.load (i32.add (local.get $beta) (local.get $g))))
+            (v128.store (local.get $out)
+              (f32x4.max
+                (f32x4.max
+                  (f32x4.max
+                    (call $bn_relu (v128.load (local.get $base)) (local.get $mu) (local.get $rs) (local.get $ga) (local.get $be))
+                    (call $bn_relu (v128.load (i32.add (local.get $base) (local.get $cb)))
+                      (local.get $mu) (local.get $rs) (local.get $ga) (local.get $be)))
+                  (call $bn_relu (v128.load (i32.add (local.get $base) (local.get $row)))
+                    (local.get $mu) (local.get $rs) (local.get $ga) (local.get $be)))
+                (call $bn_relu (v128.load (i32.add (local.get $base) (i32.add (local.get $row) (local.get $cb))))
+                  (local.get $mu) (local.get $rs) (local.get $ga) (local.get $be))))
+            (local.set $out (i32.add (local.get $out) (i32.const 16)))
+            (br_if $lg (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 16))) (local.get $cb))))
+          (br_if $lx (i32.lt_s (local.tee $xo (i32.add (local.get $xo) (i32.const 1))) (local.get $ow))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $lr))))
+
+  ;; max(0, (v - mu) * rs * ga + be), exactly as bn_apply computes it.
+  (func $bn_relu (param $v v128) (param $mu v128) (param $rs v128) (param $ga v128) (param $be v128) (result v128)
+    (f32x4.max (v128.const i32x4 0 0 0 0)
+      (f32x4.relaxed_madd (f32x4.mul (f32x4.sub (local.get $v) (local.get $mu)) (local.get $rs)) (local.get $ga) (local.get $be))))
+
+  ;; Gradient of bn_relu_pool. Per window, recomputes xhat = (x - mean) * rstd
+  ;; and y = relu(xhat * gamma + beta); dz = dpool at the window's first
+  ;; maximum of y where y > 0, else 0 (max-pool then ReLU gradients).
+  ;; mode 0: s1 += sum dz, s2 += sum dz * xhat (float64, per channel).
+  ;; mode 1: dx = scale * (dz - mb - xhat * mg) (k3 = [scale, mb, mg], c each)
+  ;;         and s1 += sum dx.
+  ;; part: 8*c bytes of scratch for the float32 partial sums of one row.
+  (func (export "bn_relu_pool_grad")
+    (param $x i32) (param $dpool i32) (param $dx i32) (param $rows i32) (param $ow i32) (param $c i32)
+    (param $mean i32) (param $rstd i32) (param $gamma i32) (param $beta i32) (param $k3 i32)
+    (param $s1 i32) (param $s2 i32) (param $part i32) (param $mode i32)
+    (local $r i32) (local $xo i32) (local $g i32) (local $cb i32) (local $row i32) (local $off i32) (local $e i32)
+    (local $mu v128) (local $rs v128) (local $ga v128) (local $be v128) (local $d v128)
+    (local $h0 v128) (local $h1 v128) (local $h2 v128) (local $h3 v128)
+    (local $y0 v128) (local $y1 v128) (local $y2 v128) (local $y3 v128)
+    (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $m v128)
+    (local $z0 v128) (local $z1 v128) (local $z2 v128) (local $z3 v128)
+    (local $sc v128) (local $mb v128) (local $mg v128)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $row (i32.mul (i32.shl (local.get $ow) (i32.const 1)) (local.get $cb)))
+    (block $done
+      (loop $lr
+        (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+        (memory.fill (local.get $part) (i32.const 0) (i32.shl (local.get $cb) (i32.const 1)))
+        (local.set $xo (i32.const 0))
+        (loop $lx
+          (local.set $g (i32.const 0))
+          (loop $lg
+            (local.set $off (i32.add (i32.add
+              (i32.mul (i32.shl (local.get $r) (i32.const 1)) (local.get $row))
+              (i32.mul (i32.shl (local.get $xo) (i32.const 1)) (local.get $cb))) (local.get $g)))
+            (local.set $mu (v128.load (i32.add (local.get $mean) (local.get $g))))
+            (local.set $rs (v128.load (i32.add (local.get $rstd) (local.get $g))))
+            (local.set $ga (v128.load (i32.add (local.get $gamma) (local.get $g))))
+            (local.set $be (v128.load (i32.add (local.get $beta) (local.get $g))))
+            (local.set $e (i32.add (local.get $x) (local.get $off)))
+            (local.set $h0 (f32x4.mul (f32x4.sub (v128.load (local.get $e)) (local.get $mu)) (local.get $rs)))
+            (local.set $h1 (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $e) (local.get $cb))) (local.get $mu)) (local.get $rs)))
+            (local.set $h2 (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $e) (local.get $row))) (local.get $mu)) (local.get $rs)))
+            (local.set $h3 (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $e) (i32.add (local.get $row) (local.get $cb))))
+              (local.get $mu)) (local.get $rs)))
+            (local.set $y0 (f32x4.max (v128.const i32x4 0 0 0 0) (f32x4.relaxed_madd (local.get $h0) (local.get $ga) (local.get $be))))
+            (local.set $y1 (f32x4.max (v128.const i32x4 0 0 0 0) (f32x4.relaxed_madd (local.get $h1) (local.get $ga) (local.get $be))))
+            (local.set $y2 (f32x4.max (v128.const i32x4 0 0 0 0) (f32x4.relaxed_madd (local.get $h2) (local.get $ga) (local.get $be))))
+            (local.set $y3 (f32x4.max (v128.const i32x4 0 0 0 0) (f32x4.relaxed_madd (local.get $h3) (local.get $ga) (local.get $be))))
+            ;; first maximum: 3 if b3; else 2 if b2; else 1 if b1; else 0
+            (local.set $b1 (f32x4.gt (local.get $y1) (local.get $y0)))
+            (local.set $m (v128.bitselect (local.get $y1) (local.get $y0) (local.get $b1)))
+            (local.set $b2 (f32x4.gt (local.get $y2) (local.get $m)))
+            (local.set $m (v128.bitselect (local.get $y2) (local.get $m) (local.get $b2)))
+            (local.set $b3 (f32x4.gt (local.get $y3) (local.get $m)))
+            (local.set $b2 (v128.andnot (local.get $b2) (local.get $b3)))
+            (local.set $b1 (v128.andnot (v128.andnot (local.get $b1) (local.get $b3)) (local.get $b2)))
+            (local.set $d (v128.load (local.get $dpool)))
+            (local.set $z0 (v128.and (v128.andnot (local.get $d) (v128.or (v128.or (local.get $b1) (local.get $b2)) (local.get $b3)))
+              (f32x4.gt (local.get $y0) (v128.const i32x4 0 0 0 0))))
+            (local.set $z1 (v128.and (v128.and (local.get $d) (local.get $b1)) (f32x4.gt (local.get $y1) (v128.const i32x4 0 0 0 0))))
+            (local.set $z2 (v128.and (v128.and (local.get $d) (local.get $b2)) (f32x4.gt (local.get $y2) (v128.const i32x4 0 0 0 0))))
+            (local.set $z3 (v128.and (v128.and (local.get $d) (local.get $b3)) (f32x4.gt (local.get $y3) (v128.const i32x4 0 0 0 0))))
+            (local.set $e (i32.add (local.get $part) (local.get $g)))
+            (if (i32.eqz (local.get $mode))
+              (then
+                (v128.store (local.get $e) (f32x4.add (v128.load (local.get $e))
+                  (f32x4.add (f32x4.add (local.get $z0) (local.get $z1)) (f32x4.add (local.get $z2) (local.get $z3)))))
+                (v128.store (i32.add (local.get $e) (local.get $cb)) (f32x4.add (v128.load (i32.add (local.get $e) (local.get $cb)))
+                  (f32x4.add
+                    (f32x4.add (f32x4.mul (local.get $z0) (local.get $h0)) (f32x4.mul (local.get $z1) (local.get $h1)))
+                    (f32x4.add (f32x4.mul (local.get $z2) (local.get $h2)) (f32x4.mul (local.get $z3) (local.get $h3)))))))
+              (else
+                (local.set $sc (v128.load (i32.add (local.get $k3) (local.get $g))))
+                (local.set $mb (v128.load (i32.add (i32.add (local.get $k3) (local.get $cb)) (local.get $g))))
+                (local.set $mg (v128.load (i32.add (i32.add (local.get $k3) (i32.shl (local.get $cb) (i32.const 1))) (local.get $g))))
+                (local.set $z0 (call $bn_dx (local.get $z0) (local.get $h0) (local.get $sc) (local.get $mb) (local.get $mg)))
+                (local.set $z1 (call $bn_dx (local.get $z1) (local.get $h1) (local.get $sc) (local.get $mb) (local.get $mg)))
+                (local.set $z2 (call $bn_dx (local.get $z2) (local.get $h2) (local.get $sc) (local.get $mb) (local.get $mg)))
+                (local.set $z3 (call $bn_dx (local.get $z3) (local.get $h3) (local.get $sc) (local.get $mb) (local.get $mg)))
+                (v128.store (i32.add (local.get $dx) (local.get $off)) (local.get $z0))
+                (v128.store (i32.add (local.get $dx) (i32.add (local.get $off) (local.get $cb))) (local.get $z1))
+                (v128.store (i32.add (local.get $dx) (i32.add (local.get $off) (local.get $row))) (local.get $z2))
+                (v128.store (i32.add (local.get $dx) (i32.add (local.get $off) (i32.add (local.get $row) (local.get $cb))))
+                  (local.get $z3))
+                (v128.store (local.get $e) (f32x4.add (v128.load (local.get $e))
+                  (f32x4.add (f32x4.add (local.get $z0) (local.get $z1)) (f32x4.add (local.get $z2) (local.get $z3)))))))
+            (local.set $dpool (i32.add (local.get $dpool) (i32.const 16)))
+            (br_if $lg (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 16))) (local.get $cb))))
+          (br_if $lx (i32.lt_s (local.tee $xo (i32.add (local.get $xo) (i32.const 1))) (local.get $ow))))
+        ;; fold this row's partial sums into float64
+        (local.set $g (i32.const 0))
+        (loop $lf
+          (call $fold (i32.add (local.get $s1) (i32.shl (local.get $g) (i32.const 1)))
+            (v128.load (i32.add (local.get $part) (local.get $g))))
+          (call $fold (i32.add (local.get $s2) (i32.shl (local.get $g) (i32.const 1)))
+            (v128.load (i32.add (local.get $part) (i32.add (local.get $cb) (local.get $g)))))
+          (br_if $lf (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 16))) (local.get $cb))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $lr))))
+
+  ;; scale * (dz - mb - xhat * mg), as bn_grad_apply computes it.
+  (func $bn_dx (param $dz v128) (param $h v128) (param $sc v128) (param $mb v128) (param $mg v128) (result v128)
+    (f32x4.mul (local.get $sc) (f32x4.sub (f32x4.sub (local.get $dz) (local.get $mb)) (f32x4.mul (local.get $h) (local.get $mg)))))
+
   ;; One Adam step over n floats, in the order of operations of tfjs's
   ;; AdamOptimizer (separate multiplies and adds, so float32 results match):
   ;; m' = m b1 + g (1 - b1); v' = v b2 + g^2 (1 - b2);

@@ -7,7 +7,14 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "../shared/config.ts";
 import { type ParamMap, paramSpecs } from "../shared/params.ts";
-import { BN_FORWARD, BN_GRAD, hasBatchNormKernels } from "./bn_kernels.ts";
+import {
+  BN_FORWARD,
+  BN_GRAD,
+  BN_POOL_FORWARD,
+  BN_POOL_GRAD,
+  canPoolFuse,
+  hasBatchNormKernels,
+} from "./bn_kernels.ts";
 import { ADAM_UPDATE } from "./kernels.ts";
 
 export interface Trainer {
@@ -110,6 +117,39 @@ function batchNormKernels(x: tf.Tensor, layer: BatchNormLayer, stats: tf.Tensor[
 }
 
 /**
+ * maxPool2x2(batchNormTrain(x, {...layer, relu: true})) as one fused kernel
+ * pair where the backend has it and the shape allows (canPoolFuse), else
+ * exactly that composition.
+ */
+export function batchNormReluPool(x: tf.Tensor4D, layer: BatchNormLayer, stats: tf.Tensor[]): tf.Tensor4D {
+  if (!hasBatchNormKernels() || !canPoolFuse(x.shape)) {
+    return tf.maxPool(batchNormTrain(x, { ...layer, relu: true }, stats) as tf.Tensor4D, 2, 2, "valid");
+  }
+  const { eps: epsilon, bias } = layer;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [x, gamma, beta, bias] = args as tf.Tensor[];
+    const [pooled, mean, variance, rstd, mx] = tf.engine().runKernel(
+      BN_POOL_FORWARD,
+      bias ? { x, gamma, beta, bias } : { x, gamma, beta },
+      { epsilon },
+    ) as tf.Tensor[];
+    save([x, mx, rstd, gamma, beta]);
+    stats.push(tf.keep(mean), tf.keep(variance));
+    return {
+      value: pooled,
+      gradFunc: (dpool: tf.Tensor, saved: tf.Tensor[]) => {
+        const [x, mx, rstd, gamma, beta] = saved;
+        return tf.engine().runKernel(BN_POOL_GRAD, { dpool, x, mx, rstd, gamma, beta }, {
+          bias: !!bias,
+        }) as tf.Tensor[];
+      },
+    };
+  });
+  return (bias ? f(x, layer.gamma, layer.beta, bias) : f(x, layer.gamma, layer.beta)) as tf.Tensor4D;
+}
+
+/**
  * Training-mode forward: pair logits [B] for a batch [2B, S, S, 1] (first B
  * images are the pairs' first sides) and, when the tower ends in classes, the
  * class logits [2B, classes]. BN batch stats are appended to `stats`.
@@ -128,7 +168,8 @@ export function forwardTrain(
     );
   const block = (h: tf.Tensor4D, conv: string, bn: string) => {
     const y = tf.conv2d(h, v[`${conv}/kernel`] as tf.Tensor4D, 1, "same");
-    return tf.maxPool(bnRelu(y, bn, `${conv}/bias`) as tf.Tensor4D, 2, 2, "valid");
+    const layer = { gamma: v[`${bn}/gamma`], beta: v[`${bn}/beta`], eps, bias: v[`${conv}/bias`] };
+    return batchNormReluPool(y, layer, stats);
   };
   const h = block(block(x, "conv1", "bn1"), "conv2", "bn2");
   const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
