@@ -80,13 +80,10 @@ class Replica {
       this.#waiting.splice(0).forEach((f) => f({ ok: false, error: this.#failed!.message }));
     };
   }
-  send(m: Request, transfer: Transferable[] = []) {
-    if (this.#failed) throw this.#failed;
-    this.#w.postMessage(m, transfer);
-  }
   async call(m: Request, transfer: Transferable[] = []): Promise<Reply> {
+    if (this.#failed) throw this.#failed;
     const reply = new Promise<Reply>((resolve) => this.#waiting.push(resolve));
-    this.send(m, transfer);
+    this.#w.postMessage(m, transfer);
     const r = await reply;
     if (!r.ok) throw new Error(`Training worker failed: ${r.error}`);
     return r;

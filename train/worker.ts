@@ -1,7 +1,8 @@
 // A data-parallel training replica, run as a Deno Web Worker (one per core;
 // the wasm backend is single-threaded under Deno). Each replica holds the
 // same weights and Adam state, computes gradients on its share of the batch,
-// and applies the averaged gradients it is sent back, so replicas never drift.
+// and applies the mean of every replica's gradients, formed identically in
+// each from shared memory (exchange.ts), so replicas never drift.
 import { useBackend } from "../shared/backend.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import type { ParamMap } from "../shared/params.ts";
