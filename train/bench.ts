@@ -82,7 +82,7 @@ async function pytorch(): Promise<number | undefined> {
   }
   const out = await new Deno.Command("/usr/bin/python3", {
     args: [a.pytorch!, "--data", DEFAULT_DATA_DIR, "--throughput"],
-    stderr: "piped",
+    stderr: "inherit", // a failing reference shows why
   }).output();
   if (!out.success) return undefined;
   let rate: number | undefined;

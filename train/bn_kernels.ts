@@ -6,7 +6,7 @@
 // is a multiple of 4, plain loops otherwise.
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { simdFor } from "./simd.ts";
+import { heap, simdFor } from "./simd.ts";
 
 export const BN_FORWARD = "SiameseBatchNormTrain";
 export const BN_GRAD = "SiameseBatchNormTrainGrad";
@@ -14,7 +14,6 @@ export const BN_POOL_FORWARD = "SiameseBatchNormReluPool";
 export const BN_POOL_GRAD = "SiameseBatchNormReluPoolGrad";
 
 type Info = tf.TensorInfo;
-const heap = (b: BackendWasm, t: Info) => b.typedArrayFromHeap(t) as Float32Array;
 const size = (t: Info) => t.shape.reduce((a, b) => a * b, 1);
 
 /**
@@ -88,6 +87,32 @@ function statistics(backend: BackendWasm, x: Info, eps: number, bias?: Info) {
   return { mx, mean, variance, rstd };
 }
 
+/**
+ * From the gradient sums [sum dz (c), sum dz * xhat (c)] over m rows: writes
+ * dbeta and dgamma, and returns the per-channel coefficients of
+ * dx = scale * (dz - mb - xhat * mg) as [scale, mb, mg] (c each).
+ */
+function coefficients(
+  backend: BackendWasm,
+  sums: Float64Array,
+  m: number,
+  gamma: Info,
+  rstd: Info,
+  dgamma: Info,
+  dbeta: Info,
+): Float32Array {
+  const c = sums.length / 2, g = heap(backend, gamma), r = heap(backend, rstd);
+  const dg = heap(backend, dgamma), db = heap(backend, dbeta), k3 = new Float32Array(3 * c);
+  for (let k = 0; k < c; k++) {
+    db[k] = sums[k];
+    dg[k] = sums[c + k];
+    k3[k] = g[k] * r[k];
+    k3[c + k] = sums[k] / m;
+    k3[2 * c + k] = sums[c + k] / m;
+  }
+  return k3;
+}
+
 /** True when bn_relu_pool applies: NHWC, channels % 4 == 0, even height and width. */
 export function canPoolFuse(shape: number[]): boolean {
   return shape.length === 4 && shape[3] % 4 === 0 && shape[1] % 2 === 0 && shape[2] % 2 === 0 &&
@@ -155,15 +180,7 @@ function poolGrad(
     );
   };
   run(0);
-  const sums = simd.heapF64(s, 2 * c), g = heap(backend, gamma), r = heap(backend, rstd);
-  const dg = heap(backend, dgamma), db = heap(backend, dbeta), kv = simd.heapF32(k3, 3 * c);
-  for (let k = 0; k < c; k++) {
-    db[k] = sums[k];
-    dg[k] = sums[c + k];
-    kv[k] = g[k] * r[k];
-    kv[c + k] = sums[k] / m;
-    kv[2 * c + k] = sums[c + k] / m;
-  }
+  simd.heapF32(k3, 3 * c).set(coefficients(backend, simd.heapF64(s, 2 * c), m, gamma, rstd, dgamma, dbeta));
   run(1);
   if (dbias) heap(backend, dbias).set(simd.heapF64(s, c));
   return dbias ? [dx, dgamma, dbeta, dbias] : [dx, dgamma, dbeta];
@@ -188,7 +205,6 @@ function grad(
   const dgamma = backend.makeOutput([c], "float32"), dbeta = backend.makeOutput([c], "float32");
   const dbias = bias ? backend.makeOutput([c], "float32") : undefined;
   const outs = dbias ? [dx, dgamma, dbeta, dbias] : [dx, dgamma, dbeta];
-  const g = heap(backend, gamma), r = heap(backend, rstd);
   const simd = c % 4 === 0 && m > 0 ? simdFor(backend) : undefined;
   if (simd) {
     // dz (dy through the ReLU) goes to dx first, then dx is computed in place.
@@ -199,15 +215,9 @@ function grad(
     simd.heapF64(s, 2 * c).fill(0);
     simd.heapF32(zero, c).fill(0);
     simd.k.moments(dz, at(xhat), zero, m, c, s, s + 8 * c);
-    const sums = simd.heapF64(s, 2 * c), k3 = simd.heapF32(coef, 3 * c);
-    const dg = heap(backend, dgamma), db = heap(backend, dbeta);
-    for (let k = 0; k < c; k++) {
-      db[k] = sums[k];
-      dg[k] = sums[c + k];
-      k3[k] = g[k] * r[k];
-      k3[c + k] = sums[k] / m;
-      k3[2 * c + k] = sums[c + k] / m;
-    }
+    simd.heapF32(coef, 3 * c).set(
+      coefficients(backend, simd.heapF64(s, 2 * c), m, gamma, rstd, dgamma, dbeta),
+    );
     simd.k.bn_grad_apply(dz, at(xhat), m, c, coef, coef + 4 * c, coef + 8 * c, at(dx));
     if (dbias) {
       simd.heapF64(s, 2 * c).fill(0);
@@ -218,27 +228,19 @@ function grad(
   }
   const dyv = heap(backend, dy), hv = heap(backend, xhat), yv = relu ? heap(backend, y!) : undefined;
   const dz = (i: number) => (yv && !(yv[i] > 0) ? 0 : dyv[i]);
-  const sb = new Float64Array(c), sg = new Float64Array(c);
+  const sums = new Float64Array(2 * c); // sum of dz, then of dz * xhat
   for (let i = 0; i < total; i += c) {
     for (let k = 0; k < c; k++) {
       const d = dz(i + k);
-      sb[k] += d;
-      sg[k] += d * hv[i + k];
+      sums[k] += d;
+      sums[c + k] += d * hv[i + k];
     }
   }
-  const dxv = heap(backend, dx), dg = heap(backend, dgamma), db = heap(backend, dbeta);
-  const scale = new Float32Array(c), mb = new Float32Array(c), mg = new Float32Array(c);
-  for (let k = 0; k < c; k++) {
-    dg[k] = sg[k];
-    db[k] = sb[k];
-    scale[k] = g[k] * r[k];
-    mb[k] = sb[k] / m;
-    mg[k] = sg[k] / m;
-  }
+  const k3 = coefficients(backend, sums, m, gamma, rstd, dgamma, dbeta), dxv = heap(backend, dx);
   const sx = new Float64Array(c);
   for (let i = 0; i < total; i += c) {
     for (let k = 0; k < c; k++) {
-      dxv[i + k] = scale[k] * (dz(i + k) - mb[k] - hv[i + k] * mg[k]);
+      dxv[i + k] = k3[k] * (dz(i + k) - k3[c + k] - hv[i + k] * k3[2 * c + k]);
       sx[k] += dxv[i + k];
     }
   }
@@ -246,29 +248,18 @@ function grad(
   return outs;
 }
 
-/** Register both kernels for "wasm" (idempotent). */
+/** Register the batch-norm kernels for "wasm" (idempotent). */
 export function registerBatchNormKernels(): void {
   if (tf.getKernel(BN_FORWARD, "wasm")) return;
-  tf.registerKernel({
-    kernelName: BN_FORWARD,
-    backendName: "wasm",
-    kernelFunc: forward as unknown as tf.KernelFunc,
-  });
-  tf.registerKernel({
-    kernelName: BN_GRAD,
-    backendName: "wasm",
-    kernelFunc: grad as unknown as tf.KernelFunc,
-  });
-  tf.registerKernel({
-    kernelName: BN_POOL_FORWARD,
-    backendName: "wasm",
-    kernelFunc: poolForward as unknown as tf.KernelFunc,
-  });
-  tf.registerKernel({
-    kernelName: BN_POOL_GRAD,
-    backendName: "wasm",
-    kernelFunc: poolGrad as unknown as tf.KernelFunc,
-  });
+  const kernels = {
+    [BN_FORWARD]: forward,
+    [BN_GRAD]: grad,
+    [BN_POOL_FORWARD]: poolForward,
+    [BN_POOL_GRAD]: poolGrad,
+  };
+  for (const [kernelName, f] of Object.entries(kernels)) {
+    tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc: f as unknown as tf.KernelFunc });
+  }
 }
 
 /** True when the active backend has the fused batch-norm kernels. */

@@ -38,6 +38,8 @@ export class Exchange {
   private readonly meta: Float64Array;
   private readonly grads: Float32Array;
   private readonly stats: Float32Array;
+  /** The weighted means, rewritten by every exchange. */
+  private readonly mean: { grads: Float32Array; stats: Float32Array };
 
   constructor(buffer: SharedArrayBuffer, private readonly l: ExchangeLayout, private readonly rank: number) {
     this.ctrl = new Int32Array(buffer, 0, 4);
@@ -45,11 +47,13 @@ export class Exchange {
     const at = CTRL_BYTES + 8 * META * l.replicas;
     this.grads = new Float32Array(buffer, at, l.replicas * l.grads);
     this.stats = new Float32Array(buffer, at + 4 * l.replicas * l.grads, l.replicas * l.stats);
+    this.mean = { grads: new Float32Array(l.grads), stats: new Float32Array(l.stats) };
   }
 
   /**
    * Publish this replica's results (or its failure), wait for every replica,
-   * and return the weighted means. Throws if any replica failed.
+   * and return the weighted means (arrays reused by the next exchange).
+   * Throws if any replica failed.
    */
   exchange(
     mine: { grads: Float32Array; stats: Float32Array; loss: number } | Error,
@@ -69,7 +73,7 @@ export class Exchange {
     this.barrier();
     if (mine instanceof Error) throw mine;
     if (Atomics.load(this.ctrl, 2)) throw new Error("Another training replica failed");
-    const grads = new Float32Array(G), stats = new Float32Array(S);
+    const { grads, stats } = this.mean;
     let loss = 0;
     for (let r = 0; r < n; r++) {
       const w = this.meta[META * r];

@@ -17,7 +17,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { registerBatchNormKernels } from "./bn_kernels.ts";
-import { compileSimd, type Simd, simdFor } from "./simd.ts";
+import { compileSimd, heap, type Simd, simdFor } from "./simd.ts";
 
 type Info = tf.TensorInfo;
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [
@@ -35,10 +35,6 @@ function kernel(name: string) {
   const k = tf.getKernel(name, "wasm");
   if (!k) throw new Error(`Cannot build gradient kernels: wasm lacks "${name}"`);
   return k.kernelFunc;
-}
-
-function heap(backend: BackendWasm, t: Info): Float32Array {
-  return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
 function checkFormat(name: string, attrs: ConvAttrs) {
@@ -235,11 +231,8 @@ function makeMatMul(original: tf.KernelFunc) {
       throw new Error(`BatchMatMul: incompatible shapes [${a.shape}] and [${b.shape}]`);
     }
     const batch = Math.max(ba, bb);
-    const lead = (ba !== bb ? (ba > bb ? a : b) : a.shape.length >= b.shape.length ? a : b).shape.slice(
-      0,
-      -2,
-    );
-    const out = backend.makeOutput([...lead, m, n], "float32");
+    const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    const out = backend.makeOutput([...outer, m, n], "float32");
     if (m * n === 0) return out;
     if (k === 0) {
       heap(backend, out).fill(0);
@@ -295,16 +288,9 @@ function maxPoolGrad(
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const top = info.padInfo.top, left = info.padInfo.left;
   const dx = backend.makeOutput(input.shape, "float32");
-  if (dx.shape.some((d) => d === 0)) return dx;
-  const tiled = fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0;
-  if (tiled && h === 2 * oh && w === 2 * ow && c % 4 === 0) {
-    const simd = simdFor(backend);
-    simd.k.maxpool_grad2(simd.addr(input.dataId), simd.addr(dy.dataId), simd.addr(dx.dataId), n * oh, ow, c);
-    return dx;
-  }
   const dxv = heap(backend, dx), xv = heap(backend, input), dyv = heap(backend, dy);
   dxv.fill(0);
-  if (tiled && h === 2 * oh) {
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && h === 2 * oh) {
     maxPoolGrad2x2(xv, dyv, dxv, n * oh, ow, c, w * c);
     return dx;
   }

@@ -1,5 +1,6 @@
 // The SIMD kernels of simd.wat, compiled at start-up (wabt) and instantiated
 // on the wasm backend's own memory, plus a GEMM driver on top of them.
+import type { TensorInfo } from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import wabtInit from "wabt";
 
@@ -115,7 +116,6 @@ interface Exports {
     om: number,
     ov: number,
   ): void;
-  maxpool_grad2(x: number, dy: number, dx: number, rows: number, ow: number, c: number): void;
 }
 
 /** The parts of the backend's Emscripten module used here. */
@@ -203,6 +203,11 @@ export class Simd {
     this.k.pack_b(b, brs, bcs, k, n, s + 128 + ap);
     this.k.gemm(s + 128, s + 128 + ap, c, 4 * n, m, n, k, 0, s);
   }
+}
+
+/** A float32 tensor's data on the backend's heap (a view, valid until the heap grows). */
+export function heap(backend: BackendWasm, t: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
 const simds = new WeakMap<BackendWasm, Simd>();

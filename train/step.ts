@@ -88,32 +88,54 @@ export function batchNormTrain(x: tf.Tensor, layer: BatchNormLayer, stats: tf.Te
   return relu ? tf.relu(z) : z;
 }
 
-/** batchNormTrain on the fused wasm kernels (bn_kernels.ts). */
-function batchNormKernels(x: tf.Tensor, layer: BatchNormLayer, stats: tf.Tensor[]) {
-  const { eps: epsilon, relu = false, bias } = layer;
+/**
+ * A fused batch-norm kernel pair (bn_kernels.ts) as a differentiable op of x,
+ * gamma, beta[, bias]: `forward` runs the forward kernel on those inputs and
+ * returns the output, the batch statistics and what `backward` needs.
+ */
+function fused(
+  x: tf.Tensor,
+  layer: BatchNormLayer,
+  stats: tf.Tensor[],
+  forward: (
+    inputs: tf.NamedTensorMap,
+  ) => { value: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor; saved: tf.Tensor[] },
+  backward: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[],
+): tf.Tensor {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const [x, gamma, beta, bias] = args as tf.Tensor[];
-    const [y, xhat, mean, variance, rstd] = tf.engine().runKernel(
-      BN_FORWARD,
-      bias ? { x, gamma, beta, bias } : { x, gamma, beta },
-      { epsilon, relu },
-    ) as tf.Tensor[];
-    save(relu ? [xhat, gamma, rstd, y] : [xhat, gamma, rstd]);
+    const { value, mean, variance, saved } = forward(bias ? { x, gamma, beta, bias } : { x, gamma, beta });
+    save(saved);
     stats.push(tf.keep(mean), tf.keep(variance));
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xhat, gamma, rstd, y] = saved;
-        return tf.engine().runKernel(
-          BN_GRAD,
-          relu ? { dy, xhat, gamma, rstd, y } : { dy, xhat, gamma, rstd },
-          { relu, bias: !!bias },
-        ) as tf.Tensor[];
-      },
-    };
+    return { value, gradFunc: backward };
   });
-  return bias ? f(x, layer.gamma, layer.beta, bias) : f(x, layer.gamma, layer.beta);
+  const { gamma, beta, bias } = layer;
+  return bias ? f(x, gamma, beta, bias) : f(x, gamma, beta);
+}
+
+const run = (kernel: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap) =>
+  tf.engine().runKernel(kernel, inputs, attrs) as tf.Tensor[];
+
+/** batchNormTrain on the fused wasm kernels. */
+function batchNormKernels(x: tf.Tensor, layer: BatchNormLayer, stats: tf.Tensor[]) {
+  const { eps: epsilon, relu = false, bias } = layer;
+  return fused(
+    x,
+    layer,
+    stats,
+    (inputs) => {
+      const [y, xhat, mean, variance, rstd] = run(BN_FORWARD, inputs, { epsilon, relu });
+      return {
+        value: y,
+        mean,
+        variance,
+        saved: relu ? [xhat, inputs.gamma, rstd, y] : [xhat, inputs.gamma, rstd],
+      };
+    },
+    (dy, [xhat, gamma, rstd, y]) =>
+      run(BN_GRAD, relu ? { dy, xhat, gamma, rstd, y } : { dy, xhat, gamma, rstd }, { relu, bias: !!bias }),
+  );
 }
 
 /**
@@ -126,27 +148,17 @@ export function batchNormReluPool(x: tf.Tensor4D, layer: BatchNormLayer, stats: 
     return tf.maxPool(batchNormTrain(x, { ...layer, relu: true }, stats) as tf.Tensor4D, 2, 2, "valid");
   }
   const { eps: epsilon, bias } = layer;
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args.pop() as tf.GradSaveFunc;
-    const [x, gamma, beta, bias] = args as tf.Tensor[];
-    const [pooled, mean, variance, rstd, mx] = tf.engine().runKernel(
-      BN_POOL_FORWARD,
-      bias ? { x, gamma, beta, bias } : { x, gamma, beta },
-      { epsilon },
-    ) as tf.Tensor[];
-    save([x, mx, rstd, gamma, beta]);
-    stats.push(tf.keep(mean), tf.keep(variance));
-    return {
-      value: pooled,
-      gradFunc: (dpool: tf.Tensor, saved: tf.Tensor[]) => {
-        const [x, mx, rstd, gamma, beta] = saved;
-        return tf.engine().runKernel(BN_POOL_GRAD, { dpool, x, mx, rstd, gamma, beta }, {
-          bias: !!bias,
-        }) as tf.Tensor[];
-      },
-    };
-  });
-  return (bias ? f(x, layer.gamma, layer.beta, bias) : f(x, layer.gamma, layer.beta)) as tf.Tensor4D;
+  return fused(
+    x,
+    layer,
+    stats,
+    (inputs) => {
+      const [pooled, mean, variance, rstd, mx] = run(BN_POOL_FORWARD, inputs, { epsilon });
+      return { value: pooled, mean, variance, saved: [inputs.x, mx, rstd, inputs.gamma, inputs.beta] };
+    },
+    (dpool, [x, mx, rstd, gamma, beta]) =>
+      run(BN_POOL_GRAD, { dpool, x, mx, rstd, gamma, beta }, { bias: !!bias }),
+  ) as tf.Tensor4D;
 }
 
 /**
@@ -160,21 +172,22 @@ export function forwardTrain(
   stats: tf.Tensor[],
 ): { logits: tf.Tensor1D; classLogits?: tf.Tensor2D } {
   const v = t.vars, eps = t.config.bnEpsilon;
-  const bnRelu = (x: tf.Tensor, bn: string, bias: string) =>
-    batchNormTrain(
-      x,
-      { gamma: v[`${bn}/gamma`], beta: v[`${bn}/beta`], eps, bias: v[bias], relu: true },
+  const layer = (bn: string, bias: string) => ({
+    gamma: v[`${bn}/gamma`],
+    beta: v[`${bn}/beta`],
+    eps,
+    bias: v[bias],
+  });
+  const block = (h: tf.Tensor4D, conv: string, bn: string) =>
+    batchNormReluPool(
+      tf.conv2d(h, v[`${conv}/kernel`] as tf.Tensor4D, 1, "same"),
+      layer(bn, `${conv}/bias`),
       stats,
     );
-  const block = (h: tf.Tensor4D, conv: string, bn: string) => {
-    const y = tf.conv2d(h, v[`${conv}/kernel`] as tf.Tensor4D, 1, "same");
-    const layer = { gamma: v[`${bn}/gamma`], beta: v[`${bn}/beta`], eps, bias: v[`${conv}/bias`] };
-    return batchNormReluPool(y, layer, stats);
-  };
   const h = block(block(x, "conv1", "bn1"), "conv2", "bn2");
   const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
-  let e = bnRelu(tf.matMul(flat, v["fc/kernel"] as tf.Tensor2D), "bn3", "fc/bias") as tf.Tensor2D,
-    classLogits;
+  const fc = tf.matMul(flat, v["fc/kernel"] as tf.Tensor2D);
+  let e = batchNormTrain(fc, { ...layer("bn3", "fc/bias"), relu: true }, stats) as tf.Tensor2D, classLogits;
   if (t.config.classes) {
     classLogits = tf.add(tf.matMul(e, v["cls/kernel"] as tf.Tensor2D), v["cls/bias"]) as tf.Tensor2D;
     e = tf.softmax(classLogits);
