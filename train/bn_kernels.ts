@@ -159,29 +159,25 @@ function poolGrad(
   const dbias = (args.attrs as { bias: boolean }).bias ? backend.makeOutput([c], "float32") : undefined;
   const simd = simdFor(backend), at = (t: Info) => simd.addr(t.dataId);
   const s = simd.scratch(40 * c), part = s + 16 * c, k3 = s + 24 * c;
-  const run = (mode: number) => {
-    simd.heapF64(s, 2 * c).fill(0);
-    simd.k.bn_relu_pool_grad(
-      at(x),
-      at(dpool),
-      at(dx),
-      rows,
-      ow,
-      c,
-      at(mx),
-      at(rstd),
-      at(gamma),
-      at(beta),
-      k3,
-      s,
-      s + 8 * c,
-      part,
-      mode,
-    );
-  };
-  run(0);
-  simd.heapF32(k3, 3 * c).set(coefficients(backend, simd.heapF64(s, 2 * c), m, gamma, rstd, dgamma, dbeta));
-  run(1);
+  const sums = simd.heapF64(s, 2 * c).fill(0);
+  simd.k.bn_relu_pool_dz(
+    at(x),
+    at(dpool),
+    at(dx),
+    rows,
+    ow,
+    c,
+    at(mx),
+    at(rstd),
+    at(gamma),
+    at(beta),
+    s,
+    s + 8 * c,
+    part,
+  );
+  simd.heapF32(k3, 3 * c).set(coefficients(backend, sums, m, gamma, rstd, dgamma, dbeta));
+  simd.heapF64(s, c).fill(0);
+  simd.k.bn_pool_dx(at(x), at(dx), rows, ow, c, at(mx), at(rstd), k3, s, part);
   if (dbias) heap(backend, dbias).set(simd.heapF64(s, c));
   return dbias ? [dx, dgamma, dbeta, dbias] : [dx, dgamma, dbeta];
 }

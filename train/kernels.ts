@@ -139,21 +139,26 @@ function conv2DBackpropFilter(
     return out;
   }
   const simd = simdFor(backend);
-  const block = Math.min(PIXEL_BLOCK, pixels), aBytes = 16 * groups * block;
+  const block = Math.min(PIXEL_BLOCK, pixels), direct = co % 8 === 0;
+  const aBytes = direct ? 0 : 16 * groups * block;
   const { s, geo, offs, xp, rest: packedA } = paddedInput(
     simd,
     x,
     info,
     4 * groups,
-    aBytes + 32 * Math.ceil(co / 8) * block,
+    direct ? 0 : aBytes + 32 * Math.ceil(co / 8) * block,
   );
   const packedB = packedA + aBytes;
   const dyAt = simd.addr(dy.dataId), outAt = simd.addr(out.dataId);
   for (let p0 = 0; p0 < pixels; p0 += block) {
-    const p1 = Math.min(pixels, p0 + block);
+    const p1 = Math.min(pixels, p0 + block), acc = p0 > 0 ? 1 : 0;
+    if (direct) {
+      simd.k.conv_dw(xp, geo, offs, dyAt, co, outAt, rows, p0, p1, acc, s);
+      continue;
+    }
     simd.k.im2col_a(xp, geo, offs, groups, ci % 4 === 0 ? 1 : 0, p0, p1, packedA);
     simd.k.pack_b(dyAt + 4 * p0 * co, 4 * co, 4, p1 - p0, co, packedB);
-    simd.k.gemm(packedA, packedB, outAt, 4 * co, rows, co, p1 - p0, p0 > 0 ? 1 : 0, s);
+    simd.k.gemm(packedA, packedB, outAt, 4 * co, rows, co, p1 - p0, acc, s);
   }
   return out;
 }

@@ -40,6 +40,19 @@ interface Exports {
     p1: number,
     dst: number,
   ): void;
+  conv_dw(
+    xp: number,
+    geo: number,
+    offs: number,
+    dy: number,
+    co: number,
+    c: number,
+    rows: number,
+    p0: number,
+    p1: number,
+    acc: number,
+    tmp: number,
+  ): void;
   conv_gemm(
     xp: number,
     geo: number,
@@ -78,7 +91,7 @@ interface Exports {
     beta: number,
     out: number,
   ): void;
-  bn_relu_pool_grad(
+  bn_relu_pool_dz(
     x: number,
     dpool: number,
     dx: number,
@@ -89,11 +102,21 @@ interface Exports {
     rstd: number,
     gamma: number,
     beta: number,
-    k3: number,
     s1: number,
     s2: number,
     part: number,
-    mode: number,
+  ): void;
+  bn_pool_dx(
+    x: number,
+    dx: number,
+    rows: number,
+    ow: number,
+    c: number,
+    mean: number,
+    rstd: number,
+    k3: number,
+    s1: number,
+    part: number,
   ): void;
   bn_grad_apply(
     dy: number,
