@@ -52,6 +52,7 @@ const cases: [number, number, number, number, number, number, Pad][] = [
   [3, 28, 1, 8, 3, 1, "same"],
   [3, 14, 8, 16, 3, 1, "same"],
   [2, 5, 6, 20, 3, 1, "same"],
+  [2, 11, 3, 24, 5, 2, 2], // direct filter gradient: 75 taps (a partial tile), 3 channel panels
 ];
 for (const [n, s, ci, co, k, stride, pad] of cases) {
   Deno.test(`Conv2D and its gradients on wasm match cpu: x[${n},${s},${s},${ci}] k${k} co${co} stride ${stride} pad ${pad}`, () => {
