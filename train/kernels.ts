@@ -100,18 +100,32 @@ function makeConv2D(original: tf.KernelFunc) {
     const simd = simdFor(backend);
     const { s, geo, offs, xp, rest: packedB } = paddedInput(simd, x, info, k, 32 * Math.ceil(co / 8) * k);
     simd.k.pack_b(simd.addr(filter.dataId), 4 * co, 4, k, co, packedB);
-    simd.k.conv_gemm(xp, geo, offs, k, packedB, co, simd.addr(out.dataId), 4 * co, 0, pixels, s);
+    simd.k.conv_gemm(
+      xp,
+      geo,
+      offs,
+      k,
+      packedB,
+      co,
+      simd.addr(out.dataId),
+      4 * co,
+      0,
+      pixels,
+      s,
+      ci % 4 === 0 ? 1 : 0,
+    );
     return out;
   };
 }
 
-/** Pixels per GEMM block of the filter gradient (packed blocks stay in L2). */
+/** Pixels per call of the filter-gradient kernel (its slice of dy stays in L2). */
 const PIXEL_BLOCK = 1024;
 
 /**
  * dW[kh,kw,ci,co] = sum over n,y,x of xpad[n, y*s+kh, x*s+kw, ci] * dy[n,y,x,co],
- * as one GEMM over blocks of pixels: a transposed im2col of x (rows: taps,
- * packed straight from the heap) times dy, accumulated in place.
+ * with no im2col: tiles of 4 taps x 8 channels walk the output pixels,
+ * reading the padded input in place and dy's rows (copied with their rows
+ * zero-padded to a multiple of 8 channels when co is not one).
  */
 function conv2DBackpropFilter(
   args: { inputs: { x: Info; dy: Info }; backend: BackendWasm; attrs: unknown },
@@ -130,35 +144,39 @@ function conv2DBackpropFilter(
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const rows = kh * kw * ci,
-    groups = Math.ceil(rows / 4),
-    pixels = info.batchSize * info.outHeight * info.outWidth;
+  const rows = kh * kw * ci, pixels = info.batchSize * info.outHeight * info.outWidth;
   const out = backend.makeOutput([kh, kw, ci, co], "float32");
   if (pixels === 0) {
     heap(backend, out).fill(0);
     return out;
   }
-  const simd = simdFor(backend);
-  const block = Math.min(PIXEL_BLOCK, pixels), direct = co % 8 === 0;
-  const aBytes = direct ? 0 : 16 * groups * block;
-  const { s, geo, offs, xp, rest: packedA } = paddedInput(
-    simd,
-    x,
-    info,
-    4 * groups,
-    direct ? 0 : aBytes + 32 * Math.ceil(co / 8) * block,
-  );
-  const packedB = packedA + aBytes;
-  const dyAt = simd.addr(dy.dataId), outAt = simd.addr(out.dataId);
-  for (let p0 = 0; p0 < pixels; p0 += block) {
-    const p1 = Math.min(pixels, p0 + block), acc = p0 > 0 ? 1 : 0;
-    if (direct) {
-      simd.k.conv_dw(xp, geo, offs, dyAt, co, outAt, rows, p0, p1, acc, s);
-      continue;
-    }
-    simd.k.im2col_a(xp, geo, offs, groups, ci % 4 === 0 ? 1 : 0, p0, p1, packedA);
-    simd.k.pack_b(dyAt + 4 * p0 * co, 4 * co, 4, p1 - p0, co, packedB);
-    simd.k.gemm(packedA, packedB, outAt, 4 * co, rows, co, p1 - p0, acc, s);
+  const simd = simdFor(backend), co8 = 8 * Math.ceil(co / 8);
+  const padded = co8 === co ? 0 : 4 * pixels * co8;
+  const { s, geo, offs, xp, rest } = paddedInput(simd, x, info, 4 * Math.ceil(rows / 4), padded);
+  let dyAt = simd.addr(dy.dataId);
+  if (padded) {
+    const from = heap(backend, dy), to = simd.heapF32(rest, pixels * co8).fill(0);
+    for (let p = 0; p < pixels; p++) to.set(from.subarray(p * co, (p + 1) * co), p * co8);
+    dyAt = rest;
+  }
+  const outAt = simd.addr(out.dataId);
+  for (let p0 = 0; p0 < pixels; p0 += PIXEL_BLOCK) {
+    const p1 = Math.min(pixels, p0 + PIXEL_BLOCK);
+    simd.k.conv_dw(
+      xp,
+      geo,
+      offs,
+      dyAt,
+      4 * co8,
+      co,
+      outAt,
+      rows,
+      p0,
+      p1,
+      p0 > 0 ? 1 : 0,
+      s,
+      ci % 4 === 0 ? 1 : 0,
+    );
   }
   return out;
 }

@@ -30,21 +30,12 @@ interface Exports {
     wp: number,
     dst: number,
   ): void;
-  im2col_a(
-    xp: number,
-    geo: number,
-    offs: number,
-    groups: number,
-    vec: number,
-    p0: number,
-    p1: number,
-    dst: number,
-  ): void;
   conv_dw(
     xp: number,
     geo: number,
     offs: number,
     dy: number,
+    ldd: number,
     co: number,
     c: number,
     rows: number,
@@ -52,6 +43,7 @@ interface Exports {
     p1: number,
     acc: number,
     tmp: number,
+    vec: number,
   ): void;
   conv_gemm(
     xp: number,
@@ -65,6 +57,7 @@ interface Exports {
     p0: number,
     p1: number,
     tmp: number,
+    vec: number,
   ): void;
   moments(a: number, b: number, shift: number, rows: number, c: number, s1: number, s2: number): void;
   bn_apply(
