@@ -218,6 +218,29 @@ Deno.test("folded inference equals unfolded eval-mode batch norm", () => {
   got.forEach((v, i) => assertClose(v, ref[i], 1e-4 * (1 + Math.abs(ref[i])), `logit ${i}`));
 });
 
+Deno.test("worker steps issued without waiting (as the loop pipelines them) equal steps awaited one by one", async () => {
+  const pool = Int32Array.from({ length: 2000 }, (_, i) => i);
+  const pairs = balancedPairs(pool, mnist.train.labels, 80, createRng(10));
+  const batches = [0, 1, 2, 3].map((s) => ({
+    batch: fillBatch(mnist.train.images.pixels, pairs, s * 20, 20),
+    same: Float32Array.from(pairs.same.subarray(s * 20, s * 20 + 20)),
+  }));
+  const run = async (pipelined: boolean) => {
+    const init = initParams(SEED_MODEL, createRng(11));
+    const runner = await workerRunner(2, init, SEED_MODEL, 1e-3, "wasm", mnist.train.images.pixels);
+    try {
+      const steps = [...batches, ...batches];
+      if (pipelined) await Promise.all(steps.map((b) => runner.step(b.batch, b.same, 1e-3)));
+      else for (const b of steps) await runner.step(b.batch, b.same, 1e-3);
+      return await runner.readParams();
+    } finally {
+      runner.close();
+    }
+  };
+  const [one, all] = [await run(false), await run(true)];
+  for (const name of Object.keys(one)) assertEquals(all[name].values, one[name].values, name);
+});
+
 Deno.test("worker replicas stay identical: their split scoring equals scoring replica 0's weights here", async () => {
   const runner = await workerRunner(
     2,

@@ -52,11 +52,17 @@ const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 const fmt = (xs: number[]) => xs.map((r) => r.toFixed(0)).join(", ");
 
 let next = 0;
+/** n steps, two in flight (as the training loop runs them). */
 async function run(runner: StepRunner, n: number) {
+  let previous: Promise<number> | undefined;
   for (let s = 0; s < n; s++, next++) {
     const { batch, same } = batches[next % batches.length];
-    await runner.step(batch, same);
+    const pending = runner.step(batch, same);
+    pending.catch(() => {});
+    await previous;
+    previous = pending;
   }
+  await previous;
 }
 
 /** Median pairs/s over the windows (the runner is warmed up first). */

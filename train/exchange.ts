@@ -3,6 +3,9 @@
 // its own slot, waits at a barrier for the others, then every replica forms
 // the same weighted mean (same order, same arithmetic, so replicas stay
 // identical) and applies it itself. The main thread only hands out batches.
+// Slots are double-buffered by step parity: a replica that is done reading
+// step k may write step k+1 while a slower one still reads step k, and it
+// cannot reach step k+2 before that one has passed the barrier of k+1.
 import type { ModelConfig } from "../shared/config.ts";
 import { paramSpecs } from "../shared/params.ts";
 
@@ -28,25 +31,34 @@ export function exchangeLayout(config: ModelConfig, replicas: number): ExchangeL
 
 const CTRL_BYTES = 16, META = 2; // per replica: weight, loss (float64)
 
+/** One parity's slots: meta, gradients and statistics of every replica. */
+function slotBytes(l: ExchangeLayout): number {
+  return 8 * META * l.replicas + 4 * l.replicas * (l.grads + l.stats);
+}
+
 export function exchangeBytes(l: ExchangeLayout): number {
-  return CTRL_BYTES + 8 * META * l.replicas + 4 * l.replicas * (l.grads + l.stats);
+  return CTRL_BYTES + 2 * slotBytes(l);
 }
 
 /** One replica's view of the shared buffer. */
 export class Exchange {
   private readonly ctrl: Int32Array;
-  private readonly meta: Float64Array;
-  private readonly grads: Float32Array;
-  private readonly stats: Float32Array;
+  /** Slots by step parity. */
+  private readonly slots: { meta: Float64Array; grads: Float32Array; stats: Float32Array }[];
   /** The weighted means, rewritten by every exchange. */
   private readonly mean: { grads: Float32Array; stats: Float32Array };
+  private step = 0;
 
   constructor(buffer: SharedArrayBuffer, private readonly l: ExchangeLayout, private readonly rank: number) {
     this.ctrl = new Int32Array(buffer, 0, 4);
-    this.meta = new Float64Array(buffer, CTRL_BYTES, META * l.replicas);
-    const at = CTRL_BYTES + 8 * META * l.replicas;
-    this.grads = new Float32Array(buffer, at, l.replicas * l.grads);
-    this.stats = new Float32Array(buffer, at + 4 * l.replicas * l.grads, l.replicas * l.stats);
+    this.slots = [0, 1].map((parity) => {
+      const at = CTRL_BYTES + parity * slotBytes(l), g = at + 8 * META * l.replicas;
+      return {
+        meta: new Float64Array(buffer, at, META * l.replicas),
+        grads: new Float32Array(buffer, g, l.replicas * l.grads),
+        stats: new Float32Array(buffer, g + 4 * l.replicas * l.grads, l.replicas * l.stats),
+      };
+    });
     this.mean = { grads: new Float32Array(l.grads), stats: new Float32Array(l.stats) };
   }
 
@@ -60,15 +72,16 @@ export class Exchange {
     weight: number,
   ): { grads: Float32Array; stats: Float32Array; loss: number } {
     const { replicas: n, grads: G, stats: S } = this.l, k = this.rank;
+    const slot = this.slots[this.step++ & 1];
     if (mine instanceof Error) Atomics.store(this.ctrl, 2, 1);
     else {
       if (mine.grads.length !== G || mine.stats.length !== S) {
         throw new Error("Exchange: unexpected gradient size");
       }
-      this.grads.set(mine.grads, k * G);
-      this.stats.set(mine.stats, k * S);
-      this.meta[META * k] = weight;
-      this.meta[META * k + 1] = mine.loss;
+      slot.grads.set(mine.grads, k * G);
+      slot.stats.set(mine.stats, k * S);
+      slot.meta[META * k] = weight;
+      slot.meta[META * k + 1] = mine.loss;
     }
     this.barrier();
     if (mine instanceof Error) throw mine;
@@ -76,10 +89,10 @@ export class Exchange {
     const { grads, stats } = this.mean;
     let loss = 0;
     for (let r = 0; r < n; r++) {
-      const w = this.meta[META * r];
-      loss += w * this.meta[META * r + 1];
-      accumulate(grads, this.grads.subarray(r * G, (r + 1) * G), w, r === 0);
-      accumulate(stats, this.stats.subarray(r * S, (r + 1) * S), w, r === 0);
+      const w = slot.meta[META * r];
+      loss += w * slot.meta[META * r + 1];
+      accumulate(grads, slot.grads.subarray(r * G, (r + 1) * G), w, r === 0);
+      accumulate(stats, slot.stats.subarray(r * S, (r + 1) * S), w, r === 0);
     }
     return { grads, stats, loss };
   }

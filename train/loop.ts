@@ -113,19 +113,26 @@ export async function train(
           }
         }
       };
-      fill(1);
-      for (let step = 1; step <= steps; step++) {
-        // step() copies the batch out before it awaits, so the next batch is
-        // prepared here while the replicas compute.
-        const pending = runner.step(batch, same, learningRate(opts, (epoch - 1) * steps + step - 1), digits);
-        if (step < steps) fill(step + 1);
-        const loss = await pending;
+      const record = (step: number, loss: number) => {
         stepLosses.push(loss);
         sum += loss;
         const rate = (step * B) / (now() - t0);
         const left = (opts.epochs - epoch) * steps + (steps - step);
         hooks.onStep?.({ epoch, step, loss, pairsPerSecond: rate, etaSeconds: (left * B) / rate });
+      };
+      fill(1);
+      // Two steps in flight: step() copies the batch out before it awaits,
+      // so the next batch is prepared here and queued at the replicas before
+      // this step's loss comes back; they never wait on this thread.
+      let previous: Promise<number> | undefined;
+      for (let step = 1; step <= steps; step++) {
+        const pending = runner.step(batch, same, learningRate(opts, (epoch - 1) * steps + step - 1), digits);
+        pending.catch(() => {}); // awaited below; no unhandled rejection if the previous step throws first
+        if (step < steps) fill(step + 1);
+        if (previous) record(step - 1, await previous);
+        previous = pending;
       }
+      record(steps, await previous!);
       const seconds = now() - t0;
       const logits = await runner.score(valPairs);
       const m = summarize(confusion(logits.map(sigmoid), valPairs.same, 0.5));
