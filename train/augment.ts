@@ -43,17 +43,24 @@ export function augmentBatch(batch: Float32Array, side: number, aug: Augment, rn
         const uy = -sin * dx + cos * dy, sx = cos * dx + sin * dy - sh * uy + c, sy = uy + c;
         const x0 = Math.floor(sx), y0 = Math.floor(sy), fx = sx - x0, fy = sy - y0;
         let v = 0;
-        if (x0 >= -1 && y0 >= -1 && x0 < side && y0 < side) {
-          const p = (xx: number, yy: number) =>
-            xx >= 0 && yy >= 0 && xx < side && yy < side ? src[yy * side + xx] : 0;
-          v = (1 - fy) * ((1 - fx) * p(x0, y0) + fx * p(x0 + 1, y0)) +
-            fy * ((1 - fx) * p(x0, y0 + 1) + fx * p(x0 + 1, y0 + 1));
+        if (x0 >= 0 && y0 >= 0 && x0 + 1 < side && y0 + 1 < side) { // all four neighbours inside
+          const at = y0 * side + x0;
+          v = (1 - fy) * ((1 - fx) * src[at] + fx * src[at + 1]) +
+            fy * ((1 - fx) * src[at + side] + fx * src[at + side + 1]);
+        } else if (x0 >= -1 && y0 >= -1 && x0 < side && y0 < side) {
+          v = (1 - fy) * ((1 - fx) * pixel(src, side, x0, y0) + fx * pixel(src, side, x0 + 1, y0)) +
+            fy * ((1 - fx) * pixel(src, side, x0, y0 + 1) + fx * pixel(src, side, x0 + 1, y0 + 1));
         }
         img[y * side + x] = v;
       }
     }
     if (aug.stroke && rng.next() < aug.stroke) restroke(img, side, rng.next() < 0.5 ? 1 : -1, src);
   }
+}
+
+/** src at (x, y), 0 outside the image. */
+function pixel(src: Float32Array, side: number, x: number, y: number): number {
+  return x >= 0 && y >= 0 && x < side && y < side ? src[y * side + x] : 0;
 }
 
 /** Mix a 3x3 grey dilation (dir 1) or erosion (dir -1) into img half and half. */
