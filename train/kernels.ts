@@ -7,8 +7,8 @@
 // - BatchMatMul (float32): packed SIMD GEMM, any transposition;
 // - Conv2D (NHWC, no dilation): an indirect GEMM over an explicitly padded
 //   copy of the input (no im2col);
-// - filter gradient: a transposed im2col of the padded input, packed straight
-//   into the GEMM's layout, times dy, over blocks of pixels;
+// - filter gradient: tiles of taps x output channels walking the output
+//   pixels, reading the padded input and dy in place (no im2col either);
 // - input gradient (stride 1): that Conv2D of dy with the filter rotated 180
 //   degrees and its channel axes swapped, with the complementary padding;
 // - MaxPoolGrad, Identity (a shared reference), and a fused Adam update.

@@ -9,8 +9,8 @@
   ;; of 8 columns ([ceil(n/8)][k][8], pack_b), both zero-padded. Tiles of 4x8
   ;; in registers, k unrolled by 4, one fused multiply-add per lane and k.
   ;; A's 4 values per k come as one vector, broadcast lane by lane with
-  ;; shuffles (faster here than 4 splat loads: measured 4x8 tiles at ~10-20%
-  ;; above both splat-load 4x8 and 6x8 tiles). Edge tiles are cut by store_pair.
+  ;; shuffles (11-12% faster here than 4 splat loads; a 6x8 tile with splat
+  ;; loads was slower still). Edge tiles are cut by store_pair.
   (func (export "gemm")
     (param $ap i32) (param $bp i32) (param $c i32) (param $ldc i32)
     (param $m i32) (param $n i32) (param $k i32) (param $acc i32) (param $tmp i32)
@@ -494,7 +494,8 @@
   ;; tap (a, b, c) in filter order, and B the filter [k, co] packed in panels
   ;; of 8 columns (pack_b). Output pixels p0..p1-1 in (n, y, x) order, tiles
   ;; of 4 pixels x 8 channels (each tile's window corners found once, for
-  ;; all its channel panels), edge tiles through tmp (128 B).
+  ;; all its channel panels), edge tiles through tmp (128 B). vec (ci % 4
+  ;; == 0): 4 taps at a time read per pixel as one vector.
   ;; geo: i32 [hp, wp, ci, oh, ow, sh, sw].
   (func (export "conv_gemm")
     (param $xp i32) (param $geo i32) (param $offs i32) (param $k i32) (param $bp i32) (param $co i32)
