@@ -16,10 +16,10 @@ import {
 } from "../train/step.ts";
 import { train } from "../train/loop.ts";
 import { loadDataset } from "../train/mnist.ts";
-import { workerRunner } from "../train/replicas.ts";
+import { stepsInFlight, workerRunner } from "../train/replicas.ts";
 import { balancedPairs, fillBatch } from "../train/pairs.ts";
 import { scorePairs } from "../train/evaluate.ts";
-import { assert, assertClose, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 
 await useBackend("wasm");
 await registerWasmGradKernels();
@@ -218,7 +218,41 @@ Deno.test("folded inference equals unfolded eval-mode batch norm", () => {
   got.forEach((v, i) => assertClose(v, ref[i], 1e-4 * (1 + Math.abs(ref[i])), `logit ${i}`));
 });
 
-Deno.test("worker steps issued without waiting (as the loop pipelines them) equal steps awaited one by one", async () => {
+Deno.test("stepsInFlight issues a step before awaiting the previous one, reports losses in order, and rethrows a failure after the step behind it settles", async () => {
+  const events: string[] = [];
+  const resolvers: ((v: number) => void)[] = [];
+  const start = (s: number) => {
+    events.push(`start ${s}`);
+    return new Promise<number>((resolve) => resolvers[s] = resolve);
+  };
+  const run = stepsInFlight(3, start, (s, loss) => events.push(`done ${s} ${loss}`));
+  await Promise.resolve();
+  assertEquals(events, ["start 1", "start 2"]); // two in flight before any loss
+  for (const s of [1, 2, 3]) {
+    resolvers[s](s / 10);
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  await run;
+  assertEquals(events, ["start 1", "start 2", "done 1 0.1", "start 3", "done 2 0.2", "done 3 0.3"]);
+
+  let settled = false;
+  const failing = stepsInFlight(
+    3,
+    (s) =>
+      s === 1
+        ? Promise.reject(new Error("step 1 failed"))
+        : new Promise<number>((resolve) =>
+          setTimeout(() => {
+            settled = true;
+            resolve(0);
+          }, 20)
+        ),
+  );
+  await assertRejects(() => failing, /step 1 failed/);
+  assert(settled, "the step issued behind the failed one settled before the failure was thrown");
+});
+
+Deno.test("worker steps two in flight from one reused batch buffer (as the loop runs them) equal steps awaited one by one", async () => {
   const pool = Int32Array.from({ length: 2000 }, (_, i) => i);
   const pairs = balancedPairs(pool, mnist.train.labels, 80, createRng(10));
   const batches = [0, 1, 2, 3].map((s) => ({
@@ -230,8 +264,18 @@ Deno.test("worker steps issued without waiting (as the loop pipelines them) equa
     const runner = await workerRunner(2, init, SEED_MODEL, 1e-3, "wasm", mnist.train.images.pixels);
     try {
       const steps = [...batches, ...batches];
-      if (pipelined) await Promise.all(steps.map((b) => runner.step(b.batch, b.same, 1e-3)));
-      else for (const b of steps) await runner.step(b.batch, b.same, 1e-3);
+      if (pipelined) {
+        // As the loop does: one batch buffer, refilled as soon as a step is issued.
+        const batch = new Float32Array(batches[0].batch.length), same = new Float32Array(20);
+        await stepsInFlight(steps.length, (s) => {
+          batch.set(steps[s - 1].batch);
+          same.set(steps[s - 1].same);
+          const pending = runner.step(batch, same, 1e-3);
+          batch.fill(0);
+          same.fill(0);
+          return pending;
+        });
+      } else for (const b of steps) await runner.step(b.batch, b.same, 1e-3);
       return await runner.readParams();
     } finally {
       runner.close();

@@ -16,7 +16,7 @@ import { createRng } from "../shared/rng.ts";
 import { registerWasmGradKernels } from "./kernels.ts";
 import { DEFAULT_DATA_DIR, loadDataset } from "./mnist.ts";
 import { balancedPairs, fillBatch } from "./pairs.ts";
-import { localRunner, type StepRunner, workerRunner } from "./replicas.ts";
+import { localRunner, type StepRunner, stepsInFlight, workerRunner } from "./replicas.ts";
 import { createTrainer, disposeTrainer, trainStep } from "./step.ts";
 import { machine } from "./machine.ts";
 
@@ -53,16 +53,11 @@ const fmt = (xs: number[]) => xs.map((r) => r.toFixed(0)).join(", ");
 
 let next = 0;
 /** n steps, two in flight (as the training loop runs them). */
-async function run(runner: StepRunner, n: number) {
-  let previous: Promise<number> | undefined;
-  for (let s = 0; s < n; s++, next++) {
-    const { batch, same } = batches[next % batches.length];
-    const pending = runner.step(batch, same);
-    pending.catch(() => {});
-    await previous;
-    previous = pending;
-  }
-  await previous;
+function run(runner: StepRunner, n: number) {
+  return stepsInFlight(n, () => {
+    const { batch, same } = batches[next++ % batches.length];
+    return runner.step(batch, same);
+  });
 }
 
 /** Median pairs/s over the windows (the runner is warmed up first). */

@@ -5,7 +5,7 @@ import { initParams, type ParamMap } from "../shared/params.ts";
 import { createRng } from "../shared/rng.ts";
 import type { Split } from "./idx.ts";
 import { balancedPairs, fillBatch, type Pairs, splitIndices } from "./pairs.ts";
-import { localRunner, type StepRunner, workerRunner } from "./replicas.ts";
+import { localRunner, type StepRunner, stepsInFlight, workerRunner } from "./replicas.ts";
 import type { BackendName } from "../shared/backend.ts";
 import { augmentBatch } from "./augment.ts";
 import type { Recipe } from "./recipes.ts";
@@ -121,18 +121,11 @@ export async function train(
         hooks.onStep?.({ epoch, step, loss, pairsPerSecond: rate, etaSeconds: (left * B) / rate });
       };
       fill(1);
-      // Two steps in flight: step() copies the batch out before it awaits,
-      // so the next batch is prepared here and queued at the replicas before
-      // this step's loss comes back; they never wait on this thread.
-      let previous: Promise<number> | undefined;
-      for (let step = 1; step <= steps; step++) {
+      await stepsInFlight(steps, (step) => {
         const pending = runner.step(batch, same, learningRate(opts, (epoch - 1) * steps + step - 1), digits);
-        pending.catch(() => {}); // awaited below; no unhandled rejection if the previous step throws first
         if (step < steps) fill(step + 1);
-        if (previous) record(step - 1, await previous);
-        previous = pending;
-      }
-      record(steps, await previous!);
+        return pending;
+      }, record);
       const seconds = now() - t0;
       const logits = await runner.score(valPairs);
       const m = summarize(confusion(logits.map(sigmoid), valPairs.same, 0.5));

@@ -39,6 +39,32 @@ export interface TrainerState {
   optimizer: OptimizerState;
 }
 
+/**
+ * Run steps 1..n with two in flight: `start(s)` issues step s (runner.step
+ * copies its batch out before it awaits, so `start` may then prepare the next
+ * batch), and step s is queued at the replicas before step s-1's loss comes
+ * back, so they never wait on this thread. `done(s, loss)` sees the losses in
+ * order; the first failure is thrown after every issued step has settled.
+ */
+export async function stepsInFlight(
+  n: number,
+  start: (step: number) => Promise<number>,
+  done: (step: number, loss: number) => void = () => {},
+): Promise<void> {
+  const inFlight: Promise<number>[] = [];
+  try {
+    for (let s = 1; s <= n; s++) {
+      const step = start(s);
+      step.catch(() => {}); // handled here; awaited below (or settled in finally)
+      inFlight.push(step);
+      if (inFlight.length === 2) done(s - 1, await inFlight.shift()!);
+    }
+    if (inFlight.length) done(n, await inFlight.shift()!);
+  } finally {
+    await Promise.allSettled(inFlight); // a step issued behind a failed one still finishes first
+  }
+}
+
 /** Train in this thread; `pixels` are the images that `score` pairs index. */
 export async function localRunner(
   params: ParamMap,
