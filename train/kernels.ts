@@ -118,7 +118,11 @@ function makeConv2D(original: tf.KernelFunc) {
   };
 }
 
-/** Pixels per call of the filter-gradient kernel (its slice of dy stays in L2). */
+/**
+ * Pixels per call of the filter-gradient kernel: its float32 sums run over at
+ * most this many pixels before they are added into dW (block sizes from 128
+ * to 1,024 ran equally fast).
+ */
 const PIXEL_BLOCK = 1024;
 
 /**

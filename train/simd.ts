@@ -13,7 +13,6 @@ interface Exports {
     m: number,
     n: number,
     k: number,
-    acc: number,
     tmp: number,
   ): void;
   pack_a(src: number, rs: number, cs: number, m: number, k: number, dst: number): void;
@@ -217,7 +216,7 @@ export class Simd {
     const s = this.scratch(128 + ap + bp);
     this.k.pack_a(a, ars, acs, m, k, s + 128);
     this.k.pack_b(b, brs, bcs, k, n, s + 128 + ap);
-    this.k.gemm(s + 128, s + 128 + ap, c, 4 * n, m, n, k, 0, s);
+    this.k.gemm(s + 128, s + 128 + ap, c, 4 * n, m, n, k, s);
   }
 }
 
