@@ -7,7 +7,7 @@
 // step k may write step k+1 while a slower one still reads step k, and it
 // cannot reach step k+2 before that one has passed the barrier of k+1.
 import type { ModelConfig } from "../shared/config.ts";
-import { paramSpecs } from "../shared/params.ts";
+import { paramSpecs, trainableCount } from "../shared/params.ts";
 
 /** How long a replica waits at the barrier before giving up (a sibling died). */
 const BARRIER_TIMEOUT_MS = 120_000;
@@ -21,12 +21,11 @@ export interface ExchangeLayout {
 }
 
 export function exchangeLayout(config: ModelConfig, replicas: number): ExchangeLayout {
-  const specs = paramSpecs(config);
-  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-  const grads = specs.filter((s) => s.trainable).reduce((a, s) => a + size(s.shape), 0);
-  const stats = 2 *
-    specs.filter((s) => s.name.endsWith("/moving_mean")).reduce((a, s) => a + size(s.shape), 0);
-  return { replicas, grads, stats };
+  const channels = paramSpecs(config).filter((s) => s.name.endsWith("/moving_mean")).reduce(
+    (a, s) => a + s.shape[0],
+    0,
+  );
+  return { replicas, grads: trainableCount(config), stats: 2 * channels };
 }
 
 const CTRL_BYTES = 16, META = 2; // per replica: weight, loss (float64)
