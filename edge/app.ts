@@ -11,19 +11,19 @@ import { errorBody, onError } from "./errors.ts";
 import { readInputs } from "./inputs.ts";
 import { openApi } from "./openapi.ts";
 import type { Verifier } from "./verifier.ts";
-import type { DecodePool } from "./decode_pool.ts";
 
 export interface AppOptions {
   /** The model, or a promise of it: requests before it settles get 503. */
   verifier: Verifier | Promise<Verifier>;
-  /** Largest request body in bytes (default 4 MiB). */
+  /** Largest request body in bytes (default DEFAULT_MAX_BODY_BYTES). */
   maxBodyBytes?: number;
   imageLimits?: ImageLimits;
-  /** Decode large images on worker threads (both images of a pair in parallel). */
-  decodePool?: DecodePool;
   /** Static files by path (the demo page, its script, TF.js, the weights); "/" is the page. */
   assets?: Record<string, { body: Uint8Array; type: string }>;
 }
+
+/** Two phone photos of up to 12 MiB each, with room for the multipart framing. */
+export const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -47,7 +47,7 @@ export function createApp(opts: AppOptions) {
   app.use(secureHeaders());
   app.onError(onError);
   app.notFound((c) => c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`, c), 404));
-  const maxBody = opts.maxBodyBytes ?? 4 * 1024 * 1024;
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const limit = bodyLimit({
     maxSize: maxBody,
     onError: () => {
@@ -82,7 +82,6 @@ export function createApp(opts: AppOptions) {
       ["a", "b"],
       m.config.inputSize,
       limits,
-      opts.decodePool,
     );
     const t0 = performance.now();
     const { probability } = m.score(a, b);
@@ -103,7 +102,6 @@ export function createApp(opts: AppOptions) {
       ["image"],
       m.config.inputSize,
       limits,
-      opts.decodePool,
     );
     const t0 = performance.now();
     const e = m.embed(x);

@@ -2,9 +2,9 @@
 // `curl -F a=@x.png` sends them) and JSON with base64 / data: URLs / arrays of
 // 784 pixels. Every mistake is a ClientError with a stable code.
 import { ClientError } from "../shared/errors.ts";
-import { decodeImage, type ImageLimits } from "../shared/image.ts";
+import { decodeImage } from "../shared/decode.ts";
+import type { ImageLimits } from "../shared/image.ts";
 import { toMnist } from "../shared/preprocess.ts";
-import type { DecodePool } from "./decode_pool.ts";
 
 export interface Parsed {
   images: Float32Array[];
@@ -18,10 +18,11 @@ const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function fromBase64(s: string, field: string): Uint8Array {
   const m = /^data:([^;,]*)(;base64)?,/.exec(s);
-  if (m && !/^image\/(png|jpeg|jpg)$/i.test(m[1])) {
+  // The type only has to say "image": the bytes themselves tell the format.
+  if (m && !/^image\/[a-z0-9.+-]+$/i.test(m[1])) {
     throw new ClientError(
       "unsupported_image_format",
-      `Field "${field}": data URL type "${m[1]}" is not image/png or image/jpeg`,
+      `Field "${field}": data URL type "${m[1]}" is not an image type`,
     );
   }
   if (m && !m[2]) throw new ClientError("bad_base64", `Field "${field}": data URL is not base64-encoded`);
@@ -56,11 +57,11 @@ function pixels(v: unknown[], field: string, side: number): Float32Array {
   return out;
 }
 
-function toInput(raw: Raw, field: string, side: number, limits: ImageLimits, pool?: DecodePool) {
+async function toInput(raw: Raw, field: string, side: number, limits: ImageLimits) {
   if (Array.isArray(raw)) {
     return toMnist({ width: side, height: side, data: pixels(raw, field, side) }, field);
   }
-  return pool ? pool.toMnist(raw, field, limits) : toMnist(decodeImage(raw, field, limits), field);
+  return toMnist(await decodeImage(raw, field, limits), field);
 }
 
 function parseThreshold(v: unknown): number | undefined {
@@ -128,7 +129,6 @@ export async function readInputs(
   fields: string[],
   side: number,
   limits: ImageLimits,
-  pool?: DecodePool,
 ): Promise<Parsed> {
   const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   let got: { raws: Raw[]; threshold?: number };
@@ -141,6 +141,6 @@ export async function readInputs(
     );
   }
   const t0 = performance.now();
-  const images = await Promise.all(got.raws.map((r, i) => toInput(r, fields[i], side, limits, pool)));
+  const images = await Promise.all(got.raws.map((r, i) => toInput(r, fields[i], side, limits)));
   return { images, threshold: got.threshold, decodeMs: performance.now() - t0 };
 }

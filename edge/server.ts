@@ -1,20 +1,36 @@
 // Wiring shared by the entries: the wasm backend, the shipped weights (read
 // relative to this file, so it works from any cwd and on Deno Deploy), the app.
 import { useBackend } from "../shared/backend.ts";
-import { createApp } from "./app.ts";
+import { type AppOptions, createApp } from "./app.ts";
 import { loadVerifier } from "./verifier.ts";
-import { createDecodePool } from "./decode_pool.ts";
+import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
 
 export const WEIGHTS_DIR = new URL("../weights/", import.meta.url);
 
 /**
  * The app; the model loads in the background and /readyz turns 200 when it is
- * verified. Large images decode on a pool of one worker per core (at most 4).
+ * verified. Images decode off the main thread (sharp's own threads), so a
+ * request's two images decode in parallel.
  */
 export function buildApp(dir = WEIGHTS_DIR, load = loadVerifier) {
   const verifier = useBackend("wasm").then(() => load(dir));
-  const decodePool = createDecodePool(Math.min(4, navigator.hardwareConcurrency ?? 1));
-  return { app: createApp({ verifier, decodePool, assets: pageAssets(dir) }), verifier, decodePool };
+  return { app: createApp({ verifier, assets: pageAssets(dir), ...limitsFromEnv() }), verifier };
+}
+
+/**
+ * MAX_BODY_MB (request body, MiB) and MAX_IMAGE_MP (pixels per image,
+ * millions) override the defaults; anything but a positive number is ignored.
+ */
+export function limitsFromEnv(): Pick<AppOptions, "maxBodyBytes" | "imageLimits"> {
+  const num = (k: string) => {
+    const v = Number(Deno.env.get(k));
+    return Number.isFinite(v) && v > 0 ? v : undefined;
+  };
+  const body = num("MAX_BODY_MB"), mp = num("MAX_IMAGE_MP");
+  return {
+    maxBodyBytes: body && Math.round(body * 1024 * 1024),
+    imageLimits: mp ? { ...DEFAULT_IMAGE_LIMITS, maxPixels: Math.round(mp * 1e6) } : undefined,
+  };
 }
 
 /**

@@ -3,7 +3,7 @@
 // permissions of `deno task serve` unless a caller narrows them.
 const root = (p: string) => new URL(`../${p}`, import.meta.url).pathname;
 
-/** What `deno task serve` may read: weights, npm packages, the page, and the modules workers load. */
+/** What `deno task serve` may read: weights, npm packages (with sharp's native libvips), the page, the code. */
 export const SERVE_READ = ["weights", "node_modules", "edge", "shared"].map(root).join(",");
 
 export interface Spawned {
@@ -18,6 +18,8 @@ export async function spawnServer(opts: {
   stderr?: "inherit" | "piped" | "null";
   waitFor?: string;
   read?: string;
+  /** Let sharp load its native build (default true); false leaves it its WebAssembly build. */
+  ffi?: boolean;
 } = {}): Promise<Spawned> {
   const port = 20000 + Math.floor(Math.random() * 30000);
   const child = new Deno.Command(Deno.execPath(), {
@@ -26,6 +28,8 @@ export async function spawnServer(opts: {
       `--allow-read=${opts.read ?? SERVE_READ}`,
       "--allow-env",
       "--allow-net",
+      ...(opts.ffi === false ? [] : [`--allow-ffi=${root("node_modules")}`]),
+      "--allow-sys=cpus",
       root("edge/main.ts"),
     ],
     env: { PORT: String(port), HOST: "127.0.0.1", ...opts.env },

@@ -1,17 +1,20 @@
-// Image bytes -> grayscale luminance, for PNG (every color type and bit
-// depth, palette, alpha, 16-bit, interlaced) and baseline/progressive JPEG.
-// Dimensions are read from the header first, so an image that declares
-// too many pixels (a decompression bomb) is refused before any allocation.
-import { decode as decodePng } from "fast-png";
-import jpeg from "jpeg-js";
+// What a decoded image is, and how large an image the service agrees to
+// decode. The decoding itself is shared/decode.ts.
 import { ClientError } from "./errors.ts";
-import { paperGray, rgbaToGray } from "./gray.ts";
 
 /** Luminance image: Float32Array(width*height), 0 = black .. 1 = white. */
 export interface Gray {
   width: number;
   height: number;
   data: Float32Array;
+}
+
+/** Decoded 8-bit samples, `channels` interleaved per pixel, rows packed. */
+export interface Raw8 {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: Uint8Array;
 }
 
 export interface ImageLimits {
@@ -21,51 +24,19 @@ export interface ImageLimits {
   maxPixels: number;
 }
 
-export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxSide: 4096, maxPixels: 16_000_000 };
+/**
+ * Phone cameras up to 48 MP (8064x6048) and panoramas up to 16384 px long.
+ * JPEGs shrink on load, so their size costs time, not memory.
+ */
+export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxSide: 16384, maxPixels: 50_000_000 };
 
-/** jpeg-js's working-memory cap: 3000x2000 (6 Mpx) photos fit; its accounting undercounts, peak RSS is higher. */
-const JPEG_MEMORY_MB = 128;
-
-const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-/** "png" | "jpeg" | undefined, from the magic bytes. */
-export function sniffFormat(b: Uint8Array): "png" | "jpeg" | undefined {
-  if (b.length >= 8 && PNG_SIG.every((x, i) => b[i] === x)) return "png";
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
-  return undefined;
-}
-
-/** Declared [width, height] from the header, without decoding. */
-export function readDimensions(b: Uint8Array, format: "png" | "jpeg", name: string): [number, number] {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (format === "png") {
-    if (b.length < 24 || String.fromCharCode(...b.subarray(12, 16)) !== "IHDR") {
-      throw new ClientError("undecodable_image", `Cannot decode image "${name}": PNG has no IHDR header`);
-    }
-    return [v.getUint32(16), v.getUint32(20)];
-  }
-  let i = 2;
-  while (i + 9 < b.length) {
-    if (b[i] !== 0xff) {
-      i++;
-      continue;
-    }
-    const marker = b[i + 1];
-    if (marker === 0xff || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9)) {
-      i += 2;
-      continue;
-    }
-    const len = v.getUint16(i + 2);
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return [v.getUint16(i + 7), v.getUint16(i + 5)];
-    }
-    i += 2 + len;
-  }
-  throw new ClientError("undecodable_image", `Cannot decode image "${name}": JPEG has no frame header`);
-}
-
-function checkSize(w: number, h: number, name: string, limits: ImageLimits) {
-  if (w === 0 || h === 0) {
+/**
+ * Refuse a declared size before anything is decoded: 0 pixels is
+ * undecodable_image, more than `limits` is image_too_large (a 109-byte PNG
+ * can declare 30000x30000).
+ */
+export function checkSize(w: number, h: number, name: string, limits: ImageLimits): void {
+  if (!(w > 0 && h > 0)) {
     throw new ClientError("undecodable_image", `Cannot decode image "${name}": it declares ${w}x${h} pixels`);
   }
   if (w > limits.maxSide || h > limits.maxSide || w * h > limits.maxPixels) {
@@ -74,106 +45,4 @@ function checkSize(w: number, h: number, name: string, limits: ImageLimits) {
       `Cannot decode image "${name}": ${w}x${h} exceeds the limit of ${limits.maxSide} per side and ${limits.maxPixels} pixels`,
     );
   }
-}
-
-/**
- * Decode PNG or JPEG bytes to luminance (Rec. 601 weights), compositing any
- * alpha over white paper. Throws ClientError with a stable code.
- */
-export function decodeImage(bytes: Uint8Array, name: string, limits = DEFAULT_IMAGE_LIMITS): Gray {
-  const format = sniffFormat(bytes);
-  if (!format) {
-    throw new ClientError(
-      "unsupported_image_format",
-      `Cannot decode image "${name}": not a PNG or JPEG file`,
-    );
-  }
-  const [w, h] = readDimensions(bytes, format, name);
-  checkSize(w, h, name, limits);
-  try {
-    return format === "png" ? fromPng(bytes, w, h) : fromJpeg(bytes, w, h, limits);
-  } catch (e) {
-    if (e instanceof ClientError) throw e;
-    if (/maxMemoryUsageInMB/.test((e as Error).message)) {
-      throw new ClientError(
-        "image_too_large",
-        `Cannot decode image "${name}": a ${w}x${h} JPEG needs more than ${JPEG_MEMORY_MB} MB to decode`,
-      );
-    }
-    throw new ClientError("undecodable_image", `Cannot decode image "${name}": ${(e as Error).message}`);
-  }
-}
-
-/** True when an Adobe APP14 segment is present (its own colour transform rules). */
-function hasAdobeMarker(b: Uint8Array): boolean {
-  for (let i = 2; i + 9 < b.length && b[i] === 0xff; i += 2 + ((b[i + 2] << 8) | b[i + 3])) {
-    if (b[i + 1] === 0xda) return false; // start of scan: no more headers
-    if (b[i + 1] === 0xee && String.fromCharCode(...b.subarray(i + 4, i + 9)) === "Adobe") return true;
-  }
-  return false;
-}
-
-function fromJpeg(bytes: Uint8Array, w: number, h: number, limits: ImageLimits): Gray {
-  // JFIF stores luma as the Y channel: skipping the YCbCr -> RGB transform
-  // and reading Y is the same gray, a quarter faster. Adobe files (RGB/CMYK)
-  // take the full path.
-  const luma = !hasAdobeMarker(bytes);
-  const img = jpeg.decode(bytes, {
-    useTArray: true,
-    formatAsRGBA: true,
-    colorTransform: luma ? false : undefined,
-    maxResolutionInMP: limits.maxPixels / 1e6,
-    maxMemoryUsageInMB: JPEG_MEMORY_MB,
-  });
-  if (img.width !== w || img.height !== h) throw new Error("frame size changed while decoding");
-  if (!luma) return rgbaToGray(img.data, w, h);
-  const out = new Float32Array(w * h), d = img.data;
-  for (let i = 0, j = 0; i < out.length; i++, j += 4) out[i] = d[j] / 255;
-  return { width: w, height: h, data: out };
-}
-
-function fromPng(bytes: Uint8Array, w: number, h: number): Gray {
-  const png = decodePng(bytes);
-  if (png.width !== w || png.height !== h) throw new Error("IHDR changed while decoding");
-  // Colour type 3 (byte 25 of the file) is palette-indexed and needs a PLTE
-  // chunk; without one, fast-png would hand back the indices as gray values.
-  if (bytes[25] === 3 && !png.palette) throw new Error("palette image has no PLTE chunk");
-  const n = w * h, out = new Float32Array(n);
-  const depth = png.depth, max = 2 ** depth - 1;
-  if (png.palette) {
-    const pal = png.palette, idx = unpack(png.data, w, h, 1, depth);
-    for (let i = 0; i < n; i++) {
-      const c = pal[idx[i]];
-      if (!c) throw new Error(`palette index ${idx[i]} is out of range`);
-      out[i] = paperGray(c[0] / 255, c[1] / 255, c[2] / 255, c.length > 3 ? c[3] / 255 : 1);
-    }
-    return { width: w, height: h, data: out };
-  }
-  const ch = png.channels, v = unpack(png.data, w, h, ch, depth);
-  const hasAlpha = ch === 2 || ch === 4;
-  for (let i = 0, j = 0; i < n; i++, j += ch) {
-    const alpha = hasAlpha ? v[j + ch - 1] / max : 1;
-    out[i] = ch >= 3
-      ? paperGray(v[j] / max, v[j + 1] / max, v[j + 2] / max, alpha)
-      : alpha * (v[j] / max) + (1 - alpha);
-  }
-  return { width: w, height: h, data: out };
-}
-
-/** Samples as one number each; depths below 8 are packed per row by PNG. */
-function unpack(data: ArrayLike<number>, w: number, h: number, ch: number, depth: number): ArrayLike<number> {
-  if (depth >= 8) {
-    if (data.length < w * h * ch) throw new Error("pixel data is truncated");
-    return data;
-  }
-  const per = 8 / depth, stride = Math.ceil((w * ch) / per), mask = (1 << depth) - 1;
-  if (data.length < stride * h) throw new Error("pixel data is truncated");
-  const out = new Uint8Array(w * h * ch);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w * ch; x++) {
-      const byte = data[y * stride + Math.floor(x / per)];
-      out[y * w * ch + x] = (byte >> (8 - depth * ((x % per) + 1))) & mask;
-    }
-  }
-  return out;
 }

@@ -19,7 +19,7 @@ const NOISE = 0.2;
 /** Connected ink with less than this share of all the ink's mass is a speck. */
 const SPECK = 0.02;
 /** Larger images are area-averaged to this longer side first. */
-const WORK = 320;
+export const WORK = 320;
 /** MNIST's pen: stroke width as a fraction of the digit's longer side. */
 const PEN = 0.12;
 /** Paper level is estimated on a grid of at most GRID x GRID blocks of >= 32 px. */

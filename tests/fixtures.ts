@@ -83,3 +83,22 @@ export function writeMnistSlice(dir: string, nTrain: number, nTest: number, sour
     Deno.writeFileSync(`${dir}/${name}-labels-idx1-ubyte`, idx(0x801, [n], split.labels.subarray(0, n)));
   }
 }
+
+/**
+ * An MNIST digit (Uint8Array(784), 0..255, white on black) as dark ink on
+ * light paper, scaled `scale` times (nearest) and placed at (left, top) of a
+ * w x h page: the shape of a photographed digit.
+ */
+export function paperDigit(
+  x: Uint8Array,
+  { w, h, scale, left = 0, top = 0 }: { w: number; h: number; scale: number; left?: number; top?: number },
+): Uint8Array {
+  const out = new Uint8Array(w * h).fill(235);
+  for (let y = 0; y < 28 * scale; y++) {
+    for (let i = 0; i < 28 * scale; i++) {
+      const v = x[Math.floor(y / scale) * 28 + Math.floor(i / scale)];
+      if (top + y < h && left + i < w) out[(top + y) * w + left + i] = Math.round(235 - (215 * v) / 255);
+    }
+  }
+  return out;
+}

@@ -75,25 +75,21 @@ Deno.test("serving leaks no tensors across good and bad requests", async () => {
 
 Deno.test("concurrent first requests while the model loads: 503 not_ready, one load, then answers", async () => {
   let loads = 0;
-  const { app: fresh, verifier: ready, decodePool } = buildApp(WEIGHTS_DIR, (dir) => {
+  const { app: fresh, verifier: ready } = buildApp(WEIGHTS_DIR, (dir) => {
     loads++;
     return loadVerifier(dir);
   });
-  try {
-    const body = JSON.stringify({ a: Array.from(digit(0)), b: Array.from(digit(1)) });
-    const send = () =>
-      fresh.request("/verify", { method: "POST", body, headers: { "content-type": "application/json" } });
-    const early = await Promise.all(Array.from({ length: 20 }, send));
-    for (const r of early) {
-      assert(r.status === 503 || r.status === 200, `status ${r.status}`);
-      if (r.status === 503) assertEquals((await r.json()).error.code, "not_ready");
-      else await r.arrayBuffer();
-    }
-    await ready;
-    const late = await Promise.all(Array.from({ length: 20 }, send));
-    for (const r of late) assertClose((await r.json()).probability, direct(0, 1), 1e-5, "after load");
-    assertEquals(loads, 1);
-  } finally {
-    decodePool.close();
+  const body = JSON.stringify({ a: Array.from(digit(0)), b: Array.from(digit(1)) });
+  const send = () =>
+    fresh.request("/verify", { method: "POST", body, headers: { "content-type": "application/json" } });
+  const early = await Promise.all(Array.from({ length: 20 }, send));
+  for (const r of early) {
+    assert(r.status === 503 || r.status === 200, `status ${r.status}`);
+    if (r.status === 503) assertEquals((await r.json()).error.code, "not_ready");
+    else await r.arrayBuffer();
   }
+  await ready;
+  const late = await Promise.all(Array.from({ length: 20 }, send));
+  for (const r of late) assertClose((await r.json()).probability, direct(0, 1), 1e-5, "after load");
+  assertEquals(loads, 1);
 });

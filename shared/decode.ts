@@ -1,0 +1,129 @@
+// Image bytes -> upright grayscale at no more than WORK px a side, for what
+// phones, browsers and scanners write: JPEG (baseline, progressive, gray,
+// CMYK), PNG, WebP, GIF (first frame), TIFF and AVIF through sharp (libvips;
+// JPEGs shrink on load in the DCT domain, so a 48 MP photo never exists at
+// full size), HEIC through libheif (shared/heic.ts), BMP through bmp-js
+// (shared/bmp.ts). EXIF orientation (HEIF: irot/imir) is applied before
+// anything else, as browsers do when they draw an image.
+//
+// sharp loads its native libvips build where the platform has one and the
+// process may load it (Deno: --allow-ffi); otherwise sharp itself falls back
+// to its WebAssembly build (@img/sharp-wasm32), same API, slower.
+import sharp, { type Sharp } from "sharp";
+import { ClientError } from "./errors.ts";
+import { checkSize, DEFAULT_IMAGE_LIMITS, type Gray } from "./image.ts";
+import { rgbaToGray } from "./gray.ts";
+import { WORK } from "./preprocess.ts";
+import { decodeHeicLuma } from "./heic.ts";
+import { decodeBmpRgb } from "./bmp.ts";
+
+// No operation cache: every request is new bytes, and a cache would only hold memory.
+sharp.cache(false);
+
+export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "tiff" | "avif" | "heic" | "bmp";
+
+/** Every format decodeImage reads, for messages and docs. */
+export const FORMATS: readonly ImageFormat[] = ["jpeg", "png", "webp", "gif", "tiff", "avif", "heic", "bmp"];
+
+/** Which sharp build decodes: "native" (libvips) or "wasm32" (its WebAssembly build). */
+export function decoderBuild(): "native" | "wasm32" {
+  return "emscripten" in sharp.versions ? "wasm32" : "native";
+}
+
+const ascii = (b: Uint8Array, at: number, n: number) => String.fromCharCode(...b.subarray(at, at + n));
+
+/** The format from the magic bytes, or undefined. */
+export function sniffFormat(b: Uint8Array): ImageFormat | undefined {
+  if (b.length < 12) return undefined;
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
+  if (ascii(b, 0, 8) === "\x89PNG\r\n\x1a\n") return "png";
+  if (ascii(b, 0, 4) === "RIFF" && ascii(b, 8, 4) === "WEBP") return "webp";
+  if (ascii(b, 0, 6) === "GIF87a" || ascii(b, 0, 6) === "GIF89a") return "gif";
+  if (ascii(b, 0, 4) === "II*\0" || ascii(b, 0, 4) === "MM\0*") return "tiff";
+  if (ascii(b, 0, 2) === "BM") return "bmp";
+  if (ascii(b, 4, 4) === "ftyp") {
+    // ISO base media: the major brand, then compatible brands up to the box's end.
+    const end = Math.min(b.length, ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0);
+    const brands = [ascii(b, 8, 4)];
+    for (let i = 16; i + 4 <= end; i += 4) brands.push(ascii(b, i, 4));
+    if (brands.some((x) => x === "avif" || x === "avis")) return "avif";
+    if (brands.some((x) => /^(heic|heix|hevc|hevx|heim|heis|mif1|msf1)$/.test(x))) return "heic";
+  }
+  return undefined;
+}
+
+/**
+ * The size a PNG or GIF header declares, read at its fixed offset: a file
+ * that is only a header (a 109-byte "bomb") has no size libvips would report.
+ */
+function declaredSize(b: Uint8Array, format: ImageFormat): [number, number] | undefined {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (format === "png" && b.length >= 24) return [v.getUint32(16), v.getUint32(20)];
+  if (format === "gif") return [v.getUint16(6, true), v.getUint16(8, true)];
+  return undefined;
+}
+
+/** Map a decoder's failure to the client's error: too large, or undecodable. */
+function failure(e: unknown, name: string): ClientError {
+  if (e instanceof ClientError) return e;
+  const msg = (e as Error)?.message ?? String(e);
+  if (/pixel limit/i.test(msg)) {
+    return new ClientError("image_too_large", `Cannot decode image "${name}": it exceeds the pixel limit`);
+  }
+  return new ClientError("undecodable_image", `Cannot decode image "${name}": ${msg.split("\n")[0]}`);
+}
+
+/** Orient, shrink to fit WORK x WORK (never enlarge), and read sRGB + alpha as Gray. */
+async function toGray(img: Sharp): Promise<Gray> {
+  const { data, info } = await img
+    .autoOrient()
+    .resize({ width: WORK, height: WORK, fit: "inside", withoutEnlargement: true })
+    .toColourspace("srgb")
+    .ensureAlpha()
+    .raw({ depth: "uchar" })
+    .toBuffer({ resolveWithObject: true });
+  return rgbaToGray(data, info.width, info.height);
+}
+
+/**
+ * Decode image bytes (any of FORMATS) to upright luminance at most WORK px a
+ * side, alpha composited over white paper.
+ * Returns Gray (Float32Array(width*height), 0 = black .. 1 = white).
+ * Throws ClientError: unsupported_image_format, image_too_large (checked
+ * from the header, before decoding) or undecodable_image.
+ *
+ * @example
+ * ```ts
+ * const gray = await decodeImage(await Deno.readFile("photo.heic"), "a");
+ * toMnist(gray, "a"); // Float32Array(784)
+ * ```
+ */
+export async function decodeImage(bytes: Uint8Array, name: string, limits = DEFAULT_IMAGE_LIMITS): Promise<Gray> {
+  const format = sniffFormat(bytes);
+  if (!format) {
+    throw new ClientError(
+      "unsupported_image_format",
+      `Cannot decode image "${name}": not a ${FORMATS.join(", ").toUpperCase()} file`,
+    );
+  }
+  try {
+    const check = (w: number, h: number) => checkSize(w, h, name, limits);
+    const raw = format === "heic"
+      ? await decodeHeicLuma(bytes, check)
+      : format === "bmp"
+      ? decodeBmpRgb(bytes, check)
+      : undefined;
+    if (raw) {
+      const { width, height, channels } = raw;
+      return await toGray(sharp(raw.data, { raw: { width, height, channels } }));
+    }
+    const declared = declaredSize(bytes, format);
+    if (declared) check(...declared);
+    const opts = { limitInputPixels: limits.maxPixels, failOn: "error", sequentialRead: true } as const;
+    const meta = await sharp(bytes, opts).metadata();
+    check(meta.width ?? 0, meta.height ?? 0);
+    return await toGray(sharp(bytes, opts));
+  } catch (e) {
+    throw failure(e, name);
+  }
+}

@@ -1,0 +1,65 @@
+// HEIC (HEVC in HEIF, an iPhone's default) -> its luma plane, through
+// libheif-js (libheif + libde265 compiled to WebAssembly). libvips as sharp
+// ships it reads AVIF but not HEVC, so HEIC takes this path. libheif applies
+// the file's rotation and mirroring (irot/imir) while decoding.
+// The module (wasm inside, ~120 ms to start) loads on the first HEIC.
+import type { Raw8 } from "./image.ts";
+
+// deno-lint-ignore no-explicit-any
+type LibHeif = any;
+let lib: Promise<LibHeif> | undefined;
+function libheif(): Promise<LibHeif> {
+  lib ??= import("libheif-js/libheif-wasm/libheif-bundle.mjs").then((m) => m.default());
+  return lib;
+}
+
+/**
+ * Decode the primary image of a HEIC file to its luma (Y) plane, 8-bit.
+ * `check(width, height)` runs on the declared size before decoding and may
+ * throw to refuse it. Throws Error on a file libheif cannot read.
+ */
+export async function decodeHeicLuma(bytes: Uint8Array, check: (w: number, h: number) => void): Promise<Raw8> {
+  const h = await libheif();
+  const ctx = h.heif_context_alloc();
+  let handle: unknown, image: { image: unknown; channels?: HeifChannel[]; code?: number; message?: string };
+  try {
+    const err = h.heif_context_read_from_memory(ctx, bytes);
+    if (err.code !== h.heif_error_code.heif_error_Ok) throw new Error(`not a readable HEIF file (${err.message})`);
+    const ids: ArrayLike<number> | { code: number } = h.heif_js_context_get_list_of_top_level_image_IDs(ctx);
+    for (const id of Array.from(ids as ArrayLike<number>)) {
+      const next = h.heif_js_context_get_image_handle(ctx, id);
+      if (next?.code === undefined && h.heif_image_handle_is_primary_image(next)) {
+        handle = next;
+        break;
+      }
+      if (next?.code === undefined) h.heif_image_handle_release(next);
+    }
+    if (!handle) throw new Error("HEIF file has no primary image");
+    check(h.heif_image_handle_get_width(handle), h.heif_image_handle_get_height(handle));
+    image = await h.heif_js_decode_image2(handle, h.heif_colorspace.heif_colorspace_YCbCr, h.heif_chroma.heif_chroma_420);
+    if (!image.channels) throw new Error(image.message ?? "HEVC decoding failed");
+    const y = image.channels.find((c) => c.id === h.heif_channel.heif_channel_Y);
+    if (!y) throw new Error("decoded HEIF image has no luma plane");
+    h.heif_image_release(image.image);
+    return { width: y.width, height: y.height, channels: 1, data: packRows(y) };
+  } finally {
+    if (handle) h.heif_image_handle_release(handle);
+    h.heif_context_free(ctx);
+  }
+}
+
+interface HeifChannel {
+  id: unknown;
+  width: number;
+  height: number;
+  stride: number;
+  data: Uint8Array;
+}
+
+/** Rows without the decoder's stride padding. */
+function packRows({ width, height, stride, data }: HeifChannel): Uint8Array {
+  if (stride === width) return data.subarray(0, width * height);
+  const out = new Uint8Array(width * height);
+  for (let r = 0; r < height; r++) out.set(data.subarray(r * stride, r * stride + width), r * width);
+  return out;
+}
