@@ -98,7 +98,11 @@ async function toGray(img: Sharp): Promise<Gray> {
  * toMnist(gray, "a"); // Float32Array(784)
  * ```
  */
-export async function decodeImage(bytes: Uint8Array, name: string, limits = DEFAULT_IMAGE_LIMITS): Promise<Gray> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  name: string,
+  limits = DEFAULT_IMAGE_LIMITS,
+): Promise<Gray> {
   const format = sniffFormat(bytes);
   if (!format) {
     throw new ClientError(
@@ -120,7 +124,8 @@ export async function decodeImage(bytes: Uint8Array, name: string, limits = DEFA
     const declared = declaredSize(bytes, format);
     if (declared) check(...declared);
     const opts = { limitInputPixels: limits.maxPixels, failOn: "error", sequentialRead: true } as const;
-    const meta = await sharp(bytes, opts).metadata();
+    // The header's size, checked here so the message can name it.
+    const meta = await sharp(bytes, { ...opts, limitInputPixels: false }).metadata();
     check(meta.width ?? 0, meta.height ?? 0);
     return await toGray(sharp(bytes, opts));
   } catch (e) {

@@ -18,13 +18,18 @@ function libheif(): Promise<LibHeif> {
  * `check(width, height)` runs on the declared size before decoding and may
  * throw to refuse it. Throws Error on a file libheif cannot read.
  */
-export async function decodeHeicLuma(bytes: Uint8Array, check: (w: number, h: number) => void): Promise<Raw8> {
+export async function decodeHeicLuma(
+  bytes: Uint8Array,
+  check: (w: number, h: number) => void,
+): Promise<Raw8> {
   const h = await libheif();
   const ctx = h.heif_context_alloc();
   let handle: unknown, image: { image: unknown; channels?: HeifChannel[]; code?: number; message?: string };
   try {
     const err = h.heif_context_read_from_memory(ctx, bytes);
-    if (err.code !== h.heif_error_code.heif_error_Ok) throw new Error(`not a readable HEIF file (${err.message})`);
+    if (err.code !== h.heif_error_code.heif_error_Ok) {
+      throw new Error(`not a readable HEIF file (${err.message})`);
+    }
     const ids: ArrayLike<number> | { code: number } = h.heif_js_context_get_list_of_top_level_image_IDs(ctx);
     for (const id of Array.from(ids as ArrayLike<number>)) {
       const next = h.heif_js_context_get_image_handle(ctx, id);
@@ -36,7 +41,11 @@ export async function decodeHeicLuma(bytes: Uint8Array, check: (w: number, h: nu
     }
     if (!handle) throw new Error("HEIF file has no primary image");
     check(h.heif_image_handle_get_width(handle), h.heif_image_handle_get_height(handle));
-    image = await h.heif_js_decode_image2(handle, h.heif_colorspace.heif_colorspace_YCbCr, h.heif_chroma.heif_chroma_420);
+    image = await h.heif_js_decode_image2(
+      handle,
+      h.heif_colorspace.heif_colorspace_YCbCr,
+      h.heif_chroma.heif_chroma_420,
+    );
     if (!image.channels) throw new Error(image.message ?? "HEVC decoding failed");
     const y = image.channels.find((c) => c.id === h.heif_channel.heif_channel_Y);
     if (!y) throw new Error("decoded HEIF image has no luma plane");

@@ -144,8 +144,14 @@ Deno.test("415s and 422s: content type, image format, undecodable and blank imag
     post(form({ a: new TextEncoder().encode("%PDF-1.7\n%\xe2\xe3\n1 0 obj"), b: png(40, 40, one) })),
     "unsupported_image_format",
   );
-  await expectError(json({ a: "data:application/pdf;base64,JVBERi0xLjcK", b: pixels(1) }), "unsupported_image_format");
-  await expectError(post(form({ a: new TextEncoder().encode("GIF89a\x10\x00\x10\x00 truncated"), b: p })), "undecodable_image");
+  await expectError(
+    json({ a: "data:application/pdf;base64,JVBERi0xLjcK", b: pixels(1) }),
+    "unsupported_image_format",
+  );
+  await expectError(
+    post(form({ a: new TextEncoder().encode("GIF89a\x10\x00\x10\x00 truncated"), b: p })),
+    "undecodable_image",
+  );
   await expectError(post(form({ a: p.slice(0, p.length - 30), b: p })), "undecodable_image");
   await expectError(post(form({ a: bombPng(0, 10), b: p })), "undecodable_image");
   await expectError(post(form({ a: png(40, 40, new Uint8Array(1600).fill(255)), b: p })), "blank_image");

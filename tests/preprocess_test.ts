@@ -1,5 +1,4 @@
 import { toMnist } from "../shared/preprocess.ts";
-import { decodeImage } from "../shared/image.ts";
 import { ClientError } from "../shared/errors.ts";
 import { drawn, jpg, png } from "./fixtures.ts";
 import { encode as encodePng } from "fast-png";
@@ -143,61 +142,4 @@ Deno.test("toMnist() refuses a blank or uniform image with code blank_image", ()
       (e: Error) => e instanceof ClientError && e.code === "blank_image" && /"empty"/.test(e.message),
     );
   }
-});
-
-Deno.test("decodeImage() reads gray, gray+alpha, RGB, RGBA, 16-bit PNG and JPEG alike", () => {
-  const g = drawn(30, 30, (x, y) => Math.abs(x - 15) < 3 && y > 4 && y < 26);
-  const ref = toMnist(decodeImage(png(30, 30, g), "g"), "g");
-  const rgb = new Uint8Array(g.length * 3).map((_, i) => g[Math.floor(i / 3)]);
-  const rgba = new Uint8Array(g.length * 4).map((_, i) => (i % 4 === 3 ? 255 : g[Math.floor(i / 4)]));
-  const ga = new Uint8Array(g.length * 2).map((_, i) => (i % 2 ? 255 : g[i >> 1]));
-  for (
-    const [name, bytes] of [["rgb", png(30, 30, rgb, 3)], ["rgba", png(30, 30, rgba, 4)], [
-      "ga",
-      png(30, 30, ga, 2),
-    ], ["16", png(30, 30, g, 1, 16)]] as const
-  ) {
-    const x = toMnist(decodeImage(bytes, name), name);
-    x.forEach((v, i) => assertClose(v, ref[i], 1e-3, `${name}[${i}]`));
-  }
-  const fromJpeg = toMnist(decodeImage(jpg(30, 30, g), "j"), "j");
-  const diff = fromJpeg.reduce((s, v, i) => s + Math.abs(v - ref[i]), 0) / 784;
-  assert(diff < 0.05, `JPEG differs by ${diff} per pixel`);
-});
-
-Deno.test("decodeImage() composites transparency over white paper", () => {
-  // Transparent background, opaque black stroke: the canvas drawing case.
-  const rgba = new Uint8Array(20 * 20 * 4);
-  for (let i = 0; i < 400; i++) if (i % 20 === 10) rgba.set([0, 0, 0, 255], 4 * i);
-  const img = decodeImage(png(20, 20, rgba, 4), "t");
-  assertEquals([img.data[0], img.data[10]], [1, 0]);
-});
-
-Deno.test("decodeImage() reads palette PNGs (8-bit and packed 2-bit indices) through their PLTE", () => {
-  const g = drawn(30, 30, (x, y) => Math.abs(x - 15) < 3 && y > 4 && y < 26);
-  const ref = toMnist(decodeImage(png(30, 30, g), "g"), "g");
-  const palette = [[255, 255, 255], [20, 20, 20], [0, 0, 255], [255, 0, 0]];
-  const idx8 = g.map((v) => (v === 255 ? 0 : 1));
-  const p8 = encodePng({ width: 30, height: 30, data: idx8, channels: 1, depth: 8, palette });
-  const x8 = toMnist(decodeImage(p8, "p8"), "p8");
-  x8.forEach((v, i) => assertClose(v, ref[i], 1e-3, `p8[${i}]`));
-  const packed = new Uint8Array(30 * 8); // 30 px * 2 bits = 60 bits -> 8 bytes a row
-  idx8.forEach((v, i) => {
-    const y = Math.floor(i / 30), x = i % 30;
-    packed[y * 8 + (x >> 2)] |= v << (6 - 2 * (x % 4));
-  });
-  const p2 = encodePng({ width: 30, height: 30, data: packed, channels: 1, depth: 2, palette });
-  const x2 = toMnist(decodeImage(p2, "p2"), "p2");
-  x2.forEach((v, i) => assertClose(v, ref[i], 1e-3, `p2[${i}]`));
-});
-
-Deno.test("decodeImage() refuses a JPEG too large for the decoder's memory cap with image_too_large", () => {
-  const w = 3400, h = 2400, rgba = new Uint8Array(w * h * 4).fill(255);
-  const bytes = jpeg.encode({ width: w, height: h, data: rgba }, 30).data;
-  assertThrows(
-    () => decodeImage(bytes, "huge"),
-    (e: Error) =>
-      e instanceof ClientError && e.code === "image_too_large" &&
-      /3400x2400 JPEG needs more than/.test(e.message),
-  );
 });
