@@ -2,7 +2,8 @@
 // (`edge/main.ts` in a child process) over loopback: cold start, latency at
 // concurrency 1 for each input form, throughput at concurrency 32, and RSS
 // after 100 vs 10,000 requests; in process, also the photo path's decoding and
-// preprocessing. Prints medians and p99s and the machine.
+// preprocessing; then phone photos (edge/bench_photos.ts). Prints medians and
+// p99s and the machine.
 import * as tf from "@tensorflow/tfjs";
 import jpeg from "jpeg-js";
 import { useBackend } from "../shared/backend.ts";
@@ -12,7 +13,8 @@ import { digitPng, loadDataset } from "../train/mnist.ts";
 import { createRng } from "../shared/rng.ts";
 import { machine, rssMiB } from "../train/machine.ts";
 import { spawnServer } from "./spawn.ts";
-import { decodeImage } from "../shared/image.ts";
+import { decodeImage } from "../shared/decode.ts";
+import { benchPhotos } from "./bench_photos.ts";
 import { toMnist } from "../shared/preprocess.ts";
 
 console.log(`machine: ${await machine()}; TF.js ${tf.version.tfjs}`);
@@ -58,7 +60,7 @@ console.log(`in-process inference, one pair (wasm): ${fmt(inproc)}`);
 const decodeMs: number[] = [], prepMs: number[] = [];
 for (let i = 0; i < 230; i++) {
   const t0 = performance.now();
-  const gray = decodeImage(photos[i % 2], "photo");
+  const gray = await decodeImage(photos[i % 2], "photo");
   const t1 = performance.now();
   toMnist(gray, "photo");
   if (i < 30) continue; // warm-up
@@ -169,3 +171,4 @@ async function concurrent(c: number, seconds: number) {
 await concurrent(32, 10);
 child.kill("SIGTERM");
 await child.status;
+await benchPhotos(fmt);

@@ -3,8 +3,12 @@
 // permissions of `deno task serve` unless a caller narrows them.
 const root = (p: string) => new URL(`../${p}`, import.meta.url).pathname;
 
-/** What `deno task serve` may read: weights, npm packages (with sharp's native libvips), the page, the code. */
-export const SERVE_READ = ["weights", "node_modules", "edge", "shared"].map(root).join(",");
+/**
+ * What `deno task serve` may read: weights, npm packages (with sharp's native
+ * libvips), the page, the code, and /usr/bin/ldd, where sharp learns the C
+ * library it must load (glibc or musl).
+ */
+export const SERVE_READ = [...["weights", "node_modules", "edge", "shared"].map(root), "/usr/bin/ldd"].join(",");
 
 export interface Spawned {
   child: Deno.ChildProcess;

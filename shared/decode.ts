@@ -2,7 +2,7 @@
 // phones, browsers and scanners write: JPEG (baseline, progressive, gray,
 // CMYK), PNG, WebP, GIF (first frame), TIFF and AVIF through sharp (libvips;
 // JPEGs shrink on load in the DCT domain, so a 48 MP photo never exists at
-// full size), HEIC through libheif (shared/heic.ts), BMP through bmp-js
+// full size), HEIC through libheif on a worker (shared/heic_thread.ts), BMP through bmp-js
 // (shared/bmp.ts). EXIF orientation (HEIF: irot/imir) is applied before
 // anything else, as browsers do when they draw an image.
 //
@@ -14,7 +14,7 @@ import { ClientError } from "./errors.ts";
 import { checkSize, DEFAULT_IMAGE_LIMITS, type Gray } from "./image.ts";
 import { rgbaToGray } from "./gray.ts";
 import { WORK } from "./preprocess.ts";
-import { decodeHeicLuma } from "./heic.ts";
+import { decodeHeicOffThread } from "./heic_thread.ts";
 import { decodeBmpRgb } from "./bmp.ts";
 
 // No operation cache: every request is new bytes, and a cache would only hold memory.
@@ -113,7 +113,7 @@ export async function decodeImage(
   try {
     const check = (w: number, h: number) => checkSize(w, h, name, limits);
     const raw = format === "heic"
-      ? await decodeHeicLuma(bytes, check)
+      ? await decodeHeicOffThread(bytes, name, limits)
       : format === "bmp"
       ? decodeBmpRgb(bytes, check)
       : undefined;

@@ -65,9 +65,9 @@ interface HeifChannel {
   data: Uint8Array;
 }
 
-/** Rows without the decoder's stride padding. */
+/** Rows without the decoder's stride padding, copied out of the WebAssembly heap (which the next decode reuses). */
 function packRows({ width, height, stride, data }: HeifChannel): Uint8Array {
-  if (stride === width) return data.subarray(0, width * height);
+  if (stride === width) return data.slice(0, width * height);
   const out = new Uint8Array(width * height);
   for (let r = 0; r < height; r++) out.set(data.subarray(r * stride, r * stride + width), r * width);
   return out;

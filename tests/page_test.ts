@@ -1,12 +1,17 @@
 /// <reference lib="dom" />
 // The demo page in a real browser (Debian's Chromium via playwright-core),
 // served by the real edge: draw digits with pointer events, read the verdict,
-// drop images, and check that server and in-browser inference agree.
+// drop images, and check that server and in-browser inference agree, and that
+// a phone photo picked on the page gives the model the input the server
+// computes from the same file.
 // Screenshots go to out/screens/. Skipped, saying so, when no Chromium exists.
 import { chromium, type Page } from "playwright-core";
 import { Buffer } from "node:buffer";
 import { digit, digitPng, loadDataset } from "../train/mnist.ts";
 import { spawnServer } from "../edge/spawn.ts";
+import { decodeImage } from "../shared/decode.ts";
+import { toMnist } from "../shared/preprocess.ts";
+import { phonePhoto } from "../tools/phone_photo.ts";
 import { assert, assertClose, assertEquals } from "./assert.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -15,6 +20,15 @@ if (!hasChromium) {
   console.warn(`page_test: ${CHROMIUM} not found, browser tests skipped (apt-get install chromium)`);
 }
 const OUT = new URL("../out/screens/", import.meta.url).pathname;
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 /** Draw a polyline (points in 0..1 of the canvas) with mouse events. */
 async function stroke(page: Page, canvas: string, pts: [number, number][]) {
@@ -65,18 +79,7 @@ Deno.test({
   async fn() {
     await Deno.mkdir(OUT, { recursive: true });
     const { child, base } = await spawnServer();
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     try {
       const page = await browser.newPage({ viewport: { width: 800, height: 900 } });
       const outside: string[] = [];
@@ -117,6 +120,90 @@ Deno.test({
       await phone.screenshot({ path: `${OUT}phone.png`, fullPage: true });
       const width = await phone.evaluate(() => document.documentElement.scrollWidth);
       assert(width <= 390, `page scrolls sideways on a phone (${width}px)`);
+    } finally {
+      await browser.close();
+      child.kill("SIGTERM");
+      await child.status;
+    }
+  },
+});
+
+/** The 784 values a panel's preview holds (data-input), as the page fed them to the model. */
+async function pageInput(page: Page, panel: "a" | "b") {
+  const text = await page.locator(`#${panel}-input`).getAttribute("data-input");
+  assert(text, `panel ${panel} has no model input`);
+  return Float32Array.from(text.split(","), Number);
+}
+
+const meanAbsDiff = (x: Float32Array, y: Float32Array) =>
+  x.reduce((s, v, i) => s + Math.abs(v - y[i]), 0) / x.length;
+
+Deno.test({
+  name:
+    "the page: a sideways phone photo (EXIF 6) and its upright twin give the server's own inputs and verdict",
+  ignore: !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await Deno.mkdir(OUT, { recursive: true });
+    // One 6 photographed twice (same seed: same page, light and noise): stored
+    // sideways with the EXIF tag that shows it upright, and stored upright.
+    const digitJpeg = Deno.readFileSync(new URL("robust/variant-6-0.jpg", import.meta.url));
+    const shot = { width: 1600, height: 1200, seed: 3 };
+    const files = {
+      a: { name: "sideways.jpg", bytes: await phonePhoto(digitJpeg, { ...shot, orientation: 6 }) },
+      b: { name: "upright.jpg", bytes: await phonePhoto(digitJpeg, { ...shot, orientation: 1 }) },
+    };
+    const { child, base } = await spawnServer();
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 800, height: 900 } });
+      await page.goto(base);
+      for (const [panel, f] of Object.entries(files)) {
+        await page.setInputFiles(`#${panel}-file`, {
+          name: f.name,
+          mimeType: "image/jpeg",
+          buffer: Buffer.from(f.bytes),
+        });
+      }
+      const shown = await settled(page, 0); // server mode, the page's default
+      await page.screenshot({ path: `${OUT}phone-photos.png` });
+
+      for (const [panel, f] of Object.entries(files) as ["a" | "b", typeof files.a][]) {
+        const server = toMnist(await decodeImage(f.bytes, panel), panel);
+        const diff = meanAbsDiff(await pageInput(page, panel), server);
+        console.log(`${f.name}: mean |page - server| input = ${diff.toFixed(5)}`);
+        assert(diff <= 0.02, `${f.name}: the page's input is ${diff.toFixed(4)} from the server's (> 0.02)`);
+      }
+
+      // The same two files as the API's users send them (curl -F a=@... -F b=@...).
+      const form = new FormData();
+      for (const [panel, f] of Object.entries(files)) {
+        form.append(panel, new Blob([new Uint8Array(f.bytes)], { type: "image/jpeg" }), f.name);
+      }
+      const r = await fetch(`${base}/verify`, { method: "POST", body: form });
+      const api = await r.json();
+      assert(r.ok, JSON.stringify(api));
+      console.log(`p(same): page ${shown.p.toFixed(4)}, multipart ${api.probability.toFixed(4)}`);
+      assertEquals(
+        shown.verdict,
+        api.same ? "same" : "different",
+        `page p=${shown.p}, API p=${api.probability}`,
+      );
+      assertEquals(shown.verdict, "same", `sideways vs upright 6: p=${shown.p}`);
+
+      // A file this browser cannot decode (HEIC in Chromium) says so in its panel.
+      await page.setInputFiles("#b-file", {
+        name: "seven.heic",
+        mimeType: "image/heic",
+        buffer: Buffer.from(Deno.readFileSync(new URL("images/seven.heic", import.meta.url))),
+      });
+      const note = page.locator("#b-error");
+      await note.waitFor({ state: "visible", timeout: 15000 });
+      const text = (await note.textContent())!;
+      assert(/cannot read seven\.heic/.test(text) && text.includes("curl -F a=@seven.heic"), text);
+      assertEquals(await page.locator("#b-input").getAttribute("data-input"), null);
+      await page.screenshot({ path: `${OUT}unreadable-heic.png` });
     } finally {
       await browser.close();
       child.kill("SIGTERM");

@@ -1,27 +1,16 @@
-// Image bytes -> grayscale luminance, for PNG (every color type and bit
-// depth, palette, alpha, 16-bit, interlaced) and baseline/progressive JPEG.
-// Dimensions are read from the header first, so an image that declares
-// too many pixels (a decompression bomb) is refused before any allocation.
+// The pure-JavaScript decoders the service used before sharp (jpeg-js,
+// fast-png), kept only so `deno task bench:edge` can compare them with
+// shared/decode.ts in the same run. PNG (every color type and bit depth) and
+// baseline/progressive JPEG at full size; no EXIF orientation. The service
+// does not import this file.
 import { decode as decodePng } from "fast-png";
 import jpeg from "jpeg-js";
-import { ClientError } from "./errors.ts";
-import { paperGray, rgbaToGray } from "./gray.ts";
+import { ClientError } from "../shared/errors.ts";
+import { paperGray, rgbaToGray } from "../shared/gray.ts";
+import type { Gray, ImageLimits } from "../shared/image.ts";
 
-/** Luminance image: Float32Array(width*height), 0 = black .. 1 = white. */
-export interface Gray {
-  width: number;
-  height: number;
-  data: Float32Array;
-}
-
-export interface ImageLimits {
-  /** Largest width or height accepted. */
-  maxSide: number;
-  /** Largest width*height accepted. */
-  maxPixels: number;
-}
-
-export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxSide: 4096, maxPixels: 16_000_000 };
+/** The limits these decoders ran under in the service. */
+const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxSide: 4096, maxPixels: 16_000_000 };
 
 /** jpeg-js's working-memory cap: 3000x2000 (6 Mpx) photos fit; its accounting undercounts, peak RSS is higher. */
 const JPEG_MEMORY_MB = 128;

@@ -10,10 +10,19 @@
 // - pencil: faint grey, soft-edged, broken strokes on paper;
 // - variant: other ways people write each digit (1 with flag and base,
 //   crossed 7, open 4, straight-stemmed 9, looped 2, ...), pen on paper.
-// 440 images and labels.json (file, digit, kind).
+// - phone: 12 MP phone photos of the pen, marker, variant and typeset digits
+//   (tools/phone_photo.ts), stored turned or mirrored with the EXIF
+//   Orientation that shows them upright (all eight values), JPEG and WebP,
+//   plus an HEIC copy of one per digit (heif-enc, libheif's encoder, which
+//   stores the pixels upright). Only the HEIC copies are files here; the
+//   JPEG/WebP photos are rebuilt from their recipe in labels.json when the set
+//   is loaded (12 MP files do not belong in the repository).
+// 440 image files, 10 HEIC files and labels.json (file, digit, kind; phone
+// recipes). `--phone` rewrites only the phone kind, leaving the rest.
 import { initWasm, Resvg } from "@resvg/resvg-wasm";
 import jpeg from "jpeg-js";
 import { createRng } from "../shared/rng.ts";
+import { phonePhoto } from "./phone_photo.ts";
 
 const OUT = new URL("../tests/robust/", import.meta.url).pathname;
 const FONTS: [string, string][] = [
@@ -185,8 +194,46 @@ function screen(svg: string): Uint8Array {
 
 const turn = (deg: number) => `rotate(${r(-deg, deg).toFixed(1)} ${S / 2} ${S / 2})`;
 
+/** A phone photo's recipe: `source` photographed as tools/phone_photo.ts does. */
+export interface PhoneRecipe {
+  source: string;
+  orientation: number;
+  seed: number;
+  format: "jpeg" | "webp";
+}
+type Label = { file: string; digit: number; kind: string; font?: string } & Partial<PhoneRecipe>;
+
+/** Four phone photos per digit (orientations cycle 1-8, every fourth WebP) and one HEIC copy. */
+async function phoneKind(): Promise<Label[]> {
+  const out: Label[] = [];
+  for (let d = 0; d < 10; d++) {
+    const sources = [`stroke-${d}-0.jpg`, `marker-${d}-0.jpg`, `variant-${d}-0.jpg`, `typed-${d}-0.jpg`];
+    sources.forEach((source, k) => {
+      const n = d * 4 + k, format = k === 3 ? "webp" : "jpeg";
+      const recipe = { source, orientation: 1 + (n % 8), seed: 100 + n, format } as const;
+      out.push({ file: `phone-${d}-${k}.${format === "jpeg" ? "jpg" : "webp"}`, digit: d, kind: "phone", ...recipe });
+    });
+    const first = out.at(-4)!, heic = `phone-${d}-4.heic`, jpg = await Deno.makeTempFile({ suffix: ".jpg" });
+    const recipe = { source: first.source!, orientation: first.orientation!, seed: first.seed!, format: "jpeg" } as const;
+    await Deno.writeFile(jpg, await phonePhoto(Deno.readFileSync(`${OUT}${first.source}`), recipe));
+    const enc = await new Deno.Command("heif-enc", { args: ["-q", "40", "-o", `${OUT}${heic}`, jpg] }).output();
+    await Deno.remove(jpg);
+    if (!enc.success) throw new Error(`heif-enc failed (apt-get install libheif-examples): ${new TextDecoder().decode(enc.stderr)}`);
+    out.push({ file: heic, digit: d, kind: "phone", ...recipe });
+  }
+  return out;
+}
+
+if (Deno.args.includes("--phone")) {
+  const kept = (JSON.parse(Deno.readTextFileSync(`${OUT}labels.json`)) as Label[]).filter((l) => l.kind !== "phone");
+  const labels = [...kept, ...await phoneKind()];
+  Deno.writeTextFileSync(`${OUT}labels.json`, JSON.stringify(labels, null, 2) + "\n");
+  console.log(`wrote the phone kind: ${labels.length} entries in ${OUT}labels.json`);
+  Deno.exit(0);
+}
+
 await Deno.mkdir(OUT, { recursive: true });
-const labels: { file: string; digit: number; kind: string; font?: string }[] = [];
+const labels: Label[] = [];
 function addImages(kind: string, d: number, count: number, make: () => [Uint8Array, string]) {
   for (let v = 0; v < count; v++) {
     const [bytes, ext] = make();
@@ -247,5 +294,6 @@ for (let d = 0; d < 10; d++) {
     () => [photo(strokeSvg(VARIANTS[d], { width: r(4, 12), ink: ink(), transform: turn(15) })), "jpg"],
   );
 }
+labels.push(...await phoneKind());
 Deno.writeTextFileSync(`${OUT}labels.json`, JSON.stringify(labels, null, 2) + "\n");
 console.log(`wrote ${labels.length} images to ${OUT}`);

@@ -7,6 +7,7 @@ import { DEFAULT_DATA_DIR, loadDataset } from "./mnist.ts";
 import { evaluateProtocols, formatTable } from "./evaluate.ts";
 import { readArtifactDir } from "./artifact_io.ts";
 import { evaluateRobust, loadRobustSet } from "./robust.ts";
+import { stopHeicDecoder } from "../shared/heic_thread.ts";
 
 const { values: a, positionals } = parseArgs({
   allowPositionals: true,
@@ -20,7 +21,8 @@ const dirs = positionals.length ? positionals : ["weights"];
 try {
   const data = loadDataset(a.data ?? DEFAULT_DATA_DIR);
   await useBackend("wasm");
-  const robust = loadRobustSet();
+  const robust = await loadRobustSet();
+  stopHeicDecoder();
   for (const dir of dirs) {
     const art = await readArtifactDir(dir);
     const q = art.modelJson.userDefinedMetadata.quantize;

@@ -1,7 +1,10 @@
 // The robustness set (tests/robust/, made by tools/make_robust.ts): digits
 // that are not MNIST, each sent through the edge's own decoding and
 // preprocessing, then scored as balanced pairs at the stored threshold.
-import { decodeImage } from "../shared/image.ts";
+// Phone photos are rebuilt from their recipe (tools/phone_photo.ts) unless
+// the file is there (the HEIC copies).
+import { decodeImage } from "../shared/decode.ts";
+import { phonePhoto, type PhoneOptions } from "../tools/phone_photo.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import type { ParamMap } from "../shared/params.ts";
@@ -11,17 +14,34 @@ import { reportLogits, scorePairs } from "./evaluate.ts";
 
 export const ROBUST_DIR = new URL("../tests/robust/", import.meta.url).pathname;
 
-/** Images as the edge would feed them: Float32Array(n*784), labels and kinds. */
-export function loadRobustSet(dir = ROBUST_DIR) {
-  const entries = JSON.parse(Deno.readTextFileSync(`${dir}/labels.json`)) as {
-    file: string;
-    digit: number;
-    kind: string;
-  }[];
+interface Entry {
+  file: string;
+  digit: number;
+  kind: string;
+  /** Phone photos: the image photographed and how (tools/phone_photo.ts). */
+  source?: string;
+  orientation?: number;
+  seed?: number;
+  format?: PhoneOptions["format"];
+}
+
+/** The bytes of an entry: its file, or the phone photo its recipe makes at `phone` size. */
+async function bytesOf(dir: string, e: Entry, phone: { width: number; height: number }): Promise<Uint8Array> {
+  const path = `${dir}/${e.file}`;
+  if (!e.source || (await Deno.stat(path).then(() => true, () => false))) return Deno.readFile(path);
+  return phonePhoto(await Deno.readFile(`${dir}/${e.source}`), { ...e, ...phone });
+}
+
+/**
+ * Images as the edge would feed them: Float32Array(n*784), labels and kinds.
+ * `phone` sizes the rebuilt phone photos (default 4032x3024, 12 MP).
+ */
+export async function loadRobustSet(dir = ROBUST_DIR, phone = { width: 4032, height: 3024 }) {
+  const entries = JSON.parse(Deno.readTextFileSync(`${dir}/labels.json`)) as Entry[];
   const images = new Float32Array(entries.length * 784);
-  entries.forEach((e, i) =>
-    images.set(toMnist(decodeImage(Deno.readFileSync(`${dir}/${e.file}`), e.file), e.file), i * 784)
-  );
+  for (const [i, e] of entries.entries()) {
+    images.set(toMnist(await decodeImage(await bytesOf(dir, e, phone), e.file), e.file), i * 784);
+  }
   return { images, labels: Uint8Array.from(entries, (e) => e.digit), kinds: entries.map((e) => e.kind) };
 }
 
@@ -33,7 +53,7 @@ export function loadRobustSet(dir = ROBUST_DIR) {
 export function evaluateRobust(
   params: ParamMap,
   config: ModelConfig,
-  set: ReturnType<typeof loadRobustSet>,
+  set: Awaited<ReturnType<typeof loadRobustSet>>,
   threshold: number,
   count = 4000,
 ) {

@@ -706,6 +706,10 @@ function showInput(p) {
     ], 4 * i);
   }
   ctx.putImageData(img, 0, 0);
+  if (p.input) p.preview.dataset.input = Array.from(p.input, (v) => v.toFixed(4)).join(",");
+  else delete p.preview.dataset.input;
+  p.note.textContent = p.error ?? "";
+  p.note.hidden = !p.error;
 }
 function update(p, source) {
   try {
@@ -718,35 +722,47 @@ function update(p, source) {
   showInput(p);
   scheduleVerify();
 }
-function clear(p) {
+function clear(p, error) {
   const ctx = p.canvas.getContext("2d");
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, SIDE2, SIDE2);
   p.input = void 0;
-  p.error = void 0;
+  p.error = error;
   showInput(p);
   scheduleVerify();
 }
 function fromCanvas(p) {
   update(p, toGray(p.canvas.getContext("2d").getImageData(0, 0, SIDE2, SIDE2)));
 }
+function unreadable(p, file) {
+  const name = file.name || "this file";
+  clear(p, `This browser cannot read ${name} (${file.type || "unknown type"}). The API accepts it: curl -F a=@${name} -F b=@other.jpg ${location.origin}/verify`);
+}
 async function fromFile(p, file) {
-  const bmp = await createImageBitmap(file);
-  const scale = Math.min(1, 1024 / Math.max(bmp.width, bmp.height));
+  let bmp;
+  try {
+    bmp = await createImageBitmap(file);
+  } catch {
+    return unreadable(p, file);
+  }
+  const scale = Math.min(1, WORK / Math.max(bmp.width, bmp.height));
   const w = Math.max(1, Math.round(bmp.width * scale)), h = Math.max(1, Math.round(bmp.height * scale));
   const off = new OffscreenCanvas(w, h).getContext("2d");
+  off.imageSmoothingQuality = "high";
   off.drawImage(bmp, 0, 0, w, h);
   const ctx = p.canvas.getContext("2d");
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, SIDE2, SIDE2);
   const fit = Math.min(SIDE2 / w, SIDE2 / h);
   ctx.drawImage(bmp, (SIDE2 - w * fit) / 2, (SIDE2 - h * fit) / 2, w * fit, h * fit);
+  bmp.close();
   update(p, toGray(off.getImageData(0, 0, w, h)));
 }
 function setup(id) {
   const p = {
     canvas: $(`${id}-canvas`),
-    preview: $(`${id}-input`)
+    preview: $(`${id}-input`),
+    note: $(`${id}-error`)
   };
   const ctx = p.canvas.getContext("2d", {
     willReadFrequently: true
@@ -847,7 +863,7 @@ async function verify() {
   const [a, b] = panels, out = $("verdict"), gauge = $("gauge-fill"), mark = $("gauge-threshold");
   const ticket = ++pending;
   if (!a.input || !b.input) {
-    out.textContent = a.error || b.error ? "No digit found in a panel" : "Draw or drop a digit in both panels";
+    out.textContent = a.error || b.error ? `No digit read in panel ${a.error ? "A" : "B"}: see its message` : "Draw or drop a digit in both panels";
     out.dataset.verdict = "";
     $("probability").textContent = $("latency").textContent = "";
     gauge.style.width = "0";

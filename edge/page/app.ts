@@ -6,7 +6,7 @@
 // comes from the server (POST /verify) or from the same quantized weights run
 // here with stock TF.js.
 import * as tf from "@tensorflow/tfjs";
-import { toMnist } from "../../shared/preprocess.ts";
+import { toMnist, WORK } from "../../shared/preprocess.ts";
 import { loadArtifact } from "../../shared/artifact.ts";
 import {
   createInferenceModel,
@@ -24,6 +24,7 @@ const SIDE = 280;
 interface Panel {
   canvas: HTMLCanvasElement;
   preview: HTMLCanvasElement;
+  note: HTMLElement;
   input?: Float32Array;
   error?: string;
 }
@@ -38,6 +39,11 @@ function showInput(p: Panel) {
     img.data.set([v, v, v, 255], 4 * i);
   }
   ctx.putImageData(img, 0, 0);
+  // The exact input, for tests that compare it with the server's (same file, same code).
+  if (p.input) p.preview.dataset.input = Array.from(p.input, (v) => v.toFixed(4)).join(",");
+  else delete p.preview.dataset.input;
+  p.note.textContent = p.error ?? "";
+  p.note.hidden = !p.error;
 }
 
 function update(p: Panel, source: Gray) {
@@ -52,12 +58,13 @@ function update(p: Panel, source: Gray) {
   scheduleVerify();
 }
 
-function clear(p: Panel) {
+/** Blank the panel, saying why when `error` is given. */
+function clear(p: Panel, error?: string) {
   const ctx = p.canvas.getContext("2d")!;
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, SIDE, SIDE);
   p.input = undefined;
-  p.error = undefined;
+  p.error = error;
   showInput(p);
   scheduleVerify();
 }
@@ -66,23 +73,43 @@ function fromCanvas(p: Panel) {
   update(p, toGray(p.canvas.getContext("2d")!.getImageData(0, 0, SIDE, SIDE)));
 }
 
-async function fromFile(p: Panel, file: Blob) {
-  const bmp = await createImageBitmap(file);
-  const scale = Math.min(1, 1024 / Math.max(bmp.width, bmp.height));
+/** Say in the panel that this browser cannot decode the file (HEIC in Chromium), which the server can. */
+function unreadable(p: Panel, file: File) {
+  const name = file.name || "this file";
+  clear(
+    p,
+    `This browser cannot read ${name} (${file.type || "unknown type"}). The API accepts it: ` +
+      `curl -F a=@${name} -F b=@other.jpg ${location.origin}/verify`,
+  );
+}
+
+async function fromFile(p: Panel, file: File) {
+  let bmp: ImageBitmap;
+  try {
+    bmp = await createImageBitmap(file); // upright: applies EXIF orientation, as the server does
+  } catch {
+    return unreadable(p, file);
+  }
+  // Shrink to fit WORK x WORK (never enlarge), as the server's decoder does,
+  // so the same file gives the same 28x28 input here and there.
+  const scale = Math.min(1, WORK / Math.max(bmp.width, bmp.height));
   const w = Math.max(1, Math.round(bmp.width * scale)), h = Math.max(1, Math.round(bmp.height * scale));
   const off = new OffscreenCanvas(w, h).getContext("2d")!;
+  // The default (low) quality samples a few source pixels per output pixel:
+  // a 12 MP photo would lose thin strokes and keep sensor noise.
+  off.imageSmoothingQuality = "high";
   off.drawImage(bmp, 0, 0, w, h);
-  // Show it in the panel (fitted), but feed the model the full image.
   const ctx = p.canvas.getContext("2d")!;
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, SIDE, SIDE);
   const fit = Math.min(SIDE / w, SIDE / h);
   ctx.drawImage(bmp, (SIDE - w * fit) / 2, (SIDE - h * fit) / 2, w * fit, h * fit);
+  bmp.close(); // a photo's bitmap holds its full-size pixels until collected
   update(p, toGray(off.getImageData(0, 0, w, h)));
 }
 
 function setup(id: string): Panel {
-  const p: Panel = { canvas: $(`${id}-canvas`), preview: $(`${id}-input`) };
+  const p: Panel = { canvas: $(`${id}-canvas`), preview: $(`${id}-input`), note: $(`${id}-error`) };
   const ctx = p.canvas.getContext("2d", { willReadFrequently: true })!;
   clear(p);
   let last: [number, number] | undefined;
@@ -173,7 +200,7 @@ async function verify() {
   const ticket = ++pending;
   if (!a.input || !b.input) {
     out.textContent = a.error || b.error
-      ? "No digit found in a panel"
+      ? `No digit read in panel ${a.error ? "A" : "B"}: see its message`
       : "Draw or drop a digit in both panels";
     out.dataset.verdict = "";
     $("probability").textContent = $("latency").textContent = "";
