@@ -32,7 +32,8 @@ async function time(n: number, f: () => Promise<unknown> | unknown): Promise<num
 
 /** Print the rows; `fmt` formats a list of milliseconds. */
 export async function benchPhotos(fmt: Fmt) {
-  const six = Deno.readFileSync(`${ROBUST}variant-6-0.jpg`), seven = Deno.readFileSync(`${ROBUST}stroke-7-0.jpg`);
+  const six = Deno.readFileSync(`${ROBUST}variant-6-0.jpg`),
+    seven = Deno.readFileSync(`${ROBUST}stroke-7-0.jpg`);
   // Phone cameras save at quality ~95: a noisy 12 MP page is then ~3 MB.
   const phone = (src: Uint8Array, orientation: number, seed: number) =>
     phonePhoto(src, { orientation, seed, quality: 95 });
@@ -45,7 +46,9 @@ export async function benchPhotos(fmt: Fmt) {
   console.log(
     `phone photos: 12 MP JPEG ${(big[0].length / 2 ** 20).toFixed(1)} MiB (EXIF-rotated), 640x480 JPEG ${
       (small[0].length / 1024).toFixed(0)
-    } KiB, 12 MP PNG ${(bigPng.length / 2 ** 20).toFixed(1)} MiB, 12 MP HEIC ${(heic.length / 1024).toFixed(0)} KiB; ` +
+    } KiB, 12 MP PNG ${(bigPng.length / 2 ** 20).toFixed(1)} MiB, 12 MP HEIC ${
+      (heic.length / 1024).toFixed(0)
+    } KiB; ` +
       `decoder: sharp ${sharp.versions.sharp} (${decoderBuild()}), libvips ${sharp.versions.vips}`,
   );
   const rows: [string, Uint8Array, number][] = [
@@ -56,7 +59,9 @@ export async function benchPhotos(fmt: Fmt) {
   ];
   for (const [name, bytes, n] of rows) {
     const now = await time(n, async () => toMnist(await decodeImage(bytes, "x"), "x"));
-    const old = name.includes("HEIC") ? "unsupported" : await time(n, () => toMnist(legacyDecode(bytes, "x"), "x"));
+    const old = name.includes("HEIC")
+      ? "unsupported"
+      : await time(n, () => toMnist(legacyDecode(bytes, "x"), "x"));
     const show = (r: number[] | string) => typeof r === "string" ? r : fmt(r);
     const ratio = typeof now !== "string" && typeof old !== "string"
       ? ` (${(median(old) / median(now)).toFixed(1)}x faster)`
@@ -67,7 +72,8 @@ export async function benchPhotos(fmt: Fmt) {
   // A fresh server, so its peak RSS is this load's.
   const { child, base } = await spawnServer({ waitFor: "/readyz" });
   const rss = () => rssMiB(child.pid);
-  const hwm = () => Number(Deno.readTextFileSync(`/proc/${child.pid}/status`).match(/VmHWM:\s+(\d+)/)![1]) / 1024;
+  const hwm = () =>
+    Number(Deno.readTextFileSync(`/proc/${child.pid}/status`).match(/VmHWM:\s+(\d+)/)![1]) / 1024;
   const post = async (a: Uint8Array, b: Uint8Array, type = "image/jpeg") => {
     const f = new FormData();
     f.append("a", new Blob([a as Uint8Array<ArrayBuffer>], { type }), "a");
@@ -80,7 +86,9 @@ export async function benchPhotos(fmt: Fmt) {
   try {
     const idle = await rss();
     const v = await post(big[0], big[1]);
-    console.log(`/verify, 12 MP 6 (stored sideways) vs 12 MP 7: same=${v.same}, p=${v.probability.toFixed(4)}`);
+    console.log(
+      `/verify, 12 MP 6 (stored sideways) vs 12 MP 7: same=${v.same}, p=${v.probability.toFixed(4)}`,
+    );
     for (const [name, pair, n] of [["640x480 JPEG", small, 100], ["12 MP JPEG", big, 30]] as const) {
       const ts = await time(n, () => post(pair[0], pair[1]));
       console.log(`concurrency 1, /verify with a pair of ${name}s: ${typeof ts === "string" ? ts : fmt(ts)}`);
@@ -101,7 +109,9 @@ export async function benchPhotos(fmt: Fmt) {
     sampling = false;
     await sampler;
     console.log(
-      `concurrency 4, 80 pairs of 12 MP JPEGs: ${(80 / secs).toFixed(1)} pairs/s; RSS idle ${idle.toFixed(0)} MiB, ` +
+      `concurrency 4, 80 pairs of 12 MP JPEGs: ${(80 / secs).toFixed(1)} pairs/s; RSS idle ${
+        idle.toFixed(0)
+      } MiB, ` +
         `sampled peak ${peak.toFixed(0)} MiB, process peak (VmHWM) ${hwm().toFixed(0)} MiB`,
     );
     const bomb = new Uint8Array(109);

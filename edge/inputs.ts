@@ -5,6 +5,7 @@ import { ClientError } from "../shared/errors.ts";
 import { decodeImage } from "../shared/decode.ts";
 import type { ImageLimits } from "../shared/image.ts";
 import { toMnist } from "../shared/preprocess.ts";
+import { boundaryOf, parseMultipart } from "./multipart.ts";
 
 export interface Parsed {
   images: Float32Array[];
@@ -73,27 +74,21 @@ function parseThreshold(v: unknown): number | undefined {
   return t;
 }
 
-async function fromMultipart(req: Request, fields: string[]) {
-  let form: FormData;
-  try {
-    form = await req.formData();
-  } catch {
-    throw new ClientError("bad_request", "Malformed multipart/form-data body");
-  }
+async function fromMultipart(req: Request, type: string, fields: string[]) {
+  const parts = parseMultipart(new Uint8Array(await req.arrayBuffer()), boundaryOf(type));
   const raws: Raw[] = [];
   for (const f of fields) {
-    const all = form.getAll(f);
+    const all = parts.get(f) ?? [];
     if (all.length === 0) throw new ClientError("missing_field", `Missing file field "${f}"`);
     if (all.length > 1) throw new ClientError("bad_request", `Field "${f}" was sent ${all.length} times`);
-    const v = all[0];
-    if (typeof v === "string") {
+    if (all[0].filename === undefined) {
       throw new ClientError("bad_request", `Field "${f}" must be a file (curl -F ${f}=@image.png), not text`);
     }
-    raws.push(new Uint8Array(await v.arrayBuffer()));
+    raws.push(all[0].data);
   }
-  const t = form.getAll("threshold");
+  const t = parts.get("threshold") ?? [];
   if (t.length > 1) throw new ClientError("bad_request", `Field "threshold" was sent ${t.length} times`);
-  return { raws, threshold: parseThreshold(t[0]) };
+  return { raws, threshold: parseThreshold(t[0] && new TextDecoder().decode(t[0].data)) };
 }
 
 async function fromJson(req: Request, fields: string[]) {
@@ -130,9 +125,10 @@ export async function readInputs(
   side: number,
   limits: ImageLimits,
 ): Promise<Parsed> {
-  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  const header = req.headers.get("content-type") ?? "";
+  const type = header.split(";")[0].trim().toLowerCase();
   let got: { raws: Raw[]; threshold?: number };
-  if (type === "multipart/form-data") got = await fromMultipart(req, fields);
+  if (type === "multipart/form-data") got = await fromMultipart(req, header, fields);
   else if (type === "application/json") got = await fromJson(req, fields);
   else {
     throw new ClientError(

@@ -6,9 +6,27 @@ const root = (p: string) => new URL(`../${p}`, import.meta.url).pathname;
 /**
  * What `deno task serve` may read: weights, npm packages (with sharp's native
  * libvips), the page, the code, and /usr/bin/ldd, where sharp learns the C
- * library it must load (glibc or musl).
+ * library to load (glibc or musl).
  */
-export const SERVE_READ = [...["weights", "node_modules", "edge", "shared"].map(root), "/usr/bin/ldd"].join(",");
+export const SERVE_READ = [...["weights", "node_modules", "edge", "shared"].map(root), "/usr/bin/ldd"].join(
+  ",",
+);
+
+/**
+ * `deno run` flags of `deno task serve`: `read` narrows reading; `ffi: false`
+ * denies loading native code, leaving sharp its WebAssembly build, which
+ * looks around the file system as it starts (its module folder, each PATH
+ * entry) and aborts on a denied read: give it `read: "/"`.
+ */
+export function serveFlags(read = SERVE_READ, ffi = true): string[] {
+  return [
+    `--allow-read=${read}`,
+    "--allow-env",
+    "--allow-net",
+    ...(ffi ? [`--allow-ffi=${root("node_modules")}`] : []),
+    "--allow-sys=cpus",
+  ];
+}
 
 export interface Spawned {
   child: Deno.ChildProcess;
@@ -27,15 +45,7 @@ export async function spawnServer(opts: {
 } = {}): Promise<Spawned> {
   const port = 20000 + Math.floor(Math.random() * 30000);
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      `--allow-read=${opts.read ?? SERVE_READ}`,
-      "--allow-env",
-      "--allow-net",
-      ...(opts.ffi === false ? [] : [`--allow-ffi=${root("node_modules")}`]),
-      "--allow-sys=cpus",
-      root("edge/main.ts"),
-    ],
+    args: ["run", ...serveFlags(opts.read, opts.ffi), root("edge/main.ts")],
     env: { PORT: String(port), HOST: "127.0.0.1", ...opts.env },
     stdout: opts.stdout ?? "null",
     stderr: opts.stderr ?? "inherit",

@@ -1,8 +1,9 @@
 // HEIC decoding on a worker: libheif decodes HEVC in WebAssembly on one
-// thread (~0.9 s for 12 MP here), which on the serving isolate would stall
+// thread (~0.45 s for 12 MP here), which on the serving isolate would stall
 // every other request. One worker, started on the first HEIC and stopped
 // after IDLE_MS without one, which also hands its WebAssembly memory (it
-// only grows) back to the system. Where workers cannot start, decodes inline.
+// only grows) back to the system. Where a worker cannot start (no Worker, no
+// permission to read its module), decodes inline.
 import { decodeHeicLuma } from "./heic.ts";
 import { checkSize, type ImageLimits, type Raw8 } from "./image.ts";
 import { ClientError, type ClientErrorCode } from "./errors.ts";
@@ -10,54 +11,71 @@ import type { HeicJob } from "./heic_worker.ts";
 
 const IDLE_MS = 10_000;
 
-type Reply = { id: number; raw?: Raw8; code?: ClientErrorCode; message?: string };
+type Reply = { ready?: true; id: number; raw?: Raw8; code?: ClientErrorCode; message?: string };
 type Pending = { resolve: (r: Raw8) => void; reject: (e: Error) => void };
 
-let worker: Worker | undefined, noWorkers = false, nextId = 0, idle: ReturnType<typeof setTimeout> | undefined;
+let worker: Promise<Worker | undefined> | undefined, noWorkers = false, nextId = 0;
+let idle: ReturnType<typeof setTimeout> | undefined;
 const pending = new Map<number, Pending>();
 
-/** Stop the decoder worker now (a script that is done; a live worker keeps Deno running). */
+/** Stop the decoder worker now (a script that is done: a live worker keeps Deno running). */
 export function stopHeicDecoder(): void {
   clearTimeout(idle);
-  worker?.terminate();
+  worker?.then((w) => w?.terminate());
   worker = undefined;
 }
 
-function start(): Worker | undefined {
-  if (worker || noWorkers) return worker;
-  try {
-    worker = new Worker(new URL("./heic_worker.ts", import.meta.url).href, { type: "module" });
-  } catch {
-    noWorkers = true;
-    return undefined;
-  }
-  worker.onmessage = ({ data: { id, raw, code, message } }: MessageEvent<Reply>) => {
-    const p = pending.get(id);
-    pending.delete(id);
-    if (raw) p?.resolve(raw);
-    else p?.reject(code ? new ClientError(code, message!) : new Error(message));
-    if (pending.size === 0) {
-      idle = setTimeout(stopHeicDecoder, IDLE_MS);
-      Deno.unrefTimer(idle as unknown as number); // an idle decoder does not keep a script alive
+/** The worker once it has said it is ready, or undefined if it cannot start. */
+function start(): Promise<Worker | undefined> {
+  if (noWorkers) return Promise.resolve(undefined);
+  return worker ??= new Promise((resolve) => {
+    let w: Worker, ready = false;
+    try {
+      w = new Worker(new URL("./heic_worker.ts", import.meta.url).href, { type: "module" });
+    } catch {
+      noWorkers = true;
+      return resolve(undefined);
     }
-  };
-  worker.onerror = (e) => {
-    // A worker that dies (its WebAssembly aborted, or it ran out of memory)
-    // fails its jobs; the next HEIC starts a new one.
-    e.preventDefault();
-    stopHeicDecoder();
-    for (const p of pending.values()) p.reject(new Error("the HEIC decoder failed on this file"));
-    pending.clear();
-  };
-  return worker;
+    w.onmessage = ({ data: { ready: hello, id, raw, code, message } }: MessageEvent<Reply>) => {
+      if (hello) {
+        ready = true;
+        return resolve(w);
+      }
+      const p = pending.get(id);
+      pending.delete(id);
+      if (raw) p?.resolve(raw);
+      else p?.reject(code ? new ClientError(code, message!) : new Error(message));
+      if (pending.size === 0) {
+        idle = setTimeout(stopHeicDecoder, IDLE_MS);
+        Deno.unrefTimer(idle as unknown as number); // an idle decoder does not keep a script alive
+      }
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      w.terminate();
+      worker = undefined;
+      if (!ready) {
+        noWorkers = true; // it never started: it never will
+        return resolve(undefined);
+      }
+      // It died on a file (its WebAssembly aborted or ran out of memory): fail
+      // that file's jobs; the next HEIC starts a new worker.
+      for (const p of pending.values()) p.reject(new Error("the HEIC decoder failed on this file"));
+      pending.clear();
+    };
+  });
 }
 
 /**
  * Decode a HEIC file's primary image to its luma plane (see shared/heic.ts),
  * refusing a declared size over `limits` (ClientError image_too_large).
  */
-export function decodeHeicOffThread(bytes: Uint8Array, name: string, limits: ImageLimits): Promise<Raw8> {
-  const w = start();
+export async function decodeHeicOffThread(
+  bytes: Uint8Array,
+  name: string,
+  limits: ImageLimits,
+): Promise<Raw8> {
+  const w = await start();
   if (!w) return decodeHeicLuma(bytes, (x, y) => checkSize(x, y, name, limits));
   clearTimeout(idle);
   const id = nextId++;

@@ -16,11 +16,16 @@ const self = globalThis as unknown as {
   postMessage(m: unknown, transfer?: Transferable[]): void;
 };
 
+self.postMessage({ ready: true });
 self.onmessage = async ({ data: { id, bytes, name, limits } }) => {
   try {
     const raw = await decodeHeicLuma(bytes, (w, h) => checkSize(w, h, name, limits));
     self.postMessage({ id, raw }, [raw.data.buffer as ArrayBuffer]);
   } catch (e) {
-    self.postMessage({ id, code: e instanceof ClientError ? e.code : undefined, message: (e as Error).message });
+    self.postMessage({
+      id,
+      code: e instanceof ClientError ? e.code : undefined,
+      message: (e as Error).message,
+    });
   }
 };

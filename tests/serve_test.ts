@@ -3,7 +3,7 @@
 // SIGTERM and exits 0, and refuses to start on tampered or truncated weights.
 import { assert, assertEquals } from "./assert.ts";
 import { drawn, jpg, png } from "./fixtures.ts";
-import { spawnServer } from "../edge/spawn.ts";
+import { SERVE_READ, serveFlags, spawnServer } from "../edge/spawn.ts";
 
 const MAIN = new URL("../edge/main.ts", import.meta.url).pathname;
 const WEIGHTS = new URL("../weights/", import.meta.url).pathname;
@@ -12,7 +12,7 @@ const WEIGHTS = new URL("../weights/", import.meta.url).pathname;
 function start(env: Record<string, string> = {}) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-env", "--allow-net", MAIN],
+    args: ["run", ...serveFlags(`${SERVE_READ},${env.WEIGHTS_DIR ?? ""}`), MAIN],
     env: { PORT: String(port), HOST: "127.0.0.1", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -92,27 +92,37 @@ for (
   });
 }
 
+const HEIC = Deno.readFileSync(new URL("./images/seven.heic", import.meta.url));
+const modules = ["weights", "node_modules", "edge/page"].map((p) =>
+  new URL(`../${p}`, import.meta.url).pathname
+);
 for (
-  const [name, read] of [["the serve task's read permissions (decode workers)", undefined], [
-    "no read access to its modules (workers cannot start: inline decoding)",
-    ["weights", "node_modules", "edge/page"].map((p) => new URL(`../${p}`, import.meta.url).pathname).join(
-      ",",
-    ),
-  ]] as const
+  const [name, opts, decoder] of [
+    ["the serve task's permissions (native libvips, HEIC on a worker)", {}, "native"],
+    ["no FFI permission (sharp's WebAssembly build, as where no native build exists)", {
+      ffi: false,
+      read: "/",
+    }, "wasm32"],
+    ["no read access to its modules (no HEIC worker: inline)", {
+      read: [...modules, "/usr/bin/ldd"].join(","),
+    }, "native"],
+  ] as const
 ) {
-  Deno.test(`a large JPEG pair is answered with ${name}`, async () => {
-    const { child, base } = await spawnServer({ read, stderr: "piped" });
+  Deno.test(`a large JPEG pair and a HEIC are answered with ${name}`, async () => {
+    const { child, base } = await spawnServer({ ...opts, stderr: "piped" });
     try {
+      assertEquals((await (await fetch(`${base}/readyz`)).json()).decoder, decoder);
       const page = drawn(400, 300, (x, y) => Math.abs(x - 200) < 12 && y > 30 && y < 270);
       const big = jpg(400, 300, page.map((v, i) => Math.max(0, v - ((i * 7919) % 23))), 95);
-      assert(big.length > 16 * 1024);
-      const f = new FormData();
-      f.append("a", new Blob([big as Uint8Array<ArrayBuffer>]), "a.jpg");
-      f.append("b", new Blob([big as Uint8Array<ArrayBuffer>]), "b.jpg");
-      const r = await fetch(`${base}/verify`, { method: "POST", body: f });
-      const body = await r.json();
-      assertEquals(r.status, 200, JSON.stringify(body));
-      assert(body.probability > 0.5, `same image, p=${body.probability}`);
+      for (const [a, b] of [[big, big], [HEIC, HEIC]]) {
+        const f = new FormData();
+        f.append("a", new Blob([a as Uint8Array<ArrayBuffer>]), "a");
+        f.append("b", new Blob([b as Uint8Array<ArrayBuffer>]), "b");
+        const r = await fetch(`${base}/verify`, { method: "POST", body: f });
+        const body = await r.json();
+        assertEquals(r.status, 200, JSON.stringify(body));
+        assert(body.probability > 0.5, `same image, p=${body.probability}`);
+      }
     } finally {
       child.kill("SIGTERM");
       await child.status;

@@ -211,21 +211,38 @@ async function phoneKind(): Promise<Label[]> {
     sources.forEach((source, k) => {
       const n = d * 4 + k, format = k === 3 ? "webp" : "jpeg";
       const recipe = { source, orientation: 1 + (n % 8), seed: 100 + n, format } as const;
-      out.push({ file: `phone-${d}-${k}.${format === "jpeg" ? "jpg" : "webp"}`, digit: d, kind: "phone", ...recipe });
+      out.push({
+        file: `phone-${d}-${k}.${format === "jpeg" ? "jpg" : "webp"}`,
+        digit: d,
+        kind: "phone",
+        ...recipe,
+      });
     });
     const first = out.at(-4)!, heic = `phone-${d}-4.heic`, jpg = await Deno.makeTempFile({ suffix: ".jpg" });
-    const recipe = { source: first.source!, orientation: first.orientation!, seed: first.seed!, format: "jpeg" } as const;
+    const recipe = {
+      source: first.source!,
+      orientation: first.orientation!,
+      seed: first.seed!,
+      format: "jpeg",
+    } as const;
     await Deno.writeFile(jpg, await phonePhoto(Deno.readFileSync(`${OUT}${first.source}`), recipe));
-    const enc = await new Deno.Command("heif-enc", { args: ["-q", "40", "-o", `${OUT}${heic}`, jpg] }).output();
+    const enc = await new Deno.Command("heif-enc", { args: ["-q", "40", "-o", `${OUT}${heic}`, jpg] })
+      .output();
     await Deno.remove(jpg);
-    if (!enc.success) throw new Error(`heif-enc failed (apt-get install libheif-examples): ${new TextDecoder().decode(enc.stderr)}`);
+    if (!enc.success) {
+      throw new Error(
+        `heif-enc failed (apt-get install libheif-examples): ${new TextDecoder().decode(enc.stderr)}`,
+      );
+    }
     out.push({ file: heic, digit: d, kind: "phone", ...recipe });
   }
   return out;
 }
 
 if (Deno.args.includes("--phone")) {
-  const kept = (JSON.parse(Deno.readTextFileSync(`${OUT}labels.json`)) as Label[]).filter((l) => l.kind !== "phone");
+  const kept = (JSON.parse(Deno.readTextFileSync(`${OUT}labels.json`)) as Label[]).filter((l) =>
+    l.kind !== "phone"
+  );
   const labels = [...kept, ...await phoneKind()];
   Deno.writeTextFileSync(`${OUT}labels.json`, JSON.stringify(labels, null, 2) + "\n");
   console.log(`wrote the phone kind: ${labels.length} entries in ${OUT}labels.json`);

@@ -4,7 +4,7 @@
 // Phone photos are rebuilt from their recipe (tools/phone_photo.ts) unless
 // the file is there (the HEIC copies).
 import { decodeImage } from "../shared/decode.ts";
-import { phonePhoto, type PhoneOptions } from "../tools/phone_photo.ts";
+import { type PhoneOptions, phonePhoto } from "../tools/phone_photo.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import type { ParamMap } from "../shared/params.ts";
