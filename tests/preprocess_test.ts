@@ -1,8 +1,5 @@
 import { toMnist } from "../shared/preprocess.ts";
 import { ClientError } from "../shared/errors.ts";
-import { drawn, jpg, png } from "./fixtures.ts";
-import { encode as encodePng } from "fast-png";
-import jpeg from "jpeg-js";
 import { assert, assertClose, assertEquals, assertThrows } from "./assert.ts";
 
 const gray = (w: number, h: number, v: number[]) => ({ width: w, height: h, data: Float32Array.from(v) });
