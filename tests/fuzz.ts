@@ -9,6 +9,7 @@ import { STATUS } from "../edge/errors.ts";
 import { useBackend } from "../shared/backend.ts";
 import { type Case, hostileCase, VALID_PNG } from "./hostile.ts";
 import { randomVerifier } from "./fixtures.ts";
+import { stopHeicDecoder } from "../shared/heic_thread.ts";
 
 export const LIMIT = 64 * 1024;
 const KNOWN = new Set(Object.keys(STATUS));
@@ -98,6 +99,7 @@ if (import.meta.main) {
     for (const [k, v] of Object.entries(counts).sort((a, b) => b[1] - a[1])) {
       console.log(`${String(v).padStart(7)}  ${k}`);
     }
+    stopHeicDecoder();
   } catch (e) {
     const f = (e as { failure?: { c: Case; why: string } }).failure;
     const file = new URL(`./fuzz/failure-${seed}.json`, import.meta.url);

@@ -1,8 +1,11 @@
 // Hostile /verify requests as fast-check arbitraries, shared by the fuzz test
-// (a few hundred cases in `deno task test`) and `deno task fuzz` (100,000).
+// (a few hundred cases in `deno task test`) and `deno task fuzz` (100,000):
+// every image format the service reads, truncated, flipped, spliced, or
+// declaring sizes it does not have.
 import fc from "fast-check";
 import { encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";
+import sharp from "sharp";
 
 /** A request to send: method POST to /verify, headers and body. */
 export interface Case {
@@ -20,6 +23,22 @@ const PNG = encodePng({ width: 24, height: 24, data: digit(24, 24), channels: 1,
 const RGBA = new Uint8Array(24 * 24 * 4).map((_, i) => (i % 4 === 3 ? 255 : digit(24, 24)[i >> 2]));
 const JPG = jpeg.encode({ width: 24, height: 24, data: RGBA }, 80).data;
 export const VALID_PNG = PNG;
+// The same digit in every other format the service reads, from real encoders
+// (sharp's libwebp, cgif, libtiff, aom; tests/images for HEIC and 1-bit BMP).
+const png24 = sharp(PNG);
+const OTHERS = await Promise.all([
+  png24.clone().webp({ quality: 80 }).toBuffer(),
+  png24.clone().webp({ lossless: true }).toBuffer(),
+  png24.clone().gif().toBuffer(),
+  png24.clone().tiff({ compression: "deflate" }).toBuffer(),
+  png24.clone().avif({ quality: 60 }).toBuffer(),
+  png24.clone().jpeg({ quality: 80, progressive: true }).withMetadata({ orientation: 6 }).toBuffer(),
+]).then((bs) => [
+  ...bs.map((b) => new Uint8Array(b)),
+  Deno.readFileSync(new URL("./images/seven.heic", import.meta.url)),
+  Deno.readFileSync(new URL("./images/seven-1.bmp", import.meta.url)),
+]);
+const GIF = OTHERS[2], BMP = OTHERS[7];
 
 const enc = new TextEncoder();
 const cat = (...parts: (Uint8Array | string)[]) => {
@@ -63,6 +82,14 @@ function lyingPng(w: number, h: number, depth: number, color: number, interlace:
   return b;
 }
 
+/** A GIF or BMP whose header declares w x h (BMP: negative h is top-down). */
+function lyingSize(src: Uint8Array, w: number, h: number): Uint8Array {
+  const b = src.slice(), v = new DataView(b.buffer);
+  if (src === GIF) [v.setUint16(6, w & 0xffff, true), v.setUint16(8, h & 0xffff, true)];
+  else [v.setInt32(18, w | 0, true), v.setInt32(22, h | 0, true)];
+  return b;
+}
+
 const mutate = (src: Uint8Array) =>
   fc.oneof(
     fc.nat({ max: src.length }).map((n) => src.slice(0, n)),
@@ -83,6 +110,13 @@ const mutate = (src: Uint8Array) =>
 const imageBytes = fc.oneof(
   mutate(PNG),
   mutate(JPG),
+  fc.constantFrom(...OTHERS).chain(mutate),
+  fc.constantFrom(...OTHERS),
+  fc.tuple(
+    fc.constantFrom(GIF, BMP),
+    fc.oneof(fc.constant(0), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.constant(30000)),
+    fc.oneof(fc.constant(0), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.constant(-30000)),
+  ).map(([src, w, h]) => lyingSize(src, w, h)),
   fc.tuple(
     fc.oneof(fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.constant(30000)),
     fc.oneof(fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.constant(30000)),
