@@ -31,10 +31,7 @@ function fromBase64(s: string, field: string): Uint8Array {
   if (body.length === 0 || body.length % 4 === 1 || !B64.test(body)) {
     throw new ClientError("bad_base64", `Field "${field}": not valid base64`);
   }
-  const bin = atob(body);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  return Uint8Array.fromBase64(body);
 }
 
 function pixels(v: unknown[], field: string, side: number): Float32Array {
