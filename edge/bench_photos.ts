@@ -38,8 +38,11 @@ export async function benchPhotos(fmt: Fmt) {
   const phone = (src: Uint8Array, orientation: number, seed: number) =>
     phonePhoto(src, { orientation, seed, quality: 95 });
   const big = [await phone(six, 6, 1), await phone(seven, 1, 2)];
+  // 640x480: the same photos as a messaging app sends them (turned upright, scaled, quality 85).
   const small = await Promise.all(
-    [six, seven].map((s, i) => phonePhoto(s, { width: 640, height: 480, seed: 3 + i, quality: 85 })),
+    big.map(async (b) =>
+      new Uint8Array(await sharp(b).autoOrient().resize(640, 480).jpeg({ quality: 85 }).toBuffer())
+    ),
   );
   const bigPng = new Uint8Array(await sharp(big[1]).png().toBuffer());
   const heic = Deno.readFileSync(`${ROBUST}phone-6-4.heic`);

@@ -6,6 +6,7 @@ import { decodeImage } from "../shared/decode.ts";
 import type { ImageLimits } from "../shared/image.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import { boundaryOf, parseMultipart } from "./multipart.ts";
+import { readBody } from "./body.ts";
 
 export interface Parsed {
   images: Float32Array[];
@@ -72,7 +73,7 @@ function parseThreshold(v: unknown): number | undefined {
 }
 
 async function fromMultipart(req: Request, type: string, fields: string[]) {
-  const parts = parseMultipart(new Uint8Array(await req.arrayBuffer()), boundaryOf(type));
+  const parts = parseMultipart(await readBody(req), boundaryOf(type));
   const raws: Raw[] = [];
   for (const f of fields) {
     const all = parts.get(f) ?? [];
@@ -89,9 +90,10 @@ async function fromMultipart(req: Request, type: string, fields: string[]) {
 }
 
 async function fromJson(req: Request, fields: string[]) {
+  const bytes = await readBody(req);
   let body: unknown;
   try {
-    body = await req.json();
+    body = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw new ClientError("bad_request", "Malformed JSON body");
   }

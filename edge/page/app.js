@@ -674,13 +674,11 @@ function sigmoid(z) {
 }
 
 // shared/gray.ts
-function paperGray(r, g, b, alpha) {
-  return alpha * (0.299 * r + 0.587 * g + 0.114 * b) + (1 - alpha);
-}
 function rgbaToGray(d, width, height) {
-  const out = new Float32Array(width * height);
+  const out = new Float32Array(width * height), k = 1 / (255 * 255);
   for (let i = 0, j = 0; i < out.length; i++, j += 4) {
-    out[i] = paperGray(d[j] / 255, d[j + 1] / 255, d[j + 2] / 255, d[j + 3] / 255);
+    const a = d[j + 3];
+    out[i] = (a * (0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2]) + (255 - a) * 255) * k;
   }
   return {
     width,
