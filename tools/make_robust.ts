@@ -13,8 +13,8 @@
 // - phone: 12 MP phone photos of the pen, marker, variant and typeset digits
 //   (tools/phone_photo.ts), stored turned or mirrored with the EXIF
 //   Orientation that shows them upright (all eight values), JPEG and WebP,
-//   plus an HEIC copy of one per digit (heif-enc, libheif's encoder, which
-//   stores the pixels upright). Only the HEIC copies are files here; the
+//   plus an upright HEIC copy of one per digit (heif-enc, libheif's encoder).
+//   Only the HEIC copies are files here; the
 //   JPEG/WebP photos are rebuilt from their recipe in labels.json when the set
 //   is loaded (12 MP files do not belong in the repository).
 // 440 image files, 10 HEIC files and labels.json (file, digit, kind; phone
@@ -219,12 +219,9 @@ async function phoneKind(): Promise<Label[]> {
       });
     });
     const first = out.at(-4)!, heic = `phone-${d}-4.heic`, jpg = await Deno.makeTempFile({ suffix: ".jpg" });
-    const recipe = {
-      source: first.source!,
-      orientation: first.orientation!,
-      seed: first.seed!,
-      format: "jpeg",
-    } as const;
+    // Upright: heif-enc turns the pixels by a JPEG's EXIF Orientation itself,
+    // and gets the transposing ones (5, 7) wrong.
+    const recipe = { source: first.source!, orientation: 1, seed: first.seed!, format: "jpeg" } as const;
     await Deno.writeFile(jpg, await phonePhoto(Deno.readFileSync(`${OUT}${first.source}`), recipe));
     const enc = await new Deno.Command("heif-enc", { args: ["-q", "40", "-o", `${OUT}${heic}`, jpg] })
       .output();
