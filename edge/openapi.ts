@@ -1,7 +1,12 @@
 // OpenAPI 3.1 description of the service, served at GET /openapi.json.
 const image = {
   oneOf: [
-    { type: "string", description: "base64 PNG/JPEG, or a data:image/png|jpeg;base64 URL" },
+    {
+      type: "string",
+      description:
+        "base64 image (JPEG, PNG, WebP, GIF, BMP, TIFF, AVIF or HEIC; EXIF orientation applied), " +
+        "or a data:image/...;base64 URL",
+    },
     {
       type: "array",
       items: { type: "number", minimum: 0, maximum: 255 },
@@ -71,7 +76,11 @@ export const openApi = {
                 type: "object",
                 required: ["a", "b"],
                 properties: {
-                  a: { type: "string", format: "binary" },
+                  a: {
+                    type: "string",
+                    format: "binary",
+                    description: "image file, any format above, up to 50 Mpx",
+                  },
                   b: { type: "string", format: "binary" },
                   threshold: { type: "number", minimum: 0, maximum: 1 },
                 },

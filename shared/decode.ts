@@ -2,9 +2,9 @@
 // phones, browsers and scanners write: JPEG (baseline, progressive, gray,
 // CMYK), PNG, WebP, GIF (first frame), TIFF and AVIF through sharp (libvips;
 // JPEGs shrink on load in the DCT domain, so a 48 MP photo never exists at
-// full size), HEIC through libheif on a worker (shared/heic_thread.ts), BMP through bmp-js
-// (shared/bmp.ts). EXIF orientation (HEIF: irot/imir) is applied before
-// anything else, as browsers do when they draw an image.
+// full size), HEIC through libheif on a worker (shared/heic_thread.ts), BMP
+// through bmpimagejs (shared/bmp.ts). EXIF orientation (HEIF: irot/imir) is
+// applied before anything else, as browsers do when they draw an image.
 //
 // sharp loads its native libvips build where the platform has one and the
 // process may load it (Deno: --allow-ffi); otherwise sharp itself falls back
