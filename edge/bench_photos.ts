@@ -75,8 +75,12 @@ export async function benchPhotos(fmt: Fmt) {
   // A fresh server, so its peak RSS is this load's.
   const { child, base } = await spawnServer({ waitFor: "/readyz" });
   const rss = () => rssMiB(child.pid);
-  const hwm = () =>
-    Number(Deno.readTextFileSync(`/proc/${child.pid}/status`).match(/VmHWM:\s+(\d+)/)![1]) / 1024;
+  // /proc/PID/status through grep: Deno reads /proc only with --allow-all.
+  const hwm = async () => {
+    const out = await new Deno.Command("grep", { args: ["VmHWM", `/proc/${child.pid}/status`], stdout: "piped" })
+      .output();
+    return Number(new TextDecoder().decode(out.stdout).match(/(\d+)/)![1]) / 1024;
+  };
   const post = async (a: Uint8Array, b: Uint8Array, type = "image/jpeg") => {
     const f = new FormData();
     f.append("a", new Blob([a as Uint8Array<ArrayBuffer>], { type }), "a");
@@ -115,18 +119,18 @@ export async function benchPhotos(fmt: Fmt) {
       `concurrency 4, 80 pairs of 12 MP JPEGs: ${(80 / secs).toFixed(1)} pairs/s; RSS idle ${
         idle.toFixed(0)
       } MiB, ` +
-        `sampled peak ${peak.toFixed(0)} MiB, process peak (VmHWM) ${hwm().toFixed(0)} MiB`,
+        `sampled peak ${peak.toFixed(0)} MiB, process peak (VmHWM) ${(await hwm()).toFixed(0)} MiB`,
     );
     const bomb = new Uint8Array(109);
     bomb.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
     new DataView(bomb.buffer).setUint32(16, 30000);
     new DataView(bomb.buffer).setUint32(20, 30000);
-    const before = await rss(), hwmBefore = hwm();
+    const before = await rss(), hwmBefore = await hwm();
     for (let i = 0; i < 100; i++) await post(bomb, small[0], "image/png");
     console.log(
       `100 PNG bombs (109 bytes declaring 30000x30000), each 413: RSS ${before.toFixed(0)} -> ${
         (await rss()).toFixed(0)
-      } MiB, peak ${hwmBefore.toFixed(0)} -> ${hwm().toFixed(0)} MiB`,
+      } MiB, peak ${hwmBefore.toFixed(0)} -> ${(await hwm()).toFixed(0)} MiB`,
     );
   } finally {
     child.kill("SIGTERM");

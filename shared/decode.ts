@@ -2,9 +2,10 @@
 // phones, browsers and scanners write: JPEG (baseline, progressive, gray,
 // CMYK), PNG, WebP, GIF (first frame), TIFF and AVIF through sharp (libvips;
 // JPEGs shrink on load in the DCT domain, so a 48 MP photo never exists at
-// full size), HEIC through libheif on a worker (shared/heic_thread.ts), BMP
-// through bmpimagejs (shared/bmp.ts). EXIF orientation (HEIF: irot/imir) is
-// applied before anything else, as browsers do when they draw an image.
+// full size); PNGs of up to 64x64 through fast-png (shared/png.ts), HEIC
+// through libheif on a worker (shared/heic_thread.ts), BMP through
+// bmpimagejs (shared/bmp.ts). EXIF orientation (HEIF: irot/imir) is applied
+// before anything else, as browsers do when they draw an image.
 //
 // sharp loads its native libvips build where the platform has one and the
 // process may load it (Deno: --allow-ffi); otherwise sharp itself falls back
@@ -16,6 +17,7 @@ import { rgbaToGray } from "./gray.ts";
 import { WORK } from "./preprocess.ts";
 import { decodeHeicOffThread } from "./heic_thread.ts";
 import { decodeBmpRgb } from "./bmp.ts";
+import { fromPng, SMALL_PNG_PIXELS } from "./png.ts";
 
 // No operation cache: every request is new bytes, and a cache would only hold memory.
 sharp.cache(false);
@@ -123,6 +125,9 @@ export async function decodeImage(
     }
     const declared = declaredSize(bytes, format);
     if (declared) check(...declared);
+    if (format === "png" && declared![0] * declared![1] <= SMALL_PNG_PIXELS) {
+      return fromPng(bytes, ...declared!);
+    }
     // ignoreIcc: colour management (a phone's Display P3 profile, say) moves
     // hues, not the gray of ink on paper, and costs half the decode time of a
     // 640x480 photo. CMYK files still convert through libvips' CMYK profile.

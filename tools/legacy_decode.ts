@@ -3,11 +3,11 @@
 // shared/decode.ts in the same run. PNG (every color type and bit depth) and
 // baseline/progressive JPEG at full size; no EXIF orientation. The service
 // does not import this file.
-import { decode as decodePng } from "fast-png";
 import jpeg from "jpeg-js";
 import { ClientError } from "../shared/errors.ts";
-import { paperGray, rgbaToGray } from "../shared/gray.ts";
-import type { Gray, ImageLimits } from "../shared/image.ts";
+import { rgbaToGray } from "../shared/gray.ts";
+import { fromPng } from "../shared/png.ts";
+import { checkSize, type Gray, type ImageLimits } from "../shared/image.ts";
 
 /** The limits these decoders ran under in the service. */
 const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxSide: 4096, maxPixels: 16_000_000 };
@@ -51,18 +51,6 @@ export function readDimensions(b: Uint8Array, format: "png" | "jpeg", name: stri
     i += 2 + len;
   }
   throw new ClientError("undecodable_image", `Cannot decode image "${name}": JPEG has no frame header`);
-}
-
-function checkSize(w: number, h: number, name: string, limits: ImageLimits) {
-  if (w === 0 || h === 0) {
-    throw new ClientError("undecodable_image", `Cannot decode image "${name}": it declares ${w}x${h} pixels`);
-  }
-  if (w > limits.maxSide || h > limits.maxSide || w * h > limits.maxPixels) {
-    throw new ClientError(
-      "image_too_large",
-      `Cannot decode image "${name}": ${w}x${h} exceeds the limit of ${limits.maxSide} per side and ${limits.maxPixels} pixels`,
-    );
-  }
 }
 
 /**
@@ -119,50 +107,4 @@ function fromJpeg(bytes: Uint8Array, w: number, h: number, limits: ImageLimits):
   const out = new Float32Array(w * h), d = img.data;
   for (let i = 0, j = 0; i < out.length; i++, j += 4) out[i] = d[j] / 255;
   return { width: w, height: h, data: out };
-}
-
-function fromPng(bytes: Uint8Array, w: number, h: number): Gray {
-  const png = decodePng(bytes);
-  if (png.width !== w || png.height !== h) throw new Error("IHDR changed while decoding");
-  // Colour type 3 (byte 25 of the file) is palette-indexed and needs a PLTE
-  // chunk; without one, fast-png would hand back the indices as gray values.
-  if (bytes[25] === 3 && !png.palette) throw new Error("palette image has no PLTE chunk");
-  const n = w * h, out = new Float32Array(n);
-  const depth = png.depth, max = 2 ** depth - 1;
-  if (png.palette) {
-    const pal = png.palette, idx = unpack(png.data, w, h, 1, depth);
-    for (let i = 0; i < n; i++) {
-      const c = pal[idx[i]];
-      if (!c) throw new Error(`palette index ${idx[i]} is out of range`);
-      out[i] = paperGray(c[0] / 255, c[1] / 255, c[2] / 255, c.length > 3 ? c[3] / 255 : 1);
-    }
-    return { width: w, height: h, data: out };
-  }
-  const ch = png.channels, v = unpack(png.data, w, h, ch, depth);
-  const hasAlpha = ch === 2 || ch === 4;
-  for (let i = 0, j = 0; i < n; i++, j += ch) {
-    const alpha = hasAlpha ? v[j + ch - 1] / max : 1;
-    out[i] = ch >= 3
-      ? paperGray(v[j] / max, v[j + 1] / max, v[j + 2] / max, alpha)
-      : alpha * (v[j] / max) + (1 - alpha);
-  }
-  return { width: w, height: h, data: out };
-}
-
-/** Samples as one number each; depths below 8 are packed per row by PNG. */
-function unpack(data: ArrayLike<number>, w: number, h: number, ch: number, depth: number): ArrayLike<number> {
-  if (depth >= 8) {
-    if (data.length < w * h * ch) throw new Error("pixel data is truncated");
-    return data;
-  }
-  const per = 8 / depth, stride = Math.ceil((w * ch) / per), mask = (1 << depth) - 1;
-  if (data.length < stride * h) throw new Error("pixel data is truncated");
-  const out = new Uint8Array(w * h * ch);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w * ch; x++) {
-      const byte = data[y * stride + Math.floor(x / per)];
-      out[y * w * ch + x] = (byte >> (8 - depth * ((x % per) + 1))) & mask;
-    }
-  }
-  return out;
 }
