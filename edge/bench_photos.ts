@@ -77,7 +77,10 @@ export async function benchPhotos(fmt: Fmt) {
   const rss = () => rssMiB(child.pid);
   // /proc/PID/status through grep: Deno reads /proc only with --allow-all.
   const hwm = async () => {
-    const out = await new Deno.Command("grep", { args: ["VmHWM", `/proc/${child.pid}/status`], stdout: "piped" })
+    const out = await new Deno.Command("grep", {
+      args: ["VmHWM", `/proc/${child.pid}/status`],
+      stdout: "piped",
+    })
       .output();
     return Number(new TextDecoder().decode(out.stdout).match(/(\d+)/)![1]) / 1024;
   };
