@@ -60,6 +60,20 @@ async function verdict(page: Page, after: number) {
   };
 }
 
+/** The panels' model inputs as the page shows them (data-input of each preview). */
+const shownInputs = (page: Page) =>
+  page.evaluate(() => ["a", "b"].map((p) => document.getElementById(`${p}-input`)!.dataset.input ?? ""));
+
+/** Wait until both panels show inputs other than `before` (files are decoded asynchronously). */
+async function inputsChanged(page: Page, before: string[]) {
+  await page.waitForFunction(
+    (before) =>
+      ["a", "b"].every((p, i) => (document.getElementById(`${p}-input`)!.dataset.input ?? "") !== before[i]),
+    before,
+    { timeout: 15000 },
+  );
+}
+
 /** The verdict once answers after number `after` have stopped coming for 400 ms. */
 async function settled(page: Page, after: number) {
   let last = await verdict(page, after);
@@ -105,8 +119,10 @@ Deno.test({
         mimeType: "image/png",
         buffer: Buffer.from(digitPng(digit(test.images.pixels, i))),
       });
+      const drawnInputs = await shownInputs(page);
       await page.setInputFiles("#a-file", file(0));
       await page.setInputFiles("#b-file", file(17));
+      await inputsChanged(page, drawnInputs);
       // Each file updates the verdict on its own: wait until it stops changing.
       const server = await settled(page, d11.n);
       await page.check("#mode-browser");
@@ -166,6 +182,7 @@ Deno.test({
           buffer: Buffer.from(f.bytes),
         });
       }
+      await inputsChanged(page, ["", ""]);
       const shown = await settled(page, 0); // server mode, the page's default
       await page.screenshot({ path: `${OUT}phone-photos.png` });
 
