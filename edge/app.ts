@@ -9,7 +9,7 @@ import { ClientError } from "../shared/errors.ts";
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "../shared/image.ts";
 import { errorBody, onError } from "./errors.ts";
 import { readInputs } from "./inputs.ts";
-import { decoderBuild } from "../shared/decode.ts";
+import { decoderInUse } from "../shared/decode.ts";
 import { openApi } from "./openapi.ts";
 import type { Verifier } from "./verifier.ts";
 
@@ -57,9 +57,13 @@ export function createApp(opts: AppOptions) {
   });
 
   app.get("/healthz", (c) => c.json({ ok: true }));
-  app.get("/readyz", (c) => {
+  app.get("/readyz", async (c) => {
     const m = model();
-    return c.json({ ready: true, model: { version: m.version, sha256: m.sha256 }, decoder: decoderBuild() });
+    return c.json({
+      ready: true,
+      model: { version: m.version, sha256: m.sha256 },
+      decoder: await decoderInUse(),
+    });
   });
   app.get("/openapi.json", (c) => c.json(openApi));
   for (const [path, { body, type }] of Object.entries(opts.assets ?? {})) {

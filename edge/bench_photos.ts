@@ -1,12 +1,13 @@
 // Phone photos, for `deno task bench:edge`: decode + preprocessing of a 12 MP
 // phone JPEG, a 12 MP HEIC and a 640x480 JPEG, the service's decoders
-// (shared/decode.ts) against the pure-JS ones it replaced
-// (tools/legacy_decode.ts: jpeg-js, fast-png) in the same run; then /verify
+// (shared/decode.ts) against the pure-JS ones (shared/decode_js.ts: jpeg-js,
+// fast-png; the service's fallback where sharp cannot run) in the same run; then /verify
 // p50 for a pair of each size on a fresh server, its peak RSS serving 12 MP
 // pairs at concurrency 4, and the RSS change from decompression bombs.
 import sharp from "sharp";
-import { decodeImage, decoderBuild } from "../shared/decode.ts";
-import { decodeImage as legacyDecode } from "../tools/legacy_decode.ts";
+import { decodeImage, decoderBuild, sniffFormat } from "../shared/decode.ts";
+import { decodeJs } from "../shared/decode_js.ts";
+import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import { phonePhoto } from "../tools/phone_photo.ts";
 import { spawnServer } from "./spawn.ts";
@@ -64,7 +65,7 @@ export async function benchPhotos(fmt: Fmt) {
     const now = await time(n, async () => toMnist(await decodeImage(bytes, "x"), "x"));
     const old = name.includes("HEIC")
       ? "unsupported"
-      : await time(n, () => toMnist(legacyDecode(bytes, "x"), "x"));
+      : await time(n, () => toMnist(decodeJs(bytes, sniffFormat(bytes)!, "x", DEFAULT_IMAGE_LIMITS), "x"));
     const show = (r: number[] | string) => typeof r === "string" ? r : fmt(r);
     const ratio = typeof now !== "string" && typeof old !== "string"
       ? ` (${(median(old) / median(now)).toFixed(1)}x faster)`

@@ -9,15 +9,18 @@
 //
 // sharp loads its native libvips build where the platform has one and the
 // process may load it (Deno: --allow-ffi); otherwise sharp itself falls back
-// to its WebAssembly build (@img/sharp-wasm32), same API, slower.
+// to its WebAssembly build (@img/sharp-wasm32), same API, slower; where that
+// does not run either, JPEG and PNG decode in JavaScript (shared/decode_js.ts).
 import sharp, { type Sharp } from "sharp";
 import { ClientError } from "./errors.ts";
 import { checkSize, DEFAULT_IMAGE_LIMITS, type Gray } from "./image.ts";
 import { rgbaToGray } from "./gray.ts";
 import { WORK } from "./preprocess.ts";
 import { decodeHeicOffThread } from "./heic_thread.ts";
+import { decodeHeicLuma } from "./heic.ts";
 import { decodeBmpRgb } from "./bmp.ts";
 import { fromPng, SMALL_PNG_PIXELS } from "./png.ts";
+import { decodeJs, rawToGray } from "./decode_js.ts";
 
 // No operation cache: every request is new bytes, and a cache would only hold memory.
 sharp.cache(false);
@@ -27,9 +30,30 @@ export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "tiff" | "avif" | "h
 /** Every format decodeImage reads, for messages and docs. */
 export const FORMATS: readonly ImageFormat[] = ["jpeg", "png", "webp", "gif", "tiff", "avif", "heic", "bmp"];
 
-/** Which sharp build decodes: "native" (libvips) or "wasm32" (its WebAssembly build). */
+/** Which sharp build loaded: "native" (libvips) or "wasm32" (its WebAssembly build). */
 export function decoderBuild(): "native" | "wasm32" {
   return "emscripten" in sharp.versions ? "wasm32" : "native";
+}
+
+let sharpRuns: Promise<boolean> | undefined;
+/**
+ * Whether sharp decodes here: its native build does; its WebAssembly build is
+ * tried once on a tiny image, since under Deno 2.5 it hangs (a 640x480 pair
+ * took 80 s). When it does not, JPEG and PNG decode in JavaScript
+ * (shared/decode_js.ts) and the other formats are refused.
+ */
+export function sharpDecodes(): Promise<boolean> {
+  return sharpRuns ??= decoderBuild() === "native" ? Promise.resolve(true) : new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), 3000);
+    sharp({ create: { width: 8, height: 8, channels: 3, background: "#fff" } }).raw().toBuffer()
+      .then(() => resolve(true), () => resolve(false))
+      .finally(() => clearTimeout(timer));
+  });
+}
+
+/** The decoders in use, for /readyz: sharp's build, or "javascript" where sharp cannot run. */
+export async function decoderInUse(): Promise<"native" | "wasm32" | "javascript"> {
+  return (await sharpDecodes()) ? decoderBuild() : "javascript";
 }
 
 const ascii = (b: Uint8Array, at: number, n: number) => String.fromCharCode(...b.subarray(at, at + n));
@@ -114,20 +138,24 @@ export async function decodeImage(
   }
   try {
     const check = (w: number, h: number) => checkSize(w, h, name, limits);
+    const viaSharp = await sharpDecodes();
+    // Where sharp cannot run (its WebAssembly build stuck under Deno 2.5), a
+    // HEIC worker does not start either: decode inline there.
     const raw = format === "heic"
-      ? await decodeHeicOffThread(bytes, name, limits)
+      ? await (viaSharp ? decodeHeicOffThread(bytes, name, limits) : decodeHeicLuma(bytes, check))
       : format === "bmp"
       ? decodeBmpRgb(bytes, check)
       : undefined;
     if (raw) {
       const { width, height, channels } = raw;
-      return await toGray(sharp(raw.data, { raw: { width, height, channels } }));
+      return viaSharp ? await toGray(sharp(raw.data, { raw: { width, height, channels } })) : rawToGray(raw);
     }
     const declared = declaredSize(bytes, format);
     if (declared) check(...declared);
     if (format === "png" && declared![0] * declared![1] <= SMALL_PNG_PIXELS) {
       return fromPng(bytes, ...declared!);
     }
+    if (!viaSharp) return decodeJs(bytes, format, name, limits);
     // ignoreIcc: colour management (a phone's Display P3 profile, say) moves
     // hues, not the gray of ink on paper, and costs half the decode time of a
     // 640x480 photo. CMYK files still convert through libvips' CMYK profile.

@@ -10,33 +10,8 @@ import { loadVerifier } from "../edge/verifier.ts";
 import { WEIGHTS_DIR } from "../edge/server.ts";
 import { digit, loadDataset } from "../train/mnist.ts";
 import { paperDigit } from "./fixtures.ts";
+import { orient, stored } from "../shared/orient.ts";
 import { assert, assertEquals } from "./assert.ts";
-
-/** What a viewer shows for `px` (w x h, one byte a pixel) stored with EXIF Orientation `o`. */
-export function orient(px: Uint8Array, w: number, h: number, o: number) {
-  const swap = o >= 5, W = swap ? h : w, H = swap ? w : h, out = new Uint8Array(w * h);
-  type Map = (x: number, y: number) => [number, number];
-  const src = ([
-    (x, y) => [x, y],
-    (x, y) => [w - 1 - x, y],
-    (x, y) => [w - 1 - x, h - 1 - y],
-    (x, y) => [x, h - 1 - y],
-    (x, y) => [y, x],
-    (x, y) => [y, h - 1 - x],
-    (x, y) => [w - 1 - y, h - 1 - x],
-    (x, y) => [w - 1 - y, x],
-  ] as Map[])[o - 1];
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const [sx, sy] = src(x, y);
-      out[y * W + x] = px[sy * w + sx];
-    }
-  }
-  return { px: out, w: W, h: H };
-}
-/** The stored pixels that orientation `o` shows as `px`: 6 and 8 undo each other, the rest themselves. */
-export const stored = (px: Uint8Array, w: number, h: number, o: number) =>
-  orient(px, w, h, o === 6 ? 8 : o === 8 ? 6 : o);
 
 const mad = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
 
@@ -67,12 +42,15 @@ async function pairIn(label: number, lo: number, hi: number) {
   throw new Error(`no pair of a ${label} in [${lo}, ${hi}]`);
 }
 
-Deno.test("orient() and stored() are inverses for all eight orientations", () => {
+Deno.test("orient() undoes stored() for all eight orientations", () => {
   const px = Uint8Array.from({ length: 12 }, (_, i) => i);
   for (let o = 1; o <= 8; o++) {
-    const s = stored(px, 4, 3, o);
-    const shown = orient(s.px, s.w, s.h, o);
-    assertEquals([shown.w, shown.h, Array.from(shown.px)], [4, 3, Array.from(px)], `orientation ${o}`);
+    const shown = orient(stored({ data: px, width: 4, height: 3 }, o), o);
+    assertEquals(
+      [shown.width, shown.height, Array.from(shown.data)],
+      [4, 3, Array.from(px)],
+      `orientation ${o}`,
+    );
   }
 });
 
@@ -83,10 +61,10 @@ Deno.test("EXIF orientations 1-8 (JPEG; WebP for 6 and 3): the model input and s
   for (const { i, k, p } of cases) {
     const up = page(i), ref = toMnist(await decodeImage(await jpeg(up, W, H), "up"), "up");
     for (let o = 1; o <= 8; o++) {
-      const s = stored(up, W, H, o);
-      const files: [string, Uint8Array][] = [["jpeg", await jpeg(s.px, s.w, s.h, o)]];
+      const s = stored({ data: up, width: W, height: H }, o);
+      const files: [string, Uint8Array][] = [["jpeg", await jpeg(s.data, s.width, s.height, o)]];
       if (o === 6 || o === 3) {
-        const webp = await sharp(s.px, { raw: { width: s.w, height: s.h, channels: 1 } }).webp({
+        const webp = await sharp(s.data, { raw: { width: s.width, height: s.height, channels: 1 } }).webp({
           quality: 92,
         })
           .withMetadata({ orientation: o }).toBuffer();

@@ -6,6 +6,7 @@
 // not belong in the repository) and by `deno task bench:edge`.
 import sharp from "sharp";
 import { createRng } from "../shared/rng.ts";
+import { stored } from "../shared/orient.ts";
 
 export interface PhoneOptions {
   /** EXIF Orientation 1-8 to store with (default 1, upright). */
@@ -16,33 +17,6 @@ export interface PhoneOptions {
   /** Seeds the placement, light and noise. */
   seed?: number;
   quality?: number;
-}
-
-/** Turn `px` (w x h, one byte a pixel) by EXIF orientation `o`'s inverse: the stored pixels. */
-function store(px: Uint8Array, w: number, h: number, o: number) {
-  if (o === 1) return { px, w, h };
-  // Stored (sx, sy) for each shown (x, y) of orientation o; 6 and 8 undo each other.
-  const inv = o === 6 ? 8 : o === 8 ? 6 : o, swap = inv >= 5, W = swap ? h : w, H = swap ? w : h;
-  const out = new Uint8Array(w * h);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const [sx, sy] = inv === 2
-        ? [w - 1 - x, y]
-        : inv === 3
-        ? [w - 1 - x, h - 1 - y]
-        : inv === 4
-        ? [x, h - 1 - y]
-        : inv === 5
-        ? [y, x]
-        : inv === 6
-        ? [y, h - 1 - x]
-        : inv === 7
-        ? [w - 1 - y, h - 1 - x]
-        : [w - 1 - y, x];
-      out[y * W + x] = px[sy * w + sx];
-    }
-  }
-  return { px: out, w: W, h: H };
 }
 
 /**
@@ -80,8 +54,8 @@ export async function phonePhoto(digit: Uint8Array, opts: PhoneOptions = {}): Pr
       page[y * w + x] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }
-  const s = store(page, w, h, orientation);
-  const img = sharp(s.px, { raw: { width: s.w, height: s.h, channels: 1 } })
+  const s = stored({ data: page, width: w, height: h }, orientation);
+  const img = sharp(s.data, { raw: { width: s.width, height: s.height, channels: 1 } })
     .toColourspace("srgb").tint({ r: 255, g: 236, b: 212 }).withMetadata({ orientation });
   return new Uint8Array(
     await (format === "webp" ? img.webp({ quality }) : img.jpeg({ quality, chromaSubsampling: "4:2:0" }))
