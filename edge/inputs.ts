@@ -32,7 +32,11 @@ function fromBase64(s: string, field: string): Uint8Array {
   if (body.length === 0 || body.length % 4 === 1 || !B64.test(body)) {
     throw new ClientError("bad_base64", `Field "${field}": not valid base64`);
   }
-  return Uint8Array.fromBase64(body);
+  try {
+    return Uint8Array.fromBase64(body);
+  } catch { // padding in the wrong place ("ENklhL="): the pattern above does not see it
+    throw new ClientError("bad_base64", `Field "${field}": not valid base64`);
+  }
 }
 
 function pixels(v: unknown[], field: string, side: number): Float32Array {

@@ -9,7 +9,10 @@ import type { Raw8 } from "./image.ts";
 type LibHeif = any;
 let lib: Promise<LibHeif> | undefined;
 function libheif(): Promise<LibHeif> {
-  lib ??= import("libheif-js/libheif-wasm/libheif-bundle.mjs").then((m) => m.default());
+  // Quiet: libde265 prints its complaints about a broken file ("SPS error: ...") to stdout.
+  lib ??= import("libheif-js/libheif-wasm/libheif-bundle.mjs").then((m) =>
+    m.default({ print() {}, printErr() {} })
+  );
   return lib;
 }
 
