@@ -68,8 +68,8 @@ export function sniffFormat(b: Uint8Array): ImageFormat | undefined {
   if (ascii(b, 0, 4) === "II*\0" || ascii(b, 0, 4) === "MM\0*") return "tiff";
   if (ascii(b, 0, 2) === "BM") return "bmp";
   if (ascii(b, 4, 4) === "ftyp") {
-    // ISO base media: the major brand, then compatible brands up to the box's end.
-    const end = Math.min(b.length, ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0);
+    // ISO base media: the major brand, then compatible brands up to the box's end (a real one is tens of bytes).
+    const end = Math.min(b.length, 256, ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0);
     const brands = [ascii(b, 8, 4)];
     for (let i = 16; i + 4 <= end; i += 4) brands.push(ascii(b, i, 4));
     if (brands.some((x) => x === "avif" || x === "avis")) return "avif";
