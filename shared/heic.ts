@@ -27,37 +27,43 @@ export async function decodeHeicLuma(
 ): Promise<Raw8> {
   const h = await libheif();
   const ctx = h.heif_context_alloc();
-  let handle: unknown, image: { image: unknown; channels?: HeifChannel[]; code?: number; message?: string };
+  let handle: unknown, decoded: unknown;
   try {
     const err = h.heif_context_read_from_memory(ctx, bytes);
     if (err.code !== h.heif_error_code.heif_error_Ok) {
       throw new Error(`not a readable HEIF file (${err.message})`);
     }
-    const ids: ArrayLike<number> | { code: number } = h.heif_js_context_get_list_of_top_level_image_IDs(ctx);
-    for (const id of Array.from(ids as ArrayLike<number>)) {
-      const next = h.heif_js_context_get_image_handle(ctx, id);
-      if (next?.code === undefined && h.heif_image_handle_is_primary_image(next)) {
-        handle = next;
-        break;
-      }
-      if (next?.code === undefined) h.heif_image_handle_release(next);
-    }
-    if (!handle) throw new Error("HEIF file has no primary image");
+    handle = primaryHandle(h, ctx);
     check(h.heif_image_handle_get_width(handle), h.heif_image_handle_get_height(handle));
-    image = await h.heif_js_decode_image2(
-      handle,
-      h.heif_colorspace.heif_colorspace_YCbCr,
-      h.heif_chroma.heif_chroma_420,
-    );
+    const image: { image: unknown; channels?: HeifChannel[]; message?: string } = await h
+      .heif_js_decode_image2(
+        handle,
+        h.heif_colorspace.heif_colorspace_YCbCr,
+        h.heif_chroma.heif_chroma_420,
+      );
     if (!image.channels) throw new Error(image.message ?? "HEVC decoding failed");
+    decoded = image.image;
     const y = image.channels.find((c) => c.id === h.heif_channel.heif_channel_Y);
     if (!y) throw new Error("decoded HEIF image has no luma plane");
-    h.heif_image_release(image.image);
+    // Copied out before the image is released (the plane is a view into the WebAssembly heap).
     return { width: y.width, height: y.height, channels: 1, data: packRows(y) };
   } finally {
+    if (decoded) h.heif_image_release(decoded);
     if (handle) h.heif_image_handle_release(handle);
     h.heif_context_free(ctx);
   }
+}
+
+/** The primary image's handle (other top-level images' handles released). Throws Error if there is none. */
+function primaryHandle(h: LibHeif, ctx: unknown): unknown {
+  const ids = h.heif_js_context_get_list_of_top_level_image_IDs(ctx);
+  for (const id of ids?.code === undefined ? Array.from<number>(ids) : []) {
+    const handle = h.heif_js_context_get_image_handle(ctx, id);
+    if (handle?.code !== undefined) continue; // an error object, not a handle
+    if (h.heif_image_handle_is_primary_image(handle)) return handle;
+    h.heif_image_handle_release(handle);
+  }
+  throw new Error("HEIF file has no primary image");
 }
 
 interface HeifChannel {
@@ -68,7 +74,7 @@ interface HeifChannel {
   data: Uint8Array;
 }
 
-/** Rows without the decoder's stride padding, copied out of the WebAssembly heap (which the next decode reuses). */
+/** Rows without the decoder's stride padding, as a copy. */
 function packRows({ width, height, stride, data }: HeifChannel): Uint8Array {
   if (stride === width) return data.slice(0, width * height);
   const out = new Uint8Array(width * height);
