@@ -5,7 +5,8 @@
 // p50 for a pair of each size on a fresh server, its peak RSS serving 12 MP
 // pairs at concurrency 4, and the RSS change from decompression bombs.
 import sharp from "sharp";
-import { decodeImage, decoderBuild, sniffFormat } from "../shared/decode.ts";
+import { decodeImage, decoderBuild } from "../shared/decode.ts";
+import { sniffFormat } from "../shared/format.ts";
 import { decodeJs } from "../shared/decode_js.ts";
 import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
 import { toMnist } from "../shared/preprocess.ts";

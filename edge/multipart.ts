@@ -18,6 +18,8 @@ const MAX_PARTS = 32;
 const MAX_HEADER_BYTES = 16 * 1024;
 
 const enc = new TextEncoder(), dec = new TextDecoder();
+/** The blank line that ends a part's headers. */
+const HEADERS_END = enc.encode("\r\n\r\n");
 const bad = (why: string) => new ClientError("bad_request", `Malformed multipart/form-data body: ${why}`);
 
 /** First index of `needle` in `hay` at or after `from`, or -1. */
@@ -73,7 +75,7 @@ export function parseMultipart(body: Uint8Array, boundary: string): Map<string, 
     while (body[at] === 0x20 || body[at] === 0x09) at++; // transport padding
     if (body[at] !== 0x0d || body[at + 1] !== 0x0a) throw bad("a boundary is not followed by a line break");
     if (count >= MAX_PARTS) throw bad(`more than ${MAX_PARTS} parts`);
-    const headEnd = find(body.subarray(at, at + MAX_HEADER_BYTES + 4), enc.encode("\r\n\r\n"), 0);
+    const headEnd = find(body.subarray(at, at + MAX_HEADER_BYTES + 4), HEADERS_END, 0);
     if (headEnd < 0) throw bad("a part's headers do not end");
     const headers = dec.decode(body.subarray(at + 2, at + headEnd)).split("\r\n");
     const disposition = headers.find((h) => /^content-disposition\s*:/i.test(h))?.replace(/^[^:]*:/, "");

@@ -21,14 +21,10 @@ import { decodeHeicLuma } from "./heic.ts";
 import { decodeBmpRgb } from "./bmp.ts";
 import { fromPng, SMALL_PNG_PIXELS } from "./png.ts";
 import { decodeJs, rawToGray } from "./decode_js.ts";
+import { declaredSize, FORMATS, sniffFormat } from "./format.ts";
 
 // No operation cache: every request is new bytes, and a cache would only hold memory.
 sharp.cache(false);
-
-export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "tiff" | "avif" | "heic" | "bmp";
-
-/** Every format decodeImage reads, for messages and docs. */
-export const FORMATS: readonly ImageFormat[] = ["jpeg", "png", "webp", "gif", "tiff", "avif", "heic", "bmp"];
 
 /** Which sharp build loaded: "native" (libvips) or "wasm32" (its WebAssembly build). */
 export function decoderBuild(): "native" | "wasm32" {
@@ -54,39 +50,6 @@ export function sharpDecodes(): Promise<boolean> {
 /** The decoders in use, for /readyz: sharp's build, or "javascript" where sharp cannot run. */
 export async function decoderInUse(): Promise<"native" | "wasm32" | "javascript"> {
   return (await sharpDecodes()) ? decoderBuild() : "javascript";
-}
-
-const ascii = (b: Uint8Array, at: number, n: number) => String.fromCharCode(...b.subarray(at, at + n));
-
-/** The format from the magic bytes, or undefined. */
-export function sniffFormat(b: Uint8Array): ImageFormat | undefined {
-  if (b.length < 12) return undefined;
-  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
-  if (ascii(b, 0, 8) === "\x89PNG\r\n\x1a\n") return "png";
-  if (ascii(b, 0, 4) === "RIFF" && ascii(b, 8, 4) === "WEBP") return "webp";
-  if (ascii(b, 0, 6) === "GIF87a" || ascii(b, 0, 6) === "GIF89a") return "gif";
-  if (ascii(b, 0, 4) === "II*\0" || ascii(b, 0, 4) === "MM\0*") return "tiff";
-  if (ascii(b, 0, 2) === "BM") return "bmp";
-  if (ascii(b, 4, 4) === "ftyp") {
-    // ISO base media: the major brand, then compatible brands up to the box's end (a real one is tens of bytes).
-    const end = Math.min(b.length, 256, ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0);
-    const brands = [ascii(b, 8, 4)];
-    for (let i = 16; i + 4 <= end; i += 4) brands.push(ascii(b, i, 4));
-    if (brands.some((x) => x === "avif" || x === "avis")) return "avif";
-    if (brands.some((x) => /^(heic|heix|hevc|hevx|heim|heis|mif1|msf1)$/.test(x))) return "heic";
-  }
-  return undefined;
-}
-
-/**
- * The size a PNG or GIF header declares, read at its fixed offset: a file
- * that is only a header (a 109-byte "bomb") has no size libvips would report.
- */
-function declaredSize(b: Uint8Array, format: ImageFormat): [number, number] | undefined {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (format === "png" && b.length >= 24) return [v.getUint32(16), v.getUint32(20)];
-  if (format === "gif") return [v.getUint16(6, true), v.getUint16(8, true)];
-  return undefined;
 }
 
 /** Map a decoder's failure to the client's error: too large, or undecodable. */

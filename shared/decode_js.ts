@@ -10,6 +10,7 @@ import { rgbaToGray } from "./gray.ts";
 import { checkSize, type Gray, type ImageLimits, type Raw8 } from "./image.ts";
 import { fromPng } from "./png.ts";
 import { orient } from "./orient.ts";
+import { declaredSize, type ImageFormat } from "./format.ts";
 
 /** jpeg-js's working-memory cap: 3000x2000 (6 Mpx) photos fit. */
 const JPEG_MEMORY_MB = 128;
@@ -109,12 +110,12 @@ function fromJpeg(bytes: Uint8Array, name: string, limits: ImageLimits): Gray {
  * header first). Other formats are unsupported_image_format here.
  * Returns Gray at full size. Throws ClientError, or Error on a malformed file.
  */
-export function decodeJs(bytes: Uint8Array, format: string, name: string, limits: ImageLimits): Gray {
+export function decodeJs(bytes: Uint8Array, format: ImageFormat, name: string, limits: ImageLimits): Gray {
   if (format === "jpeg") return fromJpeg(bytes, name, limits);
-  if (format === "png" && bytes.length >= 24) {
-    const w = u32(bytes, 16), h = u32(bytes, 20);
-    checkSize(w, h, name, limits);
-    return fromPng(bytes, w, h);
+  const size = format === "png" ? declaredSize(bytes, format) : undefined;
+  if (size) {
+    checkSize(...size, name, limits);
+    return fromPng(bytes, ...size);
   }
   throw new ClientError(
     "unsupported_image_format",

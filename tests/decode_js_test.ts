@@ -4,9 +4,11 @@ import sharp from "sharp";
 import { decodeJs, exifOrientation, rawToGray } from "../shared/decode_js.ts";
 import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
 import { stored } from "../shared/orient.ts";
+import type { ImageFormat } from "../shared/format.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import { ClientError } from "../shared/errors.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { meanAbsDiff } from "./fixtures.ts";
 
 const SEVEN = Deno.readFileSync(new URL("./images/seven.png", import.meta.url));
 const gray = await sharp(SEVEN).toColourspace("b-w").raw().toBuffer({ resolveWithObject: true });
@@ -15,9 +17,8 @@ const jpeg = (px: Uint8Array, w: number, h: number, o: number) =>
     orientation: o,
   })
     .toBuffer().then((b) => new Uint8Array(b));
-const input = (bytes: Uint8Array, format = "jpeg") =>
+const input = (bytes: Uint8Array, format: ImageFormat = "jpeg") =>
   toMnist(decodeJs(bytes, format, "x", DEFAULT_IMAGE_LIMITS), "x");
-const mad = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
 const refused = (f: () => unknown, code: string) =>
   assertThrows(f, (e: Error) => e instanceof ClientError && e.code === code);
 
@@ -27,7 +28,7 @@ Deno.test("decodeJs() turns a JPEG upright by its EXIF orientation, all eight va
   for (let o = 1; o <= 8; o++) {
     const s = stored(up, o), bytes = await jpeg(s.data, s.width, s.height, o);
     assertEquals(exifOrientation(bytes), o);
-    const d = mad(input(bytes), ref);
+    const d = meanAbsDiff(input(bytes), ref);
     assert(d <= 0.02, `orientation ${o}: mean |difference| ${d.toFixed(4)}`);
   }
   // A little-endian ("II") EXIF block, as many cameras write it, with Orientation 3.
@@ -71,7 +72,10 @@ Deno.test("decodeJs() turns a JPEG upright by its EXIF orientation, all eight va
 
 Deno.test("decodeJs() reads PNG, refuses formats it lacks and JPEGs over its memory cap", async () => {
   assert(
-    mad(input(SEVEN, "png"), toMnist(rawToGray({ ...gray.info, channels: 1, data: gray.data }), "r")) < 1e-6,
+    meanAbsDiff(
+      input(SEVEN, "png"),
+      toMnist(rawToGray({ ...gray.info, channels: 1, data: gray.data }), "r"),
+    ) < 1e-6,
   );
   const webp = new Uint8Array(await sharp(SEVEN).webp().toBuffer());
   refused(() => decodeJs(webp, "webp", "w", DEFAULT_IMAGE_LIMITS), "unsupported_image_format");

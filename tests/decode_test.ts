@@ -1,26 +1,25 @@
-// decodeImage(): every format from a real encoder, every EXIF orientation,
+// decodeImage(): every format from a real encoder, and the size limits.
 // the size limits. Files come from sharp's encoders (libjpeg, libpng, libwebp,
 // cgif, libtiff, aom) in the test, or from tests/images/, made from
 // tests/images/seven.png by encoders sharp lacks:
 //   convert seven.png -type truecolor bmp3:seven-24.bmp   (ImageMagick 6.9)
 //   convert seven.png -type palette -compress none bmp3:seven-8.bmp
 //   convert seven.png -monochrome bmp3:seven-1.bmp
+//   convert seven.png -type palette -compress RLE bmp3:seven-rle8.bmp
 //   convert seven.png -type truecolormatte bmp:seven-32v5.bmp
 //   heif-enc -q 70 -o seven.heic seven.png                 (libheif 1.15, x265)
 import sharp from "sharp";
-import { decodeImage, sniffFormat } from "../shared/decode.ts";
+import { decodeImage } from "../shared/decode.ts";
+import { sniffFormat } from "../shared/format.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import { ClientError } from "../shared/errors.ts";
-import { bombPng, drawn, jpg, png } from "./fixtures.ts";
+import { bombPng, drawn, jpg, meanAbsDiff, png } from "./fixtures.ts";
 import { encode as encodePng } from "fast-png";
 import { assert, assertClose, assertEquals, assertRejects } from "./assert.ts";
 
 const here = (p: string) => new URL(p, import.meta.url);
 const seven = Deno.readFileSync(here("./images/seven.png"));
 const input = async (bytes: Uint8Array, name = "x") => toMnist(await decodeImage(bytes, name), name);
-/** Mean absolute difference of two model inputs (Float32Array(784), 0..1). */
-export const mad = (a: Float32Array, b: Float32Array) =>
-  a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
 
 async function rejectsWith(p: Promise<unknown>, code: string, text?: RegExp) {
   await assertRejects(p, (e: Error) => {
@@ -47,7 +46,7 @@ Deno.test("decodeImage() reads JPEG (baseline, progressive, gray, CMYK), WebP, G
   for (const [name, bytes, tol] of files) {
     const b = new Uint8Array(await bytes);
     if (name === "jpeg cmyk") assertEquals((await sharp(b).metadata()).space, "cmyk");
-    const d = mad(await input(b, name), ref);
+    const d = meanAbsDiff(await input(b, name), ref);
     assert(d <= tol, `${name}: mean |difference| ${d.toFixed(4)} > ${tol}`);
   }
 });
@@ -65,13 +64,13 @@ Deno.test("decodeImage() reads WebP with alpha and GIF's first frame, over white
   assertEquals((await sharp(webp).metadata()).hasAlpha, true);
   const gray = await decodeImage(webp, "alpha");
   assert(gray.data[0] > 0.99, `transparent paper read as ${gray.data[0]}`);
-  assert(mad(toMnist(gray, "alpha"), ref) <= 0.05, "alpha WebP");
+  assert(meanAbsDiff(toMnist(gray, "alpha"), ref) <= 0.05, "alpha WebP");
   // Two frames: the digit, then a blank page. The first frame is what is read.
   const blank = await sharp({ create: { width: 160, height: 120, channels: 3, background: "#fff" } }).png()
     .toBuffer();
   const gif = await sharp([seven, blank], { join: { animated: true } }).gif().toBuffer();
   assertEquals((await sharp(gif, { pages: -1 }).metadata()).pages, 2);
-  assert(mad(await input(gif, "gif"), ref) <= 0.02, "GIF first frame");
+  assert(meanAbsDiff(await input(gif, "gif"), ref) <= 0.02, "GIF first frame");
 });
 
 // 30x30 takes fast-png (shared/png.ts), 90x90 takes sharp: both read every kind alike.
@@ -100,7 +99,7 @@ for (const n of [30, 90]) {
       ["jpeg-js", jpg(n, n, g)],
     ];
     for (const [name, bytes] of kinds) {
-      const d = mad(await input(bytes, name), ref);
+      const d = meanAbsDiff(await input(bytes, name), ref);
       assert(d <= (name === "jpeg-js" ? 0.06 : 2e-3), `${n}x${n} ${name}: ${d}`);
     }
     // Transparent background, opaque black stroke: the canvas drawing case.
@@ -119,11 +118,11 @@ Deno.test("decodeImage() reads HEIC (libheif) and BMP (1, 8, 24 and 32-bit V5) a
       2e-3,
     ]] as const
   ) {
-    const d = mad(await input(Deno.readFileSync(here(`./images/${f}`)), f), ref);
+    const d = meanAbsDiff(await input(Deno.readFileSync(here(`./images/${f}`)), f), ref);
     assert(d <= tol, `${f}: mean |difference| ${d.toFixed(4)} > ${tol}`);
   }
   // One bit per pixel thresholds the anti-aliased edge: the same digit, coarser.
-  const d1 = mad(await input(Deno.readFileSync(here("./images/seven-1.bmp"))), ref);
+  const d1 = meanAbsDiff(await input(Deno.readFileSync(here("./images/seven-1.bmp"))), ref);
   assert(d1 <= 0.05, `1-bit BMP: ${d1}`);
   assertEquals(sniffFormat(Deno.readFileSync(here("./images/seven.heic"))), "heic");
 });
@@ -138,10 +137,15 @@ Deno.test("decodeImage() refuses what it cannot read with stable codes", async (
   await rejectsWith(decodeImage(heic.slice(0, 200), "heic"), "undecodable_image", /"heic"/);
   const bmp = Deno.readFileSync(here("./images/seven-24.bmp"));
   await rejectsWith(decodeImage(bmp.slice(0, 1000), "bmp"), "undecodable_image");
+  // RLE-compressed BMP (ImageMagick, `-compress RLE bmp3:`): bmpimagejs does not read it.
+  await rejectsWith(
+    decodeImage(Deno.readFileSync(here("./images/seven-rle8.bmp")), "rle"),
+    "undecodable_image",
+  );
   const webp = await sharp(seven).webp().toBuffer();
   await rejectsWith(decodeImage(webp.subarray(0, 40), "webp"), "undecodable_image");
   // The service keeps decoding after failures.
-  assert(mad(await input(seven), await input(seven)) === 0);
+  assert(meanAbsDiff(await input(seven), await input(seven)) === 0);
 });
 
 Deno.test("decodeImage() refuses sizes over the limits from the header, before decoding (413 codes)", async () => {
@@ -171,5 +175,5 @@ Deno.test("decodeImage() accepts a 48 MP (8064x6048) phone-sized JPEG, shrunk on
     .jpeg({ quality: 80 }).toBuffer();
   const gray = await decodeImage(page, "48mp");
   assertEquals([gray.width, gray.height], [320, 240]);
-  assertClose(mad(toMnist(gray, "48mp"), await input(seven)), 0, 0.05, "48 MP vs small");
+  assertClose(meanAbsDiff(toMnist(gray, "48mp"), await input(seven)), 0, 0.05, "48 MP vs small");
 });

@@ -102,3 +102,8 @@ export function paperDigit(
   }
   return out;
 }
+
+/** Mean absolute difference of two model inputs (Float32Array(784), 0..1). */
+export function meanAbsDiff(a: Float32Array, b: Float32Array): number {
+  return a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
+}

@@ -9,11 +9,9 @@ import { useBackend } from "../shared/backend.ts";
 import { loadVerifier } from "../edge/verifier.ts";
 import { WEIGHTS_DIR } from "../edge/server.ts";
 import { digit, loadDataset } from "../train/mnist.ts";
-import { paperDigit } from "./fixtures.ts";
+import { meanAbsDiff, paperDigit } from "./fixtures.ts";
 import { orient, stored } from "../shared/orient.ts";
 import { assert, assertEquals } from "./assert.ts";
-
-const mad = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
 
 await useBackend("wasm");
 const model = await loadVerifier(WEIGHTS_DIR);
@@ -73,7 +71,7 @@ Deno.test("EXIF orientations 1-8 (JPEG; WebP for 6 and 3): the model input and s
       for (const [kind, bytes] of files) {
         assertEquals((await sharp(bytes).metadata()).orientation ?? 1, o, `${kind} ${o} tag`);
         const x = toMnist(await decodeImage(bytes, "turned"), "turned");
-        const d = mad(x, ref), q = model.score(x, mnist(k)).probability;
+        const d = meanAbsDiff(x, ref), q = model.score(x, mnist(k)).probability;
         assert(d <= 0.02, `digit ${i}, ${kind} orientation ${o}: mean |difference| ${d.toFixed(4)}`);
         assert(
           Math.abs(q - p) <= 0.05,

@@ -13,6 +13,7 @@ import { decodeImage } from "../shared/decode.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import { phonePhoto } from "../tools/phone_photo.ts";
 import { assert, assertClose, assertEquals } from "./assert.ts";
+import { meanAbsDiff } from "./fixtures.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -150,9 +151,6 @@ async function pageInput(page: Page, panel: "a" | "b") {
   assert(text, `panel ${panel} has no model input`);
   return Float32Array.from(text.split(","), Number);
 }
-
-const meanAbsDiff = (x: Float32Array, y: Float32Array) =>
-  x.reduce((s, v, i) => s + Math.abs(v - y[i]), 0) / x.length;
 
 Deno.test({
   name:

@@ -130,3 +130,10 @@ for (
     }
   });
 }
+
+Deno.test("`deno task serve` runs with the same flags the tests spawn the server with (serveFlags)", () => {
+  const task = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url))).tasks.serve;
+  const root = new URL("..", import.meta.url).pathname;
+  const flags = serveFlags().map((f) => f.replaceAll(root, ""));
+  assertEquals(task, `deno run ${flags.join(" ")} edge/main.ts`);
+});

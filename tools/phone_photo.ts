@@ -21,7 +21,7 @@ export interface PhoneOptions {
 
 /**
  * Photograph `digit` (encoded image bytes, dark ink on light paper).
- * Returns the encoded photo (JPEG or WebP bytes) and its upright size.
+ * Returns the encoded photo: JPEG or WebP bytes, upright size width x height.
  */
 export async function phonePhoto(digit: Uint8Array, opts: PhoneOptions = {}): Promise<Uint8Array> {
   const { orientation = 1, format = "jpeg", width: w = 4032, height: h = 3024, seed = 1, quality = 88 } =
