@@ -1,7 +1,7 @@
 // Small PNGs (MNIST digits, icons: at most SMALL_PNG_PIXELS) decoded in
-// JavaScript with fast-png, synchronously. libvips spends ~1.6 ms on any image
-// here, however small (a 28x28 PNG: fast-png ~0.1 ms), which would make the
-// MNIST-sized requests several times slower; larger PNGs go to sharp.
+// JavaScript with fast-png, synchronously. libvips spends ~1.6 ms on any
+// image here, however small; fast-png reads a 28x28 PNG in 0.05 ms. Larger
+// PNGs go to sharp.
 // Every colour type and bit depth, palette, alpha over white, 16-bit,
 // interlaced. No EXIF (a PNG's eXIf chunk): tiny images do not carry one.
 import { decode as decodePng } from "fast-png";
