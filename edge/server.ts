@@ -1,6 +1,5 @@
-// Wiring shared by the entries: the wasm backend, the shipped weights (read
-// relative to this file, so it works from any cwd and on Deno Deploy), the app.
-import { useBackend } from "../shared/backend.ts";
+// Wiring shared by the entries: the shipped weights (read relative to this
+// file, so it works from any cwd and on Deno Deploy), the app.
 import { type AppOptions, createApp } from "./app.ts";
 import { loadVerifier } from "./verifier.ts";
 import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
@@ -13,7 +12,7 @@ export const WEIGHTS_DIR = new URL("../weights/", import.meta.url);
  * request's two images decode in parallel.
  */
 export function buildApp(dir = WEIGHTS_DIR, load = loadVerifier) {
-  const verifier = useBackend("wasm").then(() => load(dir));
+  const verifier = load(dir);
   return { app: createApp({ verifier, assets: pageAssets(dir), ...limitsFromEnv() }), verifier };
 }
 

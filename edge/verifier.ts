@@ -1,9 +1,10 @@
 // The loaded model as the edge uses it: verified artifact -> BN-folded
-// tensors on the wasm backend, scoring one pair or embedding one image.
-import * as tf from "@tensorflow/tfjs";
+// weights on the project's SIMD kernels (shared/kernels/infer.ts), scoring
+// pairs or embedding images. No TF.js here.
 import { loadArtifact, weightsFile } from "../shared/artifact.ts";
 import type { ModelConfig } from "../shared/config.ts";
-import { createInferenceModel, embed, foldBatchNorm, pairLogits, sigmoid } from "../shared/model.ts";
+import { KernelModel } from "../shared/kernels/infer.ts";
+import { foldBatchNorm, sigmoid } from "../shared/model.ts";
 
 export interface Verifier {
   config: ModelConfig;
@@ -13,16 +14,19 @@ export interface Verifier {
   sha256: string;
   /** Logit and probability of "same digit" for two MNIST-like inputs, Float32Array(784) each. */
   score(a: Float32Array, b: Float32Array): { logit: number; probability: number };
+  /** Logits of B pairs as one batch: the B first images, then the B second ones (S*S values each). */
+  scoreBatch(batch: Float32Array): Float32Array;
   /** Embedding of one MNIST-like input. */
   embed(x: Float32Array): Float32Array;
+  /** Bytes of the kernels' memory (fixed at load). */
+  memoryBytes: number;
 }
 
 /** Build a Verifier from artifact files (already read); throws ArtifactError if they disagree. */
 export async function createVerifier(modelJsonText: string, bin: Uint8Array): Promise<Verifier> {
   const art = await loadArtifact(modelJsonText, bin);
-  const model = createInferenceModel(foldBatchNorm(art.params, art.config), art.config);
+  const model = new KernelModel(foldBatchNorm(art.params, art.config), art.config);
   const side = art.config.inputSize, pair = new Float32Array(2 * side * side);
-  pairLogits(model, pair); // warm-up: the first call creates the XNNPACK operators (~30 ms)
   return {
     config: art.config,
     threshold: art.threshold,
@@ -31,15 +35,12 @@ export async function createVerifier(modelJsonText: string, bin: Uint8Array): Pr
     score(a, b) {
       pair.set(a, 0);
       pair.set(b, a.length);
-      const logit = pairLogits(model, pair)[0];
+      const logit = model.pairLogits(pair)[0];
       return { logit, probability: sigmoid(logit) };
     },
-    embed(x) {
-      const t = tf.tidy(() => embed(model, tf.tensor4d(x, [1, side, side, 1])));
-      const out = t.dataSync() as Float32Array;
-      t.dispose();
-      return out;
-    },
+    scoreBatch: (batch) => model.pairLogits(batch),
+    embed: (x) => model.embed(x),
+    memoryBytes: model.memory.buffer.byteLength,
   };
 }
 

@@ -1,11 +1,52 @@
-// The Siamese model both halves run: a shared-weight ConvNet tower maps each
-// 28x28 image to an embedding (the dense layer's output, or with
-// `config.classes` the softmax of one more dense layer: digit probabilities);
-// the head scores |e1 - e2| with one logit.
-// Inference runs on batch-norm-folded weights with fused TF.js core ops.
-import * as tf from "@tensorflow/tfjs";
+// The Siamese model both halves run, defined once: `forward` is the layer
+// sequence (a shared-weight ConvNet tower over every image, then the head on
+// |e1 - e2|), and an Executor carries it out. Training runs it on TF.js with
+// batch statistics (train/step.ts), the page on stock TF.js with folded
+// weights (model_tf.ts), the edge and evaluation on the project's own SIMD
+// kernels with folded weights (kernels/infer.ts). Batch norm in training
+// mode, with running statistics, or folded is the executor's to choose, so
+// the layer sequence cannot drift between them.
 import type { ModelConfig } from "./config.ts";
 import type { ParamMap } from "./params.ts";
+
+/**
+ * The layers `forward` is made of, over some batch type T (tensors or kernel
+ * buffers). A batch holds 2B images, the B first sides of the pairs then
+ * the B second sides; images are [S, S, 1], values 0..1, white on black.
+ */
+export interface Executor<T> {
+  /** 3x3 "same" convolution `conv`, batch norm `bn`, ReLU, 2x2/2 max pool. */
+  convBlock(x: T, conv: string, bn: string): T;
+  /** Flatten, dense layer `dense`, batch norm `bn`, ReLU. */
+  denseBlock(x: T, dense: string, bn: string): T;
+  /** Dense layer `dense`, no activation. */
+  dense(x: T, dense: string): T;
+  softmax(x: T): T;
+  /** One logit per pair: |first half - second half| times head/kernel, plus head/bias. */
+  head(e: T): T;
+}
+
+/**
+ * The tower, image by image: the embedding the head compares is the dense
+ * layer's output or, with `classes`, the softmax of one more dense layer
+ * (digit probabilities, whose logits come with it).
+ */
+export function tower<T>(ex: Executor<T>, c: ModelConfig, x: T): { embedding: T; classLogits?: T } {
+  const h = ex.convBlock(ex.convBlock(x, "conv1", "bn1"), "conv2", "bn2");
+  const e = ex.denseBlock(h, "fc", "bn3");
+  if (!c.classes) return { embedding: e };
+  const classLogits = ex.dense(e, "cls");
+  return { embedding: ex.softmax(classLogits), classLogits };
+}
+
+/** The model: pair logits [B] for a batch of 2B images, and the tower's class logits [2B, classes]. */
+export function forward<T>(ex: Executor<T>, c: ModelConfig, x: T): { logits: T; classLogits?: T } {
+  const { embedding, classLogits } = tower(ex, c, x);
+  return { logits: ex.head(embedding), classLogits };
+}
+
+/** The batch-norm layer after each layer that has one. */
+export const NORMALIZED = [["conv1", "bn1"], ["conv2", "bn2"], ["fc", "bn3"]] as const;
 
 /**
  * Fold each batch norm (inference statistics) into the layer before it:
@@ -14,7 +55,7 @@ import type { ParamMap } from "./params.ts";
  */
 export function foldBatchNorm(p: ParamMap, c: ModelConfig): ParamMap {
   const out: ParamMap = {};
-  for (const [layer, bn] of [["conv1", "bn1"], ["conv2", "bn2"], ["fc", "bn3"]]) {
+  for (const [layer, bn] of NORMALIZED) {
     const k = p[`${layer}/kernel`], b = p[`${layer}/bias`].values;
     const g = p[`${bn}/gamma`].values, beta = p[`${bn}/beta`].values;
     const mean = p[`${bn}/moving_mean`].values, v = p[`${bn}/moving_variance`].values;
@@ -28,88 +69,6 @@ export function foldBatchNorm(p: ParamMap, c: ModelConfig): ParamMap {
     out[`${layer}/kernel`] = p[`${layer}/kernel`];
     out[`${layer}/bias`] = p[`${layer}/bias`];
   }
-  return out;
-}
-
-/** Folded weights as tensors, ready for `embed` / `pairLogits`. */
-export interface InferenceModel {
-  config: ModelConfig;
-  w: Record<string, tf.Tensor>;
-  dispose(): void;
-}
-
-/** Upload folded weights (from `foldBatchNorm`) to the active backend. */
-export function createInferenceModel(folded: ParamMap, config: ModelConfig): InferenceModel {
-  const w: Record<string, tf.Tensor> = {};
-  for (const [name, { shape, values }] of Object.entries(folded)) w[name] = tf.tensor(values, shape);
-  return { config, w, dispose: () => Object.values(w).forEach((t) => t.dispose()) };
-}
-
-/**
- * Embeddings of a batch of images.
- * x: [N, S, S, 1] float32, values 0..1 (white digit on black, as MNIST).
- * Returns [N, E] float32 (E: config.classes, else config.embedding).
- */
-export function embed(m: InferenceModel, x: tf.Tensor4D): tf.Tensor2D {
-  return tf.tidy((): tf.Tensor2D => {
-    const w = m.w;
-    const conv = (h: tf.Tensor4D, layer: string) =>
-      tf.maxPool(
-        tf.fused.conv2d({
-          x: h,
-          filter: w[`${layer}/kernel`] as tf.Tensor4D,
-          strides: 1,
-          pad: "same",
-          bias: w[`${layer}/bias`],
-          activation: "relu",
-        }),
-        2,
-        2,
-        "valid",
-      );
-    const h = conv(conv(x, "conv1"), "conv2");
-    const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
-    const e = tf.fused.matMul({
-      a: flat,
-      b: w["fc/kernel"] as tf.Tensor2D,
-      bias: w["fc/bias"],
-      activation: "relu",
-    }) as tf.Tensor2D;
-    if (!m.config.classes) return e;
-    return tf.softmax(
-      tf.fused.matMul({ a: e, b: w["cls/kernel"] as tf.Tensor2D, bias: w["cls/bias"] }),
-    ) as tf.Tensor2D;
-  });
-}
-
-/** Head: logit of "same digit" from two embedding batches [B, E] -> [B]. */
-export function headLogits(m: InferenceModel, e1: tf.Tensor2D, e2: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() =>
-    tf.reshape(
-      tf.fused.matMul({
-        a: tf.abs(tf.sub(e1, e2)),
-        b: m.w["head/kernel"] as tf.Tensor2D,
-        bias: m.w["head/bias"],
-      }),
-      [-1],
-    ) as tf.Tensor1D
-  );
-}
-
-/**
- * Logits for B pairs given as one batch: Float32Array(2*B*S*S), the B first
- * images then the B second images, values 0..1. Returns Float32Array(B).
- */
-export function pairLogits(m: InferenceModel, batch: Float32Array): Float32Array {
-  const s = m.config.inputSize, n = batch.length / (s * s);
-  if (!Number.isInteger(n / 2)) throw new Error(`Cannot score pairs: ${n} images is not an even count`);
-  const t = tf.tidy(() => {
-    const e = embed(m, tf.tensor4d(batch, [n, s, s, 1]));
-    const [e1, e2] = tf.split(e, 2, 0) as tf.Tensor2D[];
-    return headLogits(m, e1, e2);
-  });
-  const out = t.dataSync() as Float32Array;
-  t.dispose();
   return out;
 }
 

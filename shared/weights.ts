@@ -1,8 +1,10 @@
 // The weight artifact: a standard TF.js weights manifest + one .bin, with
 // kernels quantized the TF.js converter's way (uint8/uint16 affine with the
 // minimum nudged so 0.0 is exact, or float16). Stock tf.io.decodeWeights
-// reads it; this module writes it, which stock TF.js cannot.
-import * as tf from "@tensorflow/tfjs";
+// reads it; this module writes it, which stock TF.js cannot, and reads it
+// without importing TF.js (the edge never loads TF.js: importing it costs
+// ~180 ms of cold start), with the same values as tf.io.decodeWeights
+// (tests/weights_test.ts).
 import type { ParamMap } from "./params.ts";
 
 export type Quantize = "uint8" | "float16" | "none";
@@ -106,18 +108,35 @@ export function entryBytes(e: WeightEntry): number {
   return n * (q === "uint8" ? 1 : q === "uint16" || q === "float16" ? 2 : 4);
 }
 
-/** Decode with stock `tf.io.decodeWeights` into a ParamMap (float32, dequantized). */
+/** float16 bits to the float32 value they denote (exact). */
+function fromFloat16(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** Decode a .bin by its manifest entries into a ParamMap (float32, dequantized as TF.js does). */
 export function decodeWeights(data: Uint8Array, entries: WeightEntry[]): ParamMap {
   const want = entries.reduce((a, e) => a + entryBytes(e), 0);
   if (data.length !== want) {
     throw new Error(`Cannot decode weights: ${data.length} bytes, manifest needs ${want}`);
   }
-  const buf = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
-  const tensors = tf.io.decodeWeights(buf, entries as tf.io.WeightsManifestEntry[]);
   const out: ParamMap = {};
-  for (const [name, t] of Object.entries(tensors)) {
-    out[name] = { shape: t.shape.slice(), values: t.dataSync() as Float32Array };
-    t.dispose();
+  let o = 0;
+  for (const e of entries) {
+    const n = e.shape.reduce((a, b) => a * b, 1), bytes = data.slice(o, o + entryBytes(e));
+    o += bytes.length;
+    const q = e.quantization;
+    let values: Float32Array;
+    if (!q) values = new Float32Array(bytes.buffer);
+    else if (q.dtype === "float16") values = Float32Array.from(new Uint16Array(bytes.buffer), fromFloat16);
+    else {
+      const codes = q.dtype === "uint8" ? bytes : new Uint16Array(bytes.buffer);
+      values = Float32Array.from(codes, (v) => v * q.scale + q.min);
+    }
+    if (values.length !== n) throw new Error(`Cannot decode weights: ${e.name} has ${values.length} values`);
+    out[e.name] = { shape: e.shape.slice(), values };
   }
   return out;
 }

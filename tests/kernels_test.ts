@@ -7,7 +7,7 @@ import { applyAdam } from "../train/step.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 await useBackend("wasm");
-await registerWasmGradKernels();
+registerWasmGradKernels();
 
 type Pad = "same" | "valid" | number;
 function onBoth(f: () => tf.Tensor): [Float32Array, Float32Array] {

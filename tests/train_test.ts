@@ -3,7 +3,9 @@ import { useBackend } from "../shared/backend.ts";
 import { registerWasmGradKernels } from "../train/kernels.ts";
 import { SEED_MODEL } from "../shared/config.ts";
 import { initParams, type ParamMap, trainableCount } from "../shared/params.ts";
-import { createInferenceModel, embed, foldBatchNorm, pairLogits } from "../shared/model.ts";
+import { foldBatchNorm } from "../shared/model.ts";
+import { createTfModel, movingStatistics, pairLogits } from "../shared/model_tf.ts";
+import { KernelModel } from "../shared/kernels/infer.ts";
 import { createRng } from "../shared/rng.ts";
 import {
   batchNormReluPool,
@@ -22,7 +24,7 @@ import { scorePairs } from "../train/evaluate.ts";
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 
 await useBackend("wasm");
-await registerWasmGradKernels();
+registerWasmGradKernels();
 const mnist = loadDataset();
 const small = (n: number) => ({
   images: { ...mnist.train.images, count: n, pixels: mnist.train.images.pixels.subarray(0, n * 784) },
@@ -173,7 +175,7 @@ Deno.test("a short seeded run on real MNIST lowers the loss and is reproducible"
   assert(a.epochs[0].auc > 0.8, `val AUC ${a.epochs[0].auc}`);
 });
 
-Deno.test("folded inference equals unfolded eval-mode batch norm", () => {
+Deno.test("folded inference (kernels) and forward() with running statistics equal batch norm written out", () => {
   const p: ParamMap = initParams(SEED_MODEL, createRng(3));
   const rng = createRng(4);
   for (const bn of ["bn1", "bn2", "bn3"]) {
@@ -184,9 +186,10 @@ Deno.test("folded inference equals unfolded eval-mode batch norm", () => {
     }
   }
   const x = new Float32Array(4 * 784).map(() => rng.next());
-  const model = createInferenceModel(foldBatchNorm(p, SEED_MODEL), SEED_MODEL);
-  const got = pairLogits(model, x);
-  model.dispose();
+  const got = new KernelModel(foldBatchNorm(p, SEED_MODEL), SEED_MODEL).pairLogits(x);
+  const unfolded = createTfModel(p, SEED_MODEL);
+  const viaForward = pairLogits(unfolded, x, { norm: movingStatistics(unfolded.w, SEED_MODEL.bnEpsilon) });
+  unfolded.dispose();
   const ref = tf.tidy(() => {
     const t = (n: string) => tf.tensor(p[n].values, p[n].shape);
     const bn = (h: tf.Tensor, n: string) =>
@@ -216,6 +219,7 @@ Deno.test("folded inference equals unfolded eval-mode batch norm", () => {
       .dataSync();
   });
   got.forEach((v, i) => assertClose(v, ref[i], 1e-4 * (1 + Math.abs(ref[i])), `logit ${i}`));
+  viaForward.forEach((v, i) => assertClose(v, ref[i], 1e-4 * (1 + Math.abs(ref[i])), `forward() logit ${i}`));
 });
 
 Deno.test("stepsInFlight issues a step before awaiting the previous one, reports losses in order, and rethrows a failure after the step behind it settles", async () => {
@@ -350,11 +354,9 @@ Deno.test("with classes, the embedding is digit probabilities, the head is tied 
     disposeTrainer(t);
   }
   // Inference: the folded model's embeddings are probabilities (10 per image, sum 1).
-  const m = createInferenceModel(foldBatchNorm(p, config), config);
-  const e = tf.tidy(() => embed(m, tf.tensor4d(batch.subarray(0, 2 * 784), [2, 28, 28, 1])).arraySync());
-  m.dispose();
-  assertEquals(e[0].length, 10);
-  for (const row of e) assertClose(row.reduce((a, v) => a + v, 0), 1, 1e-5);
+  const flat = new KernelModel(foldBatchNorm(p, config), config).embed(batch.subarray(0, 2 * 784));
+  assertEquals(flat.length, 20);
+  for (const row of [flat.subarray(0, 10), flat.subarray(10)]) assertClose(row.reduce((a, v) => a + v, 0), 1, 1e-5);
   assertThrows(
     () => createTrainer(initParams(SEED_MODEL, createRng(1)), SEED_MODEL, 1e-3, 1),
     Error,

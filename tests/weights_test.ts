@@ -18,6 +18,30 @@ Deno.test("uint8 quantization decodes with stock tf.io.decodeWeights within half
   for (let i = 0; i < values.length; i++) assertClose(back[i], values[i], q.scale / 2 + 1e-7, `w[${i}]`);
 });
 
+Deno.test("decodeWeights() gives exactly stock tf.io.decodeWeights' values for every encoding", () => {
+  const odd = Float32Array.of(0, 1, -2.5, 65504, 1e-5, 0.1, -0.333, 6e-8, -0);
+  for (const quantize of ["uint8", "float16", "none"] as const) {
+    for (const v of [values, odd]) {
+      const { entries, data } = encodeWeights(
+        { "x/kernel": { shape: [v.length], values: v }, "x/bias": { shape: [v.length], values: v } },
+        ["x/kernel", "x/bias"],
+        quantize,
+      );
+      const ours = decodeWeights(data, entries);
+      const stock = tf.io.decodeWeights(data.slice().buffer, entries as tf.io.WeightsManifestEntry[]);
+      for (const name of ["x/kernel", "x/bias"]) {
+        assertEquals([...ours[name].values], [...stock[name].dataSync()], `${quantize} ${name}`);
+        stock[name].dispose();
+      }
+    }
+  }
+  const u16 = new Uint8Array(Uint16Array.of(0, 1, 65535).buffer);
+  const entry = { name: "y", shape: [3], dtype: "float32" as const, quantization: { dtype: "uint16" as const, scale: 0.01, min: -1 } };
+  const stock = tf.io.decodeWeights(u16.slice().buffer, [entry])["y"];
+  assertEquals([...decodeWeights(u16, [entry])["y"].values], [...stock.dataSync()]);
+  stock.dispose();
+});
+
 Deno.test("quantizeAffine() nudges the minimum so 0.0 is exactly representable", () => {
   const { q, scale, min } = quantizeAffine(Float32Array.of(-0.37, 0, 0.81, 0.2), 8);
   assertEquals(q[1] * scale + min, 0);

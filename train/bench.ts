@@ -38,7 +38,7 @@ const rounds = Number(a.rounds);
 console.log(`machine: ${await machine()}; TF.js ${tf.version.tfjs}`);
 
 await useBackend("wasm");
-await registerWasmGradKernels();
+registerWasmGradKernels();
 const { train } = loadDataset(DEFAULT_DATA_DIR);
 const pool = Int32Array.from({ length: train.labels.length }, (_, i) => i);
 // A pool of distinct batches, cycled (throughput does not depend on which).

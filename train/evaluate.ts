@@ -1,12 +1,13 @@
 // Scoring pair sets with the inference model, and the metric tables.
-import { createInferenceModel, foldBatchNorm, pairLogits, sigmoid } from "../shared/model.ts";
+import { foldBatchNorm, sigmoid } from "../shared/model.ts";
+import { KernelModel } from "../shared/kernels/infer.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import type { ParamMap } from "../shared/params.ts";
 import { balancedPairs, fillBatch, type Pairs, sequentialPairs } from "./pairs.ts";
 import { createRng } from "../shared/rng.ts";
 import { type Report, report } from "./metrics.ts";
 
-/** Logits for every pair, in chunks of `chunk` pairs. Float32Array(pairs). */
+/** Logits for every pair (the edge's kernels), in chunks of `chunk` pairs. Float32Array(pairs). */
 export function scorePairs(
   params: ParamMap,
   config: ModelConfig,
@@ -14,19 +15,15 @@ export function scorePairs(
   pairs: Pairs,
   chunk = 500,
 ): Float32Array {
-  const model = createInferenceModel(foldBatchNorm(params, config), config);
-  try {
-    const out = new Float32Array(pairs.a.length);
-    const buf = new Float32Array(2 * chunk * 784);
-    for (let s = 0; s < out.length; s += chunk) {
-      const n = Math.min(chunk, out.length - s);
-      const batch = fillBatch(pixels, pairs, s, n, n === chunk ? buf : undefined);
-      out.set(pairLogits(model, batch), s);
-    }
-    return out;
-  } finally {
-    model.dispose();
+  const model = new KernelModel(foldBatchNorm(params, config), config);
+  const out = new Float32Array(pairs.a.length);
+  const buf = new Float32Array(2 * chunk * 784);
+  for (let s = 0; s < out.length; s += chunk) {
+    const n = Math.min(chunk, out.length - s);
+    const batch = fillBatch(pixels, pairs, s, n, n === chunk ? buf : undefined);
+    out.set(model.pairLogits(batch), s);
   }
+  return out;
 }
 
 /** Mean binary cross-entropy of logits against 0/1 labels (stable form). */

@@ -17,7 +17,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { registerBatchNormKernels } from "./bn_kernels.ts";
-import { compileSimd, heap, type Simd, simdFor } from "./simd.ts";
+import { heap, type Simd, simdFor } from "../shared/kernels/simd.ts";
 
 type Info = tf.TensorInfo;
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [
@@ -432,9 +432,8 @@ let registered = false;
  * Register the fast gradient kernels for the "wasm" backend (idempotent).
  * Call after importing "@tensorflow/tfjs-backend-wasm" and before training.
  */
-export async function registerWasmGradKernels(): Promise<void> {
+export function registerWasmGradKernels(): void {
   if (registered) return;
-  await compileSimd();
   registered = true;
   override("Conv2D", makeConv2D);
   override("Conv2DBackpropInput", makeInputGrad);

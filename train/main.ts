@@ -182,7 +182,7 @@ try {
   Deno.exit(1);
 }
 const backend = await useBackend(a.backend as BackendName | "auto");
-if (backend === "wasm") await registerWasmGradKernels();
+if (backend === "wasm") registerWasmGradKernels();
 if (backend === "webgpu") opts.workers = 0; // one GPU: replicas would only contend for it
 console.log(`TF.js ${tf.version.tfjs} on ${backend}; Deno ${Deno.version.deno}; data ${data.source.dir}`);
 console.log(modelSummary(opts.model));

@@ -6,6 +6,8 @@
 // statistics as PyTorch keeps them.
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "../shared/config.ts";
+import { forward } from "../shared/model.ts";
+import { type Norm, tfExecutor } from "../shared/model_tf.ts";
 import { type ParamMap, paramSpecs } from "../shared/params.ts";
 import {
   BN_FORWARD,
@@ -162,9 +164,10 @@ export function batchNormReluPool(x: tf.Tensor4D, layer: BatchNormLayer, stats: 
 }
 
 /**
- * Training-mode forward: pair logits [B] for a batch [2B, S, S, 1] (first B
- * images are the pairs' first sides) and, when the tower ends in classes, the
- * class logits [2B, classes]. BN batch stats are appended to `stats`.
+ * Training-mode forward: `forward` (shared/model.ts) with batch statistics.
+ * Pair logits [B] for a batch [2B, S, S, 1] (first B images are the pairs'
+ * first sides) and, when the tower ends in classes, the class logits
+ * [2B, classes]. BN batch stats are appended to `stats`.
  */
 export function forwardTrain(
   t: Trainer,
@@ -172,36 +175,18 @@ export function forwardTrain(
   stats: tf.Tensor[],
 ): { logits: tf.Tensor1D; classLogits?: tf.Tensor2D } {
   const v = t.vars, eps = t.config.bnEpsilon;
-  const layer = (bn: string, bias: string) => ({
-    gamma: v[`${bn}/gamma`],
-    beta: v[`${bn}/beta`],
-    eps,
-    bias: v[bias],
-  });
-  const block = (h: tf.Tensor4D, conv: string, bn: string) =>
-    batchNormReluPool(
-      tf.conv2d(h, v[`${conv}/kernel`] as tf.Tensor4D, 1, "same"),
-      layer(bn, `${conv}/bias`),
-      stats,
-    );
-  const h = block(block(x, "conv1", "bn1"), "conv2", "bn2");
-  const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
-  const fc = tf.matMul(flat, v["fc/kernel"] as tf.Tensor2D);
-  let e = batchNormTrain(fc, { ...layer("bn3", "fc/bias"), relu: true }, stats) as tf.Tensor2D, classLogits;
-  if (t.config.classes) {
-    classLogits = tf.add(tf.matMul(e, v["cls/kernel"] as tf.Tensor2D), v["cls/bias"]) as tf.Tensor2D;
-    e = tf.softmax(classLogits);
-  }
-  const [e1, e2] = tf.split(e, 2, 0);
+  const norm: Norm = (x, bn, bias, pool) => {
+    const layer = { gamma: v[`${bn}/gamma`], beta: v[`${bn}/beta`], eps, bias };
+    return pool
+      ? batchNormReluPool(x as tf.Tensor4D, layer, stats)
+      : batchNormTrain(x, { ...layer, relu: true }, stats);
+  };
   // On digit probabilities the head's weights are tied: every entry gets the
   // same gradient (of their mean) and they start equal, so they stay equal and
   // the head scores the L1 distance between the two digit distributions,
-  // whichever digits they are. Inference's matMul then computes the same.
-  const k = t.config.classes
-    ? tf.mul(tf.onesLike(v["head/kernel"]), tf.mean(v["head/kernel"]))
-    : v["head/kernel"];
-  const logit = tf.add(tf.matMul(tf.abs(tf.sub(e1, e2)), k as tf.Tensor2D), v["head/bias"]);
-  return { logits: tf.reshape(logit, [-1]) as tf.Tensor1D, classLogits };
+  // whichever digits they are. Inference's untied head then computes the same.
+  const { logits, classLogits } = forward(tfExecutor(v, { norm, tieHead: !!t.config.classes }), t.config, x);
+  return { logits: logits as tf.Tensor1D, classLogits: classLogits as tf.Tensor2D | undefined };
 }
 
 /** Gradients and BN batch statistics of one (part of a) batch, flattened. */

@@ -61,7 +61,7 @@ self.onmessage = async (e) => {
   try {
     if (m.type === "init") {
       const backend = await useBackend(m.backend);
-      if (backend === "wasm") await registerWasmGradKernels();
+      if (backend === "wasm") registerWasmGradKernels();
       trainer = createTrainer(m.params, m.config, m.lr, m.digitLoss);
       if (m.optimizer) await writeOptimizerState(trainer, m.optimizer);
       pixels = m.pixels;

@@ -1,5 +1,5 @@
 // edge/page/app.ts
-import * as tf3 from "@tensorflow/tfjs";
+import * as tf2 from "@tensorflow/tfjs";
 
 // shared/errors.ts
 var ClientError = class extends Error {
@@ -43,13 +43,13 @@ function toMnist(img, name) {
   const peak = max(ink);
   if (peak < MIN_CONTRAST) throw blank(name);
   const small = Math.min(w, h) < 32;
-  const mean = small ? scratch("mean", Float32Array, ink.length) : boxBlur3(ink, w, h);
-  if (small) mean.set(ink);
-  const meanPeak = max(mean);
-  const norm = mean;
+  const mean2 = small ? scratch("mean", Float32Array, ink.length) : boxBlur3(ink, w, h);
+  if (small) mean2.set(ink);
+  const meanPeak = max(mean2);
+  const norm = mean2;
   for (let i = 0; i < ink.length; i++) {
     const v = ink[i] / peak;
-    norm[i] = v >= NOISE && mean[i] >= NOISE * meanPeak ? v : 0;
+    norm[i] = v >= NOISE && mean2[i] >= NOISE * meanPeak ? v : 0;
   }
   let [x0, y0, x1, y1] = dropSpecks(norm, w, h);
   if (x1 < 0) throw blank(name);
@@ -272,16 +272,16 @@ function borderMedian({ width: w, height: h, data }) {
   const m = Math.max(1, Math.floor(Math.min(w, h) * 0.05));
   const bins = new Uint32Array(1025);
   let n = 0;
-  const add = (i) => {
+  const add2 = (i) => {
     bins[Math.round(Math.min(1, Math.max(0, data[i])) * 1024)]++;
     n++;
   };
   for (let y = 0; y < h; y++) {
     if (y < m || y >= h - m) {
-      for (let x = 0; x < w; x++) add(y * w + x);
+      for (let x = 0; x < w; x++) add2(y * w + x);
     } else {
-      for (let x = 0; x < Math.min(m, w); x++) add(y * w + x);
-      for (let x = Math.max(m, w - m); x < w; x++) add(y * w + x);
+      for (let x = 0; x < Math.min(m, w); x++) add2(y * w + x);
+      for (let x = Math.max(m, w - m); x < w; x++) add2(y * w + x);
     }
   }
   for (let b = 0, seen = 0; b < bins.length; b++) {
@@ -477,26 +477,40 @@ function paramSpecs(c) {
 }
 
 // shared/weights.ts
-import * as tf from "@tensorflow/tfjs";
 function entryBytes(e) {
   const n = e.shape.reduce((a, b) => a * b, 1);
   const q = e.quantization?.dtype;
   return n * (q === "uint8" ? 1 : q === "uint16" || q === "float16" ? 2 : 4);
+}
+function fromFloat16(h) {
+  const sign = h & 32768 ? -1 : 1, exp = h >> 10 & 31, frac = h & 1023;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 function decodeWeights(data, entries) {
   const want = entries.reduce((a, e) => a + entryBytes(e), 0);
   if (data.length !== want) {
     throw new Error(`Cannot decode weights: ${data.length} bytes, manifest needs ${want}`);
   }
-  const buf = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
-  const tensors = tf.io.decodeWeights(buf, entries);
   const out = {};
-  for (const [name, t] of Object.entries(tensors)) {
-    out[name] = {
-      shape: t.shape.slice(),
-      values: t.dataSync()
+  let o = 0;
+  for (const e of entries) {
+    const n = e.shape.reduce((a, b) => a * b, 1), bytes = data.slice(o, o + entryBytes(e));
+    o += bytes.length;
+    const q = e.quantization;
+    let values;
+    if (!q) values = new Float32Array(bytes.buffer);
+    else if (q.dtype === "float16") values = Float32Array.from(new Uint16Array(bytes.buffer), fromFloat16);
+    else {
+      const codes = q.dtype === "uint8" ? bytes : new Uint16Array(bytes.buffer);
+      values = Float32Array.from(codes, (v) => v * q.scale + q.min);
+    }
+    if (values.length !== n) throw new Error(`Cannot decode weights: ${e.name} has ${values.length} values`);
+    out[e.name] = {
+      shape: e.shape.slice(),
+      values
     };
-    t.dispose();
   }
   return out;
 }
@@ -559,26 +573,45 @@ async function loadArtifact(modelJsonText, bin) {
 }
 
 // shared/model.ts
-import * as tf2 from "@tensorflow/tfjs";
+function tower(ex, c, x) {
+  const h = ex.convBlock(ex.convBlock(x, "conv1", "bn1"), "conv2", "bn2");
+  const e = ex.denseBlock(h, "fc", "bn3");
+  if (!c.classes) return {
+    embedding: e
+  };
+  const classLogits = ex.dense(e, "cls");
+  return {
+    embedding: ex.softmax(classLogits),
+    classLogits
+  };
+}
+function forward(ex, c, x) {
+  const { embedding, classLogits } = tower(ex, c, x);
+  return {
+    logits: ex.head(embedding),
+    classLogits
+  };
+}
+var NORMALIZED = [
+  [
+    "conv1",
+    "bn1"
+  ],
+  [
+    "conv2",
+    "bn2"
+  ],
+  [
+    "fc",
+    "bn3"
+  ]
+];
 function foldBatchNorm(p, c) {
   const out = {};
-  for (const [layer, bn2] of [
-    [
-      "conv1",
-      "bn1"
-    ],
-    [
-      "conv2",
-      "bn2"
-    ],
-    [
-      "fc",
-      "bn3"
-    ]
-  ]) {
+  for (const [layer, bn2] of NORMALIZED) {
     const k = p[`${layer}/kernel`], b = p[`${layer}/bias`].values;
     const g = p[`${bn2}/gamma`].values, beta = p[`${bn2}/beta`].values;
-    const mean = p[`${bn2}/moving_mean`].values, v = p[`${bn2}/moving_variance`].values;
+    const mean2 = p[`${bn2}/moving_mean`].values, v = p[`${bn2}/moving_variance`].values;
     const co = b.length;
     const s = g.map((gi, i) => gi / Math.sqrt(v[i] + c.bnEpsilon));
     const kv = k.values.map((w, i) => w * s[i % co]);
@@ -590,7 +623,7 @@ function foldBatchNorm(p, c) {
       shape: [
         co
       ],
-      values: b.map((bi, i) => (bi - mean[i]) * s[i] + beta[i])
+      values: b.map((bi, i) => (bi - mean2[i]) * s[i] + beta[i])
     };
   }
   for (const layer of c.classes ? [
@@ -604,73 +637,84 @@ function foldBatchNorm(p, c) {
   }
   return out;
 }
-function createInferenceModel(folded, config) {
+function sigmoid(z) {
+  return 1 / (1 + Math.exp(-z));
+}
+
+// shared/model_tf.ts
+import * as tf from "@tensorflow/tfjs";
+function tfExecutor(w, opts = {}) {
+  const { norm, tieHead } = opts;
+  const pool2 = (x) => tf.maxPool(x, 2, 2, "valid");
+  return {
+    convBlock(x, conv, bn2) {
+      const filter = w[`${conv}/kernel`], bias = w[`${conv}/bias`];
+      if (norm) return norm(tf.conv2d(x, filter, 1, "same"), bn2, bias, true);
+      return pool2(tf.fused.conv2d({
+        x,
+        filter,
+        strides: 1,
+        pad: "same",
+        bias,
+        activation: "relu"
+      }));
+    },
+    denseBlock(x, dense2, bn2) {
+      const flat = tf.reshape(x, [
+        x.shape[0],
+        -1
+      ]);
+      const b = w[`${dense2}/kernel`], bias = w[`${dense2}/bias`];
+      if (norm) return norm(tf.matMul(flat, b), bn2, bias, false);
+      return tf.fused.matMul({
+        a: flat,
+        b,
+        bias,
+        activation: "relu"
+      });
+    },
+    dense: (x, dense2) => tf.fused.matMul({
+      a: x,
+      b: w[`${dense2}/kernel`],
+      bias: w[`${dense2}/bias`]
+    }),
+    softmax: (x) => tf.softmax(x),
+    head(e) {
+      const [e1, e2] = tf.split(e, 2, 0);
+      const k = w["head/kernel"];
+      const kernel = tieHead ? tf.mul(tf.onesLike(k), tf.mean(k)) : k;
+      const z = tf.fused.matMul({
+        a: tf.abs(tf.sub(e1, e2)),
+        b: kernel,
+        bias: w["head/bias"]
+      });
+      return tf.reshape(z, [
+        -1
+      ]);
+    }
+  };
+}
+function createTfModel(params, config) {
   const w = {};
-  for (const [name, { shape, values }] of Object.entries(folded)) w[name] = tf2.tensor(values, shape);
+  for (const [name, { shape, values }] of Object.entries(params)) w[name] = tf.tensor(values, shape);
   return {
     config,
     w,
     dispose: () => Object.values(w).forEach((t) => t.dispose())
   };
 }
-function embed(m, x) {
-  return tf2.tidy(() => {
-    const w = m.w;
-    const conv = (h2, layer) => tf2.maxPool(tf2.fused.conv2d({
-      x: h2,
-      filter: w[`${layer}/kernel`],
-      strides: 1,
-      pad: "same",
-      bias: w[`${layer}/bias`],
-      activation: "relu"
-    }), 2, 2, "valid");
-    const h = conv(conv(x, "conv1"), "conv2");
-    const flat = tf2.reshape(h, [
-      h.shape[0],
-      -1
-    ]);
-    const e = tf2.fused.matMul({
-      a: flat,
-      b: w["fc/kernel"],
-      bias: w["fc/bias"],
-      activation: "relu"
-    });
-    if (!m.config.classes) return e;
-    return tf2.softmax(tf2.fused.matMul({
-      a: e,
-      b: w["cls/kernel"],
-      bias: w["cls/bias"]
-    }));
-  });
-}
-function headLogits(m, e1, e2) {
-  return tf2.tidy(() => tf2.reshape(tf2.fused.matMul({
-    a: tf2.abs(tf2.sub(e1, e2)),
-    b: m.w["head/kernel"],
-    bias: m.w["head/bias"]
-  }), [
-    -1
-  ]));
-}
-function pairLogits(m, batch) {
+function pairLogits(m, batch, opts) {
   const s = m.config.inputSize, n = batch.length / (s * s);
   if (!Number.isInteger(n / 2)) throw new Error(`Cannot score pairs: ${n} images is not an even count`);
-  const t = tf2.tidy(() => {
-    const e = embed(m, tf2.tensor4d(batch, [
-      n,
-      s,
-      s,
-      1
-    ]));
-    const [e1, e2] = tf2.split(e, 2, 0);
-    return headLogits(m, e1, e2);
-  });
+  const t = tf.tidy(() => forward(tfExecutor(m.w, opts), m.config, tf.tensor4d(batch, [
+    n,
+    s,
+    s,
+    1
+  ])).logits);
   const out = t.dataSync();
   t.dispose();
   return out;
-}
-function sigmoid(z) {
-  return 1 / (1 + Math.exp(-z));
 }
 
 // shared/gray.ts
@@ -811,14 +855,14 @@ function setup(id) {
 var model;
 function browserModel() {
   model ??= (async () => {
-    await tf3.setBackend("cpu");
+    await tf2.setBackend("cpu");
     const [text, bin] = await Promise.all([
       fetch("/weights/model.json").then((r) => r.text()),
       fetch("/weights/weights.bin").then((r) => r.arrayBuffer())
     ]);
     const art = await loadArtifact(text, new Uint8Array(bin));
     return {
-      m: createInferenceModel(foldBatchNorm(art.params, art.config), art.config),
+      m: createTfModel(foldBatchNorm(art.params, art.config), art.config),
       threshold: art.threshold
     };
   })();

@@ -8,13 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { toMnist, WORK } from "../../shared/preprocess.ts";
 import { loadArtifact } from "../../shared/artifact.ts";
-import {
-  createInferenceModel,
-  foldBatchNorm,
-  type InferenceModel,
-  pairLogits,
-  sigmoid,
-} from "../../shared/model.ts";
+import { foldBatchNorm, sigmoid } from "../../shared/model.ts";
+import { createTfModel, pairLogits, type TfModel } from "../../shared/model_tf.ts";
 import type { Gray } from "../../shared/image.ts";
 import { rgbaToGray } from "../../shared/gray.ts";
 
@@ -152,7 +147,7 @@ function setup(id: string): Panel {
   return p;
 }
 
-let model: Promise<{ m: InferenceModel; threshold: number }> | undefined;
+let model: Promise<{ m: TfModel; threshold: number }> | undefined;
 function browserModel() {
   model ??= (async () => {
     await tf.setBackend("cpu");
@@ -162,7 +157,7 @@ function browserModel() {
     ]);
     const art = await loadArtifact(text, new Uint8Array(bin));
     return {
-      m: createInferenceModel(foldBatchNorm(art.params, art.config), art.config),
+      m: createTfModel(foldBatchNorm(art.params, art.config), art.config),
       threshold: art.threshold,
     };
   })();

@@ -1,10 +1,10 @@
 // Everything the training report plots, computed from a model, the test set
 // and the run's history. Pure apart from TF.js inference; no file I/O.
-import * as tf from "@tensorflow/tfjs";
 import { UMAP } from "umap-js";
 import type { ModelConfig } from "../../shared/config.ts";
 import type { ParamMap } from "../../shared/params.ts";
-import { createInferenceModel, embed, foldBatchNorm, sigmoid } from "../../shared/model.ts";
+import { foldBatchNorm, sigmoid } from "../../shared/model.ts";
+import { KernelModel } from "../../shared/kernels/infer.ts";
 import { createRng } from "../../shared/rng.ts";
 import { scorePairs, testProtocols } from "../evaluate.ts";
 import { equalErrorRate, rocCurve } from "../metrics.ts";
@@ -88,16 +88,10 @@ export async function collectReportData(r: ReportInput) {
     }
   }
   const n = Math.min(r.embedCount ?? 1000, r.test.labels.length);
-  const model = createInferenceModel(foldBatchNorm(r.params, r.config), r.config);
-  const e = tf.tidy(() =>
-    embed(
-      model,
-      tf.tensor4d(Float32Array.from(r.test.pixels.subarray(0, n * 784), (v) => v / 255), [n, 28, 28, 1]),
-    )
-  );
-  const rows = (await e.array()) as number[][];
-  e.dispose();
-  model.dispose();
+  const model = new KernelModel(foldBatchNorm(r.params, r.config), r.config);
+  const e = model.embed(Float32Array.from(r.test.pixels.subarray(0, n * 784), (v) => v / 255));
+  const dims = e.length / n;
+  const rows = Array.from({ length: n }, (_, i) => Array.from(e.subarray(i * dims, (i + 1) * dims)));
   const rng = createRng(7);
   const xy = new UMAP({ nComponents: 2, nNeighbors: 15, nEpochs: 200, random: () => rng.next() }).fit(rows);
   const embedding = xy.map(([x, y], i) => ({ x, y, digit: String(r.test.labels[i]) }));

@@ -1,6 +1,7 @@
-;; SIMD kernels for training on the wasm backend, run on TF.js's own heap (the
-;; memory is imported, so tensors are read and written in place). Compiled at
-;; start-up by train/simd.ts. All pointers and strides are in bytes.
+;; SIMD kernels of both halves: training runs them on TF.js's own heap (the
+;; memory is imported, so tensors are read and written in place), inference
+;; on a memory of its own (kernels/infer.ts). Built into simd.wasm by
+;; `deno task build:kernels`. All pointers and strides are in bytes.
 (module
   (import "env" "mem" (memory 1))
 
@@ -1173,4 +1174,56 @@
             (f32.load (i32.add (local.get $p) (local.get $i)))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $t))))
+
+  ;; Inference epilogue of a convolution: 2x2/2 max pool, then bias and ReLU,
+  ;; over x [2*rows, 2*ow, c] (c % 4 == 0): output row r (ow*c floats, at
+  ;; out + r*ldo) = max(0, max over the window + bias). Adding a bias and
+  ;; ReLU are monotonic, so this equals pooling relu(x + bias), exactly.
+  (func (export "pool_bias_relu")
+    (param $x i32) (param $rows i32) (param $ow i32) (param $c i32) (param $bias i32) (param $out i32) (param $ldo i32)
+    (local $r i32) (local $xo i32) (local $g i32) (local $cb i32) (local $row i32) (local $base i32) (local $o i32)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $row (i32.mul (i32.shl (local.get $ow) (i32.const 1)) (local.get $cb)))
+    (block $done
+      (loop $lr
+        (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $ldo))))
+        (local.set $base (i32.add (local.get $x) (i32.mul (i32.shl (local.get $r) (i32.const 1)) (local.get $row))))
+        (local.set $xo (i32.const 0))
+        (loop $lx
+          (local.set $g (i32.const 0))
+          (loop $lg
+            (v128.store (local.get $o)
+              (f32x4.max (v128.const i32x4 0 0 0 0)
+                (f32x4.add (v128.load (i32.add (local.get $bias) (local.get $g)))
+                  (f32x4.max
+                    (f32x4.max (v128.load (local.get $base)) (v128.load (i32.add (local.get $base) (local.get $cb))))
+                    (f32x4.max (v128.load (i32.add (local.get $base) (local.get $row)))
+                      (v128.load (i32.add (local.get $base) (i32.add (local.get $row) (local.get $cb)))))))))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (local.set $base (i32.add (local.get $base) (i32.const 16)))
+            (br_if $lg (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 16))) (local.get $cb))))
+          ;; past the window's left column: skip its right one
+          (local.set $base (i32.add (local.get $base) (local.get $cb)))
+          (br_if $lx (i32.lt_s (local.tee $xo (i32.add (local.get $xo) (i32.const 1))) (local.get $ow))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $lr))))
+
+  ;; In place over x [rows, c] (c % 4 == 0): x = x + bias, then max(x, 0)
+  ;; when relu is set.
+  (func (export "bias_act") (param $x i32) (param $rows i32) (param $c i32) (param $bias i32) (param $relu i32)
+    (local $end i32) (local $g i32) (local $floor v128)
+    (local.set $floor (if (result v128) (local.get $relu)
+      (then (v128.const i32x4 0 0 0 0)) (else (v128.const f32x4 -inf -inf -inf -inf))))
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.mul (local.get $rows) (local.get $c)) (i32.const 2))))
+    (block $done
+      (loop $lr
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $g (i32.const 0))
+        (loop $lg
+          (v128.store (local.get $x) (f32x4.max (local.get $floor)
+            (f32x4.add (v128.load (local.get $x)) (v128.load (i32.add (local.get $bias) (local.get $g))))))
+          (local.set $x (i32.add (local.get $x) (i32.const 16)))
+          (br_if $lg (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 16))) (i32.shl (local.get $c) (i32.const 2)))))
+        (br $lr))))
 )

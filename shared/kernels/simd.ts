@@ -1,10 +1,11 @@
-// The SIMD kernels of simd.wat, compiled at start-up (wabt) and instantiated
-// on the wasm backend's own memory, plus a GEMM driver on top of them.
+// The SIMD kernels of simd.wat (assembled into the committed simd.wasm by
+// `deno task build:kernels`), instantiated on the wasm backend's own memory
+// for training, plus a GEMM driver on top of them. Inference instantiates
+// the same module on a memory of its own (infer.ts).
 import type { TensorInfo } from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import wabtInit from "wabt";
 
-interface Exports {
+export interface Exports {
   gemm(
     ap: number,
     bp: number,
@@ -120,6 +121,16 @@ interface Exports {
     mg: number,
     dx: number,
   ): void;
+  pool_bias_relu(
+    x: number,
+    rows: number,
+    ow: number,
+    c: number,
+    bias: number,
+    out: number,
+    ldo: number,
+  ): void;
+  bias_act(x: number, rows: number, c: number, bias: number, relu: number): void;
   adam(
     p: number,
     g: number,
@@ -142,17 +153,14 @@ interface Module {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** Compile simd.wat once per process (needs read access to this folder). */
-export async function compileSimd(): Promise<void> {
-  if (compiled) return;
-  const source = await Deno.readTextFile(new URL("./simd.wat", import.meta.url));
-  const wabt = await wabtInit();
-  const mod = wabt.parseWat("simd.wat", source, { simd: true, relaxed_simd: true });
-  try {
-    compiled = new WebAssembly.Module(mod.toBinary({}).buffer as Uint8Array<ArrayBuffer>);
-  } finally {
-    mod.destroy();
-  }
+/** The kernels' module, compiled once per process from simd.wasm (read beside this file). */
+export function kernelModule(): WebAssembly.Module {
+  return compiled ??= new WebAssembly.Module(Deno.readFileSync(new URL("./simd.wasm", import.meta.url)));
+}
+
+/** The kernels instantiated on `memory` (which they read and write in place). */
+export function instantiate(memory: WebAssembly.Memory): Exports {
+  return new WebAssembly.Instance(kernelModule(), { env: { mem: memory } }).exports as unknown as Exports;
 }
 
 /** The kernels bound to a backend's heap, with a growable scratch area on it. */
@@ -163,10 +171,8 @@ export class Simd {
   private scratchBytes = 0;
 
   constructor(readonly backend: BackendWasm) {
-    if (!compiled) throw new Error("SIMD kernels are not compiled: await compileSimd() first");
     this.module = backend.wasm as unknown as Module;
-    const env = { mem: this.module.asm.memory };
-    this.k = new WebAssembly.Instance(compiled, { env }).exports as unknown as Exports;
+    this.k = instantiate(this.module.asm.memory);
   }
 
   /** Heap address of a tensor's data. */

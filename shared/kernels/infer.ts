@@ -1,0 +1,288 @@
+// Inference on the project's own SIMD kernels (simd.wasm), without TF.js:
+// `forward` (shared/model.ts) executed on buffers in a WebAssembly memory of
+// fixed size, with batch-norm-folded weights packed there once. Scoring
+// allocates nothing and the memory never grows.
+//
+// A conv block is a zero-bordered copy of its input (pad_copy), the
+// convolution as an indirect GEMM over it (conv_gemm: no im2col), and one
+// pass that max-pools, adds the bias and applies ReLU (pool_bias_relu); a
+// dense block packs its input and runs the GEMM, whose weights are read once
+// per batch. Channel counts are padded to multiples of 4 with zero weights
+// and biases, so every config runs on the vector kernels.
+import type { ModelConfig } from "../config.ts";
+import { type Executor, forward, tower } from "../model.ts";
+import type { ParamMap } from "../params.ts";
+import { type Exports, instantiate } from "./simd.ts";
+
+const up = (x: number, m: number) => Math.ceil(x / m) * m;
+const PAGE = 65536;
+
+/**
+ * A batch in the kernel memory: n rows of `side` x `side` x c floats (c
+ * padded to a multiple of 4, except the one-channel input), or with side 1,
+ * n rows of c floats.
+ */
+export interface Buf {
+  at: number;
+  n: number;
+  side: number;
+  c: number;
+}
+
+/** A bump allocator over byte offsets, 16-aligned. */
+class Layout {
+  end = 0;
+  take(bytes: number): number {
+    const at = this.end;
+    this.end = up(at + bytes, 16);
+    return at;
+  }
+}
+
+/** One 3x3 "same" convolution block: its packed weights and buffers. */
+interface ConvLayer {
+  /** Input side; input and output channels as stored (padded). */
+  side: number;
+  ci: number;
+  co: number;
+  /** Taps per output: 9 * ci. */
+  k: number;
+  geo: number;
+  offs: number;
+  packed: number;
+  bias: number;
+  /** Zero-bordered input, convolution output, pooled output. */
+  xp: number;
+  out: number;
+  pooled: number;
+}
+
+/** One dense layer: input width (stored), output width and its stored (padded) width. */
+interface DenseLayer {
+  k: number;
+  n: number;
+  np: number;
+  packed: number;
+  bias: number;
+  out: number;
+}
+
+export class KernelModel {
+  /** Largest batch of pairs one pass scores; larger batches run in chunks. */
+  readonly maxPairs: number;
+  /** The kernels' memory, sized once at construction. */
+  readonly memory: WebAssembly.Memory;
+  private readonly k: Exports;
+  private readonly f32: Float32Array;
+  private readonly convs: Record<string, ConvLayer> = {};
+  private readonly denses: Record<string, DenseLayer> = {};
+  private readonly at: { tmp: number; input: number; packedA: number; logits: number };
+  private readonly head: { w: Float32Array; b: number };
+  private readonly ex: Executor<Buf>;
+
+  constructor(folded: ParamMap, readonly config: ModelConfig, maxPairs = 32) {
+    this.maxPairs = maxPairs;
+    const s = config.inputSize, n = 2 * maxPairs;
+    const c1 = up(config.conv1, 4), c2 = up(config.conv2, 4), e = config.embedding, cls = config.classes ?? 0;
+    const f = (s / 4) ** 2 * c2;
+    const L = new Layout();
+    const conv = (side: number, ci: number, co: number): ConvLayer => ({
+      side,
+      ci,
+      co,
+      k: 9 * ci,
+      geo: L.take(28),
+      offs: L.take(4 * up(9 * ci, 4)),
+      packed: L.take(32 * Math.ceil(co / 8) * 9 * ci),
+      bias: L.take(4 * co),
+      xp: L.take(4 * n * (side + 2) ** 2 * ci),
+      out: L.take(4 * n * side * side * co),
+      pooled: L.take(n * side * side * co), // a quarter of `out`
+    });
+    const dense = (k: number, width: number): DenseLayer => ({
+      k,
+      n: width,
+      np: up(width, 4),
+      packed: L.take(32 * Math.ceil(width / 8) * k),
+      bias: L.take(4 * up(width, 4)),
+      out: L.take(4 * n * up(width, 4)),
+    });
+    this.convs.conv1 = conv(s, 1, c1);
+    this.convs.conv2 = conv(s / 2, c1, c2);
+    this.denses.fc = dense(f, e);
+    if (cls) this.denses.cls = dense(up(e, 4), cls);
+    this.at = {
+      tmp: L.take(128),
+      input: L.take(4 * n * s * s),
+      packedA: L.take(16 * Math.ceil(n / 4) * Math.max(f, up(e, 4))),
+      logits: L.take(4 * maxPairs),
+    };
+    const pages = Math.ceil(L.end / PAGE);
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    this.k = instantiate(this.memory);
+    this.f32 = new Float32Array(this.memory.buffer);
+
+    // Weights, zero-padded to the stored channel counts, then packed.
+    const w = (name: string) => folded[name].values;
+    this.packConv(this.convs.conv1, w("conv1/kernel"), 1, config.conv1, w("conv1/bias"));
+    this.packConv(this.convs.conv2, w("conv2/kernel"), config.conv1, config.conv2, w("conv2/bias"));
+    // fc's rows follow the flattened [s/4, s/4, c2] layout: padded channels get zero rows.
+    const fc = w("fc/kernel"), fcPadded = new Float32Array(f * e);
+    for (let p = 0; p < (s / 4) ** 2; p++) {
+      for (let ch = 0; ch < config.conv2; ch++) {
+        const row = p * config.conv2 + ch;
+        fcPadded.set(fc.subarray(row * e, (row + 1) * e), (p * c2 + ch) * e);
+      }
+    }
+    this.packDense(this.denses.fc, fcPadded, w("fc/bias"));
+    if (cls) {
+      const ck = new Float32Array(up(e, 4) * cls);
+      ck.set(w("cls/kernel")); // rows past e stay zero
+      this.packDense(this.denses.cls, ck, w("cls/bias"));
+    }
+    this.head = { w: w("head/kernel").slice(), b: w("head/bias")[0] };
+    this.ex = this.executor();
+  }
+
+  /**
+   * Write a [k, n] row-major matrix at `dst` as the GEMM reads B: panels of
+   * 8 columns, [ceil(n/8)][k][8], zero-padded (the layout pack_b writes).
+   */
+  private packB(m: Float32Array, k: number, n: number, dst: number) {
+    const out = this.f32.subarray(dst / 4, dst / 4 + 8 * Math.ceil(n / 8) * k);
+    for (let j = 0; j < n; j++) {
+      const panel = Math.floor(j / 8) * 8 * k, lane = j % 8;
+      for (let r = 0; r < k; r++) out[panel + 8 * r + lane] = m[r * n + j];
+    }
+  }
+
+  private packDense(d: DenseLayer, kernel: Float32Array, bias: Float32Array) {
+    this.packB(kernel, d.k, d.n, d.packed);
+    this.f32.set(bias, d.bias / 4);
+  }
+
+  private packConv(c: ConvLayer, kernel: Float32Array, ci: number, co: number, bias: Float32Array) {
+    const padded = new Float32Array(9 * c.ci * c.co);
+    for (let t = 0; t < 9; t++) {
+      for (let i = 0; i < ci; i++) {
+        padded.set(kernel.subarray((t * ci + i) * co, (t * ci + i + 1) * co), (t * c.ci + i) * c.co);
+      }
+    }
+    this.packB(padded, c.k, c.co, c.packed);
+    this.f32.set(bias, c.bias / 4);
+    const wp = c.side + 2;
+    new Int32Array(this.memory.buffer, c.geo, 7).set([wp, wp, c.ci, c.side, c.side, 1, 1]);
+    const offs = new Int32Array(this.memory.buffer, c.offs, c.k);
+    for (let r = 0; r < c.k; r++) {
+      const tap = Math.floor(r / c.ci);
+      offs[r] = 4 * ((Math.floor(tap / 3) * wp + (tap % 3)) * c.ci + (r % c.ci));
+    }
+  }
+
+  /** The layers on kernel buffers (batch norm is already folded into the weights). */
+  private executor(): Executor<Buf> {
+    const k = this.k, at = this.at;
+    const denseOp = (x: Buf, name: string, relu: number): Buf => {
+      const d = this.denses[name], f = x.side * x.side * x.c;
+      k.pack_a(x.at, 4 * f, 4, x.n, f, at.packedA);
+      k.gemm(at.packedA, d.packed, d.out, 4 * d.np, x.n, d.n, f, at.tmp);
+      k.bias_act(d.out, x.n, d.np, d.bias, relu);
+      return { at: d.out, n: x.n, side: 1, c: d.np };
+    };
+    return {
+      convBlock: (x, name) => {
+        const c = this.convs[name], { n, side } = x, wp = side + 2, h = side / 2;
+        k.pad_copy(x.at, n, side, side, c.ci, 1, 1, wp, wp, c.xp);
+        k.conv_gemm(
+          c.xp,
+          c.geo,
+          c.offs,
+          c.k,
+          c.packed,
+          c.co,
+          c.out,
+          4 * c.co,
+          0,
+          n * side * side,
+          at.tmp,
+          c.ci % 4 === 0 ? 1 : 0,
+        );
+        k.pool_bias_relu(c.out, n * h, h, c.co, c.bias, c.pooled, 4 * h * c.co);
+        return { at: c.pooled, n, side: h, c: c.co };
+      },
+      denseBlock: (x, name) => denseOp(x, name, 1),
+      dense: (x, name) => denseOp(x, name, 0),
+      softmax: (x) => {
+        const width = this.config.classes!;
+        for (let i = 0; i < x.n; i++) {
+          softmax(this.f32.subarray(x.at / 4 + i * x.c, x.at / 4 + i * x.c + width));
+        }
+        return x;
+      },
+      head: (e) => {
+        const b = e.n / 2, width = this.head.w.length, v = this.f32, w = this.head.w;
+        for (let i = 0; i < b; i++) {
+          const p = e.at / 4 + i * e.c, q = e.at / 4 + (b + i) * e.c;
+          let z = this.head.b;
+          for (let j = 0; j < width; j++) z += Math.abs(v[p + j] - v[q + j]) * w[j];
+          v[at.logits / 4 + i] = z;
+        }
+        return { at: at.logits, n: b, side: 1, c: 1 };
+      },
+    };
+  }
+
+  /** n <= 2 * maxPairs images into the input buffer. */
+  private input(images: Float32Array): Buf {
+    this.f32.set(images, this.at.input / 4);
+    return {
+      at: this.at.input,
+      n: images.length / this.config.inputSize ** 2,
+      side: this.config.inputSize,
+      c: 1,
+    };
+  }
+
+  /**
+   * Logits of B pairs: `batch` holds 2B images of S*S values (0..1), the B
+   * first sides then the B second sides. Returns Float32Array(B).
+   */
+  pairLogits(batch: Float32Array): Float32Array {
+    const px = this.config.inputSize ** 2, n = batch.length / px;
+    if (!Number.isInteger(n / 2)) throw new Error(`Cannot score pairs: ${n} images is not an even count`);
+    const b = n / 2, out = new Float32Array(b);
+    for (let p0 = 0; p0 < b; p0 += this.maxPairs) {
+      const m = Math.min(this.maxPairs, b - p0);
+      const chunk = m === b ? batch : new Float32Array(2 * m * px);
+      if (chunk !== batch) {
+        chunk.set(batch.subarray(p0 * px, (p0 + m) * px));
+        chunk.set(batch.subarray((b + p0) * px, (b + p0 + m) * px), m * px);
+      }
+      const logits = forward(this.ex, this.config, this.input(chunk)).logits;
+      out.set(this.f32.subarray(logits.at / 4, logits.at / 4 + m), p0);
+    }
+    return out;
+  }
+
+  /** Embeddings of n images (n * S*S values): Float32Array(n * E), E = classes or embedding. */
+  embed(images: Float32Array): Float32Array {
+    const px = this.config.inputSize ** 2, n = images.length / px;
+    const d = this.config.classes || this.config.embedding, out = new Float32Array(n * d);
+    for (let i0 = 0; i0 < n; i0 += 2 * this.maxPairs) {
+      const m = Math.min(2 * this.maxPairs, n - i0);
+      const e = tower(this.ex, this.config, this.input(images.subarray(i0 * px, (i0 + m) * px))).embedding;
+      for (let i = 0; i < m; i++) {
+        out.set(this.f32.subarray(e.at / 4 + i * e.c, e.at / 4 + i * e.c + d), (i0 + i) * d);
+      }
+    }
+    return out;
+  }
+}
+
+/** Softmax in place. */
+function softmax(row: Float32Array) {
+  let max = -Infinity, sum = 0;
+  for (const v of row) max = Math.max(max, v);
+  for (let j = 0; j < row.length; j++) sum += row[j] = Math.exp(row[j] - max);
+  for (let j = 0; j < row.length; j++) row[j] /= sum;
+}
