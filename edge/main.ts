@@ -1,49 +1,54 @@
-// deno task serve: the verifier on http://localhost:$PORT (default 8000).
-// Refuses to start on weights that fail verification; on SIGINT/SIGTERM stops
-// accepting connections, lets in-flight requests finish, exits 0.
-import { buildApp, WEIGHTS_DIR } from "./server.ts";
-import { STATUS } from "./errors.ts";
+// deno task serve: the verifier on http://localhost:$PORT (default 8000), one
+// isolate per core (ISOLATES overrides; 1 on Deno Deploy, which scales
+// isolates itself). This isolate serves too and owns the signals; the others
+// are Web Workers (edge/isolate.ts) listening on the same port. Refuses to
+// start on weights that fail verification; on SIGINT/SIGTERM every isolate
+// drains (new requests get 503, requests in flight finish), then it exits 0.
+import { listenFromEnv, startServer, weightsFromEnv } from "./server.ts";
 
-// WEIGHTS_DIR (a directory path) overrides the shipped weights.
-const dir = Deno.env.get("WEIGHTS_DIR");
-const { app, verifier } = buildApp(dir ? new URL(`file://${Deno.realPathSync(dir)}/`) : WEIGHTS_DIR);
+const onDeploy = Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined;
+const isolates = Math.max(1, Number(Deno.env.get("ISOLATES") ?? (onDeploy ? 1 : navigator.hardwareConcurrency)) || 1);
+const listen = { ...listenFromEnv(), dir: weightsFromEnv(), reusePort: isolates > 1 };
+
+let server;
 try {
-  const v = await verifier;
-  console.log(`model ${v.version} loaded (threshold ${v.threshold.toFixed(4)})`);
+  server = await startServer(listen);
 } catch (e) {
   console.error(`Refusing to start: ${(e as Error).message}`);
   Deno.exit(1);
 }
-const port = Number(Deno.env.get("PORT") ?? 8000);
+const v = server.verifier;
+console.log(
+  `model ${v.version} loaded (threshold ${v.threshold.toFixed(4)}); listening on ${listen.hostname}:${listen.port}`,
+);
 
-// Deno's server.shutdown() cuts request bodies still being uploaded, so drain
-// first: once signalled, new requests get 503 shutting_down, requests already
-// in flight finish (up to 4.5 s, inside Deploy's 5 s grace), then the
-// listener closes.
-let inflight = 0, draining = false;
-const server = Deno.serve({ port, hostname: Deno.env.get("HOST") ?? "0.0.0.0" }, async (req, info) => {
-  if (draining) {
-    const error = { code: "shutting_down", message: "Server is shutting down; retry on another instance" };
-    return Response.json({ error }, {
-      status: STATUS.shutting_down,
-      headers: { connection: "close", "retry-after": "1" },
-    });
-  }
-  inflight++;
-  try {
-    return await app.fetch(req, info);
-  } finally {
-    inflight--;
-  }
-});
+/** A worker isolate: resolves when it has drained and closed its listener. */
+function worker(i: number) {
+  const w = new Worker(new URL("./isolate.ts", import.meta.url), { type: "module", name: `isolate-${i}` });
+  w.postMessage({ ...listen, dir: listen.dir?.href });
+  const closed = new Promise<void>((resolve) => {
+    w.onmessage = (e) => {
+      if (e.data === "closed") resolve();
+      else if (e.data?.failed) console.error(`isolate ${i} failed to start: ${e.data.failed}`);
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      console.error(`isolate ${i}: ${e.message}`);
+      resolve();
+    };
+  });
+  return { drain: () => (w.postMessage("drain"), closed) };
+}
+const workers = Array.from({ length: isolates - 1 }, (_, i) => worker(i + 1));
+if (isolates > 1) console.log(`${isolates} isolates`);
+
+let draining = false;
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(sig, async () => {
     if (draining) return;
     draining = true;
-    console.log(`${sig}: draining ${inflight} in-flight request(s)`);
-    const deadline = Date.now() + 4500;
-    while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    await server.shutdown();
+    console.log(`${sig}: draining ${isolates} isolate(s)`);
+    await Promise.all([server.drain(), ...workers.map((w) => w.drain())]);
     Deno.exit(0);
   });
 }

@@ -3,6 +3,7 @@
 import { type AppOptions, createApp } from "./app.ts";
 import { loadVerifier } from "./verifier.ts";
 import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
+import { STATUS } from "./errors.ts";
 
 export const WEIGHTS_DIR = new URL("../weights/", import.meta.url);
 
@@ -50,4 +51,62 @@ export function pageAssets(dir: URL) {
     "/weights/model.json": file(new URL("model.json", dir), "application/json"),
     "/weights/weights.bin": file(new URL("weights.bin", dir), "application/octet-stream"),
   };
+}
+
+/** How long a drain waits for requests in flight: inside Deno Deploy's 5 s between SIGINT and SIGKILL. */
+export const DRAIN_MS = 4500;
+
+/**
+ * Serve the app in this isolate once the model has loaded (rejects if it
+ * fails to load). `reusePort` lets several isolates listen on one port (the
+ * kernel spreads connections over them). `drain()` answers new requests
+ * with 503 shutting_down, lets requests in flight finish (up to DRAIN_MS),
+ * then closes the listener: Deno's own shutdown cuts request bodies still
+ * being uploaded, so it comes last.
+ */
+export async function startServer(opts: { port: number; hostname: string; reusePort?: boolean; dir?: URL }) {
+  const { app, verifier } = buildApp(opts.dir);
+  const v = await verifier;
+  let inflight = 0, draining = false;
+  const server = Deno.serve({
+    port: opts.port,
+    hostname: opts.hostname,
+    reusePort: opts.reusePort,
+    onListen: () => {},
+  }, async (req, info) => {
+    if (draining) {
+      const error = { code: "shutting_down", message: "Server is shutting down; retry on another instance" };
+      return Response.json({ error }, {
+        status: STATUS.shutting_down,
+        headers: { connection: "close", "retry-after": "1" },
+      });
+    }
+    inflight++;
+    try {
+      return await app.fetch(req, info);
+    } finally {
+      inflight--;
+    }
+  });
+  return {
+    verifier: v,
+    inflight: () => inflight,
+    async drain() {
+      draining = true;
+      const deadline = Date.now() + DRAIN_MS;
+      while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await server.shutdown();
+    },
+  };
+}
+
+/** Where to listen: PORT (default 8000) and HOST (default 0.0.0.0). */
+export function listenFromEnv() {
+  return { port: Number(Deno.env.get("PORT") ?? 8000), hostname: Deno.env.get("HOST") ?? "0.0.0.0" };
+}
+
+/** WEIGHTS_DIR (a directory path) overrides the shipped weights. */
+export function weightsFromEnv(): URL | undefined {
+  const dir = Deno.env.get("WEIGHTS_DIR");
+  return dir ? new URL(`file://${Deno.realPathSync(dir)}/`) : undefined;
 }

@@ -25,6 +25,7 @@ export function serveFlags(read = SERVE_READ, ffi = true): string[] {
     "--allow-net",
     ...(ffi ? [`--allow-ffi=${root("node_modules")}`] : []),
     "--allow-sys=cpus",
+    "--unstable-net", // Deno.serve's reusePort: one port for every isolate
   ];
 }
 

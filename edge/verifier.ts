@@ -27,6 +27,7 @@ export async function createVerifier(modelJsonText: string, bin: Uint8Array): Pr
   const art = await loadArtifact(modelJsonText, bin);
   const model = new KernelModel(foldBatchNorm(art.params, art.config), art.config);
   const side = art.config.inputSize, pair = new Float32Array(2 * side * side);
+  model.pairLogits(pair); // warm-up: the first call runs the kernels before V8 has optimised them
   return {
     config: art.config,
     threshold: art.threshold,

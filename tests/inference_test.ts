@@ -4,7 +4,7 @@
 // match TF.js's pure-JS `cpu` backend.
 import * as tf from "@tensorflow/tfjs";
 import { useBackend } from "../shared/backend.ts";
-import { assemble, WASM, WAT } from "../shared/kernels/build.ts";
+import { assemble, WASM, WASM_MODULE, wasmModule, WAT } from "../shared/kernels/build.ts";
 import { KernelModel } from "../shared/kernels/infer.ts";
 import { foldBatchNorm, sigmoid } from "../shared/model.ts";
 import { createTfModel, embed, movingStatistics, pairLogits } from "../shared/model_tf.ts";
@@ -31,9 +31,10 @@ function mnistPairs(n: number): Float32Array {
   return out;
 }
 
-Deno.test("simd.wasm is simd.wat assembled (run `deno task build:kernels` after editing the .wat)", async () => {
+Deno.test("simd.wasm and simd_wasm.ts are simd.wat assembled (run `deno task build:kernels` after editing it)", async () => {
   const built = await assemble(await Deno.readTextFile(WAT));
   assertEquals([...await Deno.readFile(WASM)], [...built]);
+  assertEquals(await Deno.readTextFile(WASM_MODULE), wasmModule(built));
 });
 
 Deno.test("forward() with running statistics equals the folded kernels within 1e-5 on 500 real MNIST pairs", () => {

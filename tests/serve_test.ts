@@ -20,8 +20,8 @@ function start(env: Record<string, string> = {}) {
   return { child, base: `http://127.0.0.1:${port}` };
 }
 
-Deno.test("the served entry answers multipart /verify and drains an in-flight upload on SIGTERM", async () => {
-  const { child, base } = await spawnServer({ stdout: "piped", stderr: "piped" });
+Deno.test("the served entry (3 isolates) answers multipart /verify and drains an in-flight upload on SIGTERM", async () => {
+  const { child, base } = await spawnServer({ stdout: "piped", stderr: "piped", env: { ISOLATES: "3" } });
   const one = png(30, 30, drawn(30, 30, (x, y) => Math.abs(x - 15) < 2 && y > 3 && y < 27));
   const f = new FormData();
   f.append("a", new Blob([one as Uint8Array<ArrayBuffer>]), "a.png");
@@ -66,7 +66,8 @@ Deno.test("the served entry answers multipart /verify and drains an in-flight up
   assertEquals(status.code, 0);
   assert(performance.now() - t0 < 5000);
   await fetch(`${base}/healthz`).then(() => assert(false, "still accepting"), () => {});
-  await child.stdout.cancel();
+  const log = await new Response(child.stdout).text();
+  assert(log.includes("3 isolates") && log.includes("draining 3 isolate(s)"), log);
   await child.stderr.cancel();
 });
 

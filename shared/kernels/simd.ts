@@ -1,9 +1,11 @@
-// The SIMD kernels of simd.wat (assembled into the committed simd.wasm by
-// `deno task build:kernels`), instantiated on the wasm backend's own memory
+// The SIMD kernels of simd.wat (assembled into the committed simd.wasm and
+// simd_wasm.ts by `deno task build:kernels`), instantiated on the wasm backend's own memory
 // for training, plus a GEMM driver on top of them. Inference instantiates
 // the same module on a memory of its own (infer.ts).
 import type { TensorInfo } from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { decodeBase64 } from "./base64.ts";
+import { SIMD_WASM } from "./simd_wasm.ts";
 
 export interface Exports {
   gemm(
@@ -153,9 +155,9 @@ interface Module {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** The kernels' module, compiled once per process from simd.wasm (read beside this file). */
+/** The kernels' module, compiled once per process from simd.wasm's bytes (simd_wasm.ts). */
 export function kernelModule(): WebAssembly.Module {
-  return compiled ??= new WebAssembly.Module(Deno.readFileSync(new URL("./simd.wasm", import.meta.url)));
+  return compiled ??= new WebAssembly.Module(decodeBase64(SIMD_WASM) as Uint8Array<ArrayBuffer>);
 }
 
 /** The kernels instantiated on `memory` (which they read and write in place). */

@@ -46,7 +46,7 @@ function thin<T>(xs: T[], n: number): T[] {
   return Array.from({ length: n }, (_, i) => xs[Math.round((i * (xs.length - 1)) / (n - 1))]);
 }
 
-export async function collectReportData(r: ReportInput) {
+export function collectReportData(r: ReportInput) {
   const img = (i: number) => r.test.pixels.subarray(i * 784, (i + 1) * 784);
   const protocols = testProtocols(r.test.labels, r.balancedCount ?? 10_000);
   const roc: { protocol: string; far: number; tar: number }[] = [];

@@ -1,0 +1,22 @@
+// One more serving isolate (a Web Worker started by edge/main.ts): loads the
+// model itself, listens on the shared port, drains when told to.
+import { startServer } from "./server.ts";
+
+const self_ = self as unknown as {
+  onmessage: (e: MessageEvent) => void;
+  postMessage(m: unknown): void;
+};
+let server: Awaited<ReturnType<typeof startServer>> | undefined;
+self_.onmessage = async (e) => {
+  if (e.data === "drain") {
+    await server?.drain();
+    self_.postMessage("closed");
+    return;
+  }
+  const listen = e.data as { port: number; hostname: string; reusePort: boolean; dir?: string };
+  try {
+    server = await startServer({ ...listen, dir: listen.dir ? new URL(listen.dir) : undefined });
+  } catch (err) {
+    self_.postMessage({ failed: (err as Error).message });
+  }
+};
