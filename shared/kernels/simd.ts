@@ -133,6 +133,19 @@ export interface Exports {
     ldo: number,
   ): void;
   bias_act(x: number, rows: number, c: number, bias: number, relu: number): void;
+  gemm_rows(
+    a: number,
+    lda: number,
+    bp: number,
+    c: number,
+    ldc: number,
+    m: number,
+    n: number,
+    k: number,
+    tmp: number,
+  ): void;
+  wino_in(xp: number, n: number, wp: number, ci: number, dst: number): void;
+  wino_out_pool(m: number, tiles: number, co: number, bias: number, out: number): void;
   adam(
     p: number,
     g: number,
