@@ -82,6 +82,12 @@ Deno.test("kernel logits match the cpu backend within 1e-4 (relative) for the sh
     for (let i = 0; i < pairs; i++) {
       assertClose(got[i], want[i], 1e-4 * (1 + Math.abs(want[i])), `config ${c} pair ${i}`);
     }
+    // one pair alone (the dense layers' two-row kernel)
+    const px = config.inputSize ** 2, one = new Float32Array(2 * px);
+    one.set(x.subarray(0, px));
+    one.set(x.subarray(pairs * px, (pairs + 1) * px), px);
+    const alone = new KernelModel(params, config).pairLogits(one)[0];
+    assertClose(alone, want[0], 1e-4 * (1 + Math.abs(want[0])), `config ${c}, one pair`);
   });
 });
 
