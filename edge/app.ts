@@ -63,6 +63,12 @@ export function createApp(opts: AppOptions) {
       ready: true,
       model: { version: m.version, sha256: m.sha256 },
       decoder: await decoderInUse(),
+      // this isolate's (the answer comes from whichever isolate took the connection)
+      memory: {
+        isolate: (globalThis as { name?: string }).name || "isolate-0",
+        heap_used_bytes: Deno.memoryUsage().heapUsed,
+        kernel_bytes: m.memoryBytes,
+      },
     });
   });
   app.get("/openapi.json", (c) => c.json(openApi));

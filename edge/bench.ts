@@ -1,10 +1,15 @@
-// deno task bench:edge: in-process inference latency, then the real server
-// (`edge/main.ts` in a child process) over loopback: cold start, latency at
-// concurrency 1 for each input form, throughput at concurrency 32, and RSS
-// after 100 vs 10,000 requests; in process, also the photo path's decoding and
-// preprocessing; then phone photos (edge/bench_photos.ts). Prints medians and
-// p99s and the machine.
+// deno task bench:edge: in-process inference per pair, the project's kernels
+// against stock TF.js (wasm) in alternating rounds; then the real server
+// (`edge/main.ts` in a child process, one isolate per core) over loopback:
+// cold start, latency at concurrency 1 for each input form, RSS after 1,000
+// and 10,000 mixed requests with each isolate's JS heap and kernel memory,
+// throughput at concurrency 32 with autocannon (JSON arrays, 28x28 PNGs,
+// GET /healthz) beside the PyTorch + FastAPI reference server when
+// /usr/bin/python3 has torch, fastapi and uvicorn (alternating rounds); in
+// process, the photo path's decoding and preprocessing; then phone photos
+// (edge/bench_photos.ts). Prints medians and p99s and the machine.
 import * as tf from "@tensorflow/tfjs";
+import autocannon from "autocannon";
 import jpeg from "jpeg-js";
 import { useBackend } from "../shared/backend.ts";
 import { loadVerifier } from "./verifier.ts";
@@ -12,10 +17,13 @@ import { WEIGHTS_DIR } from "./server.ts";
 import { digitPng, loadDataset } from "../train/mnist.ts";
 import { createRng } from "../shared/rng.ts";
 import { machine, rssMiB } from "../train/machine.ts";
-import { spawnServer } from "./spawn.ts";
+import { serveFlags, spawnServer } from "./spawn.ts";
 import { decodeImage } from "../shared/decode.ts";
 import { benchPhotos } from "./bench_photos.ts";
 import { toMnist } from "../shared/preprocess.ts";
+import { readArtifactDir } from "../train/artifact_io.ts";
+import { foldBatchNorm } from "../shared/model.ts";
+import { createTfModel, pairLogits } from "../shared/model_tf.ts";
 
 console.log(`machine: ${await machine()}; TF.js ${tf.version.tfjs}`);
 const q = (xs: number[], p: number) =>
@@ -48,14 +56,34 @@ const photos = [0, 1].map(photo);
 await useBackend("wasm");
 const v = await loadVerifier(WEIGHTS_DIR);
 const a = Float32Array.from(digit(0), (x) => x / 255), b = Float32Array.from(digit(1), (x) => x / 255);
-for (let i = 0; i < 200; i++) v.score(a, b);
-const inproc: number[] = [];
-for (let i = 0; i < 3000; i++) {
-  const t0 = performance.now();
-  v.score(a, b);
-  inproc.push(performance.now() - t0);
+const art = await readArtifactDir(WEIGHTS_DIR.pathname);
+const stock = createTfModel(foldBatchNorm(art.params, art.config), art.config);
+const pair = new Float32Array(1568);
+pair.set(a);
+pair.set(b, 784);
+const inproc: number[] = [], inStock: number[] = [];
+for (let round = 0; round < 6; round++) {
+  for (
+    const [times, score] of [[inproc, () => v.score(a, b)], [inStock, () => pairLogits(stock, pair)]] as const
+  ) {
+    for (let i = 0; i < 700; i++) {
+      const t0 = performance.now();
+      score();
+      if (i >= 200) times.push(performance.now() - t0); // the first 200 of a round: warm-up
+    }
+  }
 }
-console.log(`in-process inference, one pair (wasm): ${fmt(inproc)}`);
+console.log(`in-process inference, one pair, the project's kernels: ${fmt(inproc)}`);
+console.log(`in-process inference, one pair, stock TF.js ${tf.version.tfjs} (wasm): ${fmt(inStock)}`);
+console.log(`  stock / kernels, medians: ${(q(inStock, 0.5) / q(inproc, 0.5)).toFixed(2)}x`);
+const batch16 = new Float32Array(32 * 784).map((_, i) => digit(i >> 10 & 31)[i % 784] / 255);
+const per16: number[] = [];
+for (let i = 0; i < 1200; i++) {
+  const t0 = performance.now();
+  v.scoreBatch(batch16);
+  if (i >= 200) per16.push((performance.now() - t0) / 16);
+}
+console.log(`in-process inference per pair in a batch of 16, the project's kernels: ${fmt(per16)}`);
 // The photo path's two halves, in process: JPEG decoding, then preprocessing.
 const decodeMs: number[] = [], prepMs: number[] = [];
 for (let i = 0; i < 230; i++) {
@@ -69,9 +97,37 @@ for (let i = 0; i < 230; i++) {
 }
 console.log(`in-process 640x480 JPEG photo: decode ${fmt(decodeMs)}; preprocessing ${fmt(prepMs)}`);
 
-const t0 = performance.now();
-const { child, base } = await spawnServer({ waitFor: "/healthz" });
 const jsonBody = JSON.stringify({ a: arrays[0], b: arrays[1] });
+// Cold start: process spawn -> first /verify answer, three times.
+const colds: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const port = 20000 + Math.floor(Math.random() * 30000), url = `http://127.0.0.1:${port}/verify`;
+  const t0 = performance.now();
+  const c = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...serveFlags(), new URL("./main.ts", import.meta.url).pathname],
+    env: { PORT: String(port), HOST: "127.0.0.1" },
+    stdout: "null",
+  }).spawn();
+  for (;;) {
+    const r = await fetch(url, {
+      method: "POST",
+      body: jsonBody,
+      headers: { "content-type": "application/json" },
+    })
+      .catch(() => undefined);
+    await r?.arrayBuffer();
+    if (r?.status === 200) break;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  colds.push(performance.now() - t0);
+  c.kill("SIGKILL");
+  await c.status;
+}
+console.log(
+  `cold start, process spawn -> first /verify answer: ${colds.map((t) => t.toFixed(0)).join(", ")} ms`,
+);
+
+const { child, base } = await spawnServer({ waitFor: "/healthz" });
 const postJson = (body = jsonBody) =>
   fetch(`${base}/verify`, { method: "POST", body, headers: { "content-type": "application/json" } });
 const postForm = (x: Uint8Array, y: Uint8Array, type: string) => {
@@ -80,10 +136,6 @@ const postForm = (x: Uint8Array, y: Uint8Array, type: string) => {
   f.append("b", new Blob([y as Uint8Array<ArrayBuffer>], { type }), "b");
   return fetch(`${base}/verify`, { method: "POST", body: f });
 };
-const first = await postJson();
-if (first.status !== 200) throw new Error(`first /verify: ${first.status}`);
-await first.arrayBuffer();
-console.log(`cold start: process spawn -> first /verify answer ${(performance.now() - t0).toFixed(0)} ms`);
 
 const rss = () => rssMiB(child.pid);
 async function serial(name: string, n: number, send: () => Promise<Response>) {
@@ -98,7 +150,9 @@ async function serial(name: string, n: number, send: () => Promise<Response>) {
   console.log(`concurrency 1, ${name}: ${fmt(ts)}`);
 }
 // Memory: the same mixed load (arrays, PNGs, a photo every 50th, a bad
-// request every 10th) at concurrency 8; RSS after 100 and after 10,000.
+// request every 10th) at concurrency 8; RSS after 1,000 (warm-up) and after
+// 10,000, and each isolate's memory from /readyz (a new connection each
+// time, so that they land on different isolates).
 let sentMixed = 0;
 async function mixed(until: number) {
   await Promise.all(Array.from({ length: 8 }, async () => {
@@ -115,15 +169,33 @@ async function mixed(until: number) {
     }
   }));
 }
-await mixed(100);
-const rss100 = await rss();
+async function isolates() {
+  const seen = new Map<string, string>();
+  for (let i = 0; i < 40; i++) {
+    const client = Deno.createHttpClient({});
+    const r = await (await fetch(`${base}/readyz`, { client })).json();
+    client.close();
+    const m = r.memory;
+    seen.set(
+      m.isolate,
+      `${m.isolate}: JS heap ${(m.heap_used_bytes / 2 ** 20).toFixed(1)} MiB, kernel memory ${
+        (m.kernel_bytes / 2 ** 20).toFixed(1)
+      } MiB`,
+    );
+  }
+  return [...seen.values()].sort().join("; ");
+}
+await mixed(1000);
+const rss1k = await rss(), iso1k = await isolates();
 await mixed(10_000);
-const rss10k = await rss();
+const rss10k = await rss(), iso10k = await isolates();
 console.log(
-  `RSS under a mixed load: ${rss100.toFixed(1)} MiB after 100 requests, ${
+  `RSS under a mixed load: ${rss1k.toFixed(1)} MiB after 1,000 requests, ${
     rss10k.toFixed(1)
-  } MiB after 10,000 (${(100 * (rss10k / rss100 - 1)).toFixed(1)}%)`,
+  } MiB after 10,000 (${(100 * (rss10k / rss1k - 1)).toFixed(1)}%)`,
 );
+console.log(`  isolates after 1,000: ${iso1k}`);
+console.log(`  isolates after 10,000: ${iso10k}`);
 
 const bomb = new Uint8Array(109);
 bomb.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
@@ -143,32 +215,105 @@ await serial("JSON 784-pixel arrays", 1000, () => postJson());
 await serial("multipart 28x28 PNGs", 1000, () => postForm(pngs[0], pngs[1], "image/png"));
 await serial("multipart 640x480 JPEG photos", 100, () => postForm(photos[0], photos[1], "image/jpeg"));
 
-async function concurrent(c: number, seconds: number) {
-  let done = 0, errors = 0;
-  const lat: number[] = [];
-  const end = performance.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: c }, async () => {
-    while (performance.now() < end) {
-      const s = performance.now();
-      try {
-        const r = await postJson();
-        await r.arrayBuffer();
-        if (r.status === 200) done++;
-        else errors++;
-      } catch {
-        errors++;
-      }
-      lat.push(performance.now() - s);
-    }
-  }));
-  console.log(
-    `concurrency ${c}, JSON arrays, ${seconds} s: ${
-      (done / seconds).toFixed(0)
-    } requests/s, ${errors} errors, latency ${fmt(lat)}`,
-  );
-  return done;
-}
-await concurrent(32, 10);
+// Throughput at concurrency 32, autocannon, 10 s rounds, alternating with
+// the PyTorch + FastAPI reference server on the same requests when it runs.
 child.kill("SIGTERM");
 await child.status;
+const dec = new TextDecoder("latin1");
+const multipart = [
+  ...[["a", pngs[0]], ["b", pngs[1]]].map(([name, png]) =>
+    `--BeNcH\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.png"\r\n` +
+    `Content-Type: image/png\r\n\r\n${dec.decode(png as Uint8Array)}\r\n`
+  ),
+  "--BeNcH--\r\n",
+].join("");
+const loads = {
+  "JSON /verify": {
+    method: "POST",
+    path: "/verify",
+    body: jsonBody,
+    headers: { "content-type": "application/json" },
+  },
+  "PNG /verify": {
+    method: "POST",
+    path: "/verify",
+    body: multipart,
+    headers: { "content-type": "multipart/form-data; boundary=BeNcH" },
+  },
+  "GET /healthz": { method: "GET", path: "/healthz" },
+} as const;
+async function cannon(url: string, load: keyof typeof loads) {
+  const { path, ...req } = loads[load];
+  // deno-lint-ignore no-explicit-any
+  const r: any = await autocannon({ url: url + path, connections: 32, duration: 10, ...req });
+  if (r.non2xx || r.errors) throw new Error(`${load} at ${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return { rps: r.requests.average as number, p50: r.latency.p50 as number, p99: r.latency.p99 as number };
+}
+const torchScript = new URL("../../shared/bench/pytorch_verify_server.py", import.meta.url).pathname;
+const hasTorch = await new Deno.Command("/usr/bin/python3", {
+  args: ["-c", "import torch, fastapi, uvicorn"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((o) => o.success && Deno.statSync(torchScript).isFile, () => false);
+async function startTorch() {
+  const port = 20000 + Math.floor(Math.random() * 30000), url = `http://127.0.0.1:${port}`;
+  const p = new Deno.Command("/usr/bin/python3", {
+    args: [
+      torchScript,
+      "--weights",
+      WEIGHTS_DIR.pathname,
+      "--port",
+      String(port),
+      "--workers",
+      String(navigator.hardwareConcurrency),
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let i = 0; i < 600; i++) {
+    const r = await fetch(`${url}/healthz`).catch(() => undefined);
+    await r?.body?.cancel();
+    if (r?.ok) return { p, url };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the PyTorch reference server did not start in 30 s");
+}
+const results: Record<string, { rps: number; p50: number; p99: number }[]> = {};
+const record = (name: string, r: { rps: number; p50: number; p99: number }) => (results[name] ??= []).push(r);
+for (let round = 0; round < 3; round++) {
+  const ours = await spawnServer({ waitFor: "/readyz" });
+  for (const load of Object.keys(loads) as (keyof typeof loads)[]) {
+    record(`ours, ${load}`, await cannon(ours.base, load));
+  }
+  ours.child.kill("SIGTERM");
+  await ours.child.status;
+  if (!hasTorch) continue;
+  const torch = await startTorch();
+  for (const load of ["JSON /verify", "GET /healthz"] as const) {
+    record(`PyTorch + FastAPI, ${load}`, await cannon(torch.url, load));
+  }
+  torch.p.kill("SIGTERM");
+  await torch.p.status;
+}
+const med = (xs: number[]) => q(xs, 0.5);
+for (const [name, rs] of Object.entries(results)) {
+  console.log(
+    `concurrency 32, ${name}: ${
+      med(rs.map((r) => r.rps)).toFixed(0)
+    } requests/s (median of ${rs.length} rounds: ${
+      rs.map((r) => r.rps.toFixed(0)).join(", ")
+    }), latency p50 ${med(rs.map((r) => r.p50))} ms, p99 ${med(rs.map((r) => r.p99))} ms`,
+  );
+}
+if (hasTorch) {
+  const ratio = med(results["ours, JSON /verify"].map((r) => r.rps)) /
+    med(results["PyTorch + FastAPI, JSON /verify"].map((r) => r.rps));
+  console.log(
+    `  JSON /verify, ours / PyTorch + FastAPI (${navigator.hardwareConcurrency} workers): ${
+      ratio.toFixed(1)
+    }x`,
+  );
+} else {console.log(
+    "  (no PyTorch reference: /usr/bin/python3 lacks torch, fastapi or uvicorn, or ../shared/bench is absent)",
+  );}
 await benchPhotos(fmt);

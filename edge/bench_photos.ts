@@ -54,7 +54,7 @@ export async function benchPhotos(fmt: Fmt) {
     } KiB, 12 MP PNG ${(bigPng.length / 2 ** 20).toFixed(1)} MiB, 12 MP HEIC ${
       (heic.length / 1024).toFixed(0)
     } KiB; ` +
-      `decoder: sharp ${sharp.versions.sharp} (${decoderBuild()}), libvips ${sharp.versions.vips}`,
+      `decoder: sharp ${sharp.versions.sharp} (${await decoderBuild()}), libvips ${sharp.versions.vips}`,
   );
   const rows: [string, Uint8Array, number][] = [
     ["640x480 JPEG", small[0], 100],

@@ -7,7 +7,10 @@
 import { listenFromEnv, startServer, weightsFromEnv } from "./server.ts";
 
 const onDeploy = Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined;
-const isolates = Math.max(1, Number(Deno.env.get("ISOLATES") ?? (onDeploy ? 1 : navigator.hardwareConcurrency)) || 1);
+const isolates = Math.max(
+  1,
+  Number(Deno.env.get("ISOLATES") ?? (onDeploy ? 1 : navigator.hardwareConcurrency)) || 1,
+);
 const listen = { ...listenFromEnv(), dir: weightsFromEnv(), reusePort: isolates > 1 };
 
 let server;
@@ -19,7 +22,9 @@ try {
 }
 const v = server.verifier;
 console.log(
-  `model ${v.version} loaded (threshold ${v.threshold.toFixed(4)}); listening on ${listen.hostname}:${listen.port}`,
+  `model ${v.version} loaded (threshold ${
+    v.threshold.toFixed(4)
+  }); listening on ${listen.hostname}:${listen.port}`,
 );
 
 /** A worker isolate: resolves when it has drained and closed its listener. */

@@ -126,7 +126,7 @@ export const openApi = {
     "/healthz": { get: { summary: "Process is alive", responses: { "200": { description: "ok" } } } },
     "/readyz": {
       get: {
-        summary: "Model loaded and verified",
+        summary: "Model loaded and verified; the decoder in use and the answering isolate's memory",
         responses: { "200": { description: "ready" }, "503": errors["503"] },
       },
     },

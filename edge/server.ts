@@ -4,6 +4,7 @@ import { type AppOptions, createApp } from "./app.ts";
 import { loadVerifier } from "./verifier.ts";
 import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
 import { STATUS } from "./errors.ts";
+import { warmDecoders } from "../shared/decode.ts";
 
 export const WEIGHTS_DIR = new URL("../weights/", import.meta.url);
 
@@ -88,6 +89,9 @@ export async function startServer(opts: { port: number; hostname: string; reuseP
       inflight--;
     }
   });
+  // The image decoders load on first use; load them once the process has had
+  // a second to answer what woke it (a cold start's first request).
+  Deno.unrefTimer(setTimeout(() => warmDecoders().catch(() => {}), 1000));
   return {
     verifier: v,
     inflight: () => inflight,

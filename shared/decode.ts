@@ -11,7 +11,7 @@
 // process may load it (Deno: --allow-ffi); otherwise sharp itself falls back
 // to its WebAssembly build (@img/sharp-wasm32), same API, slower; where that
 // does not run either, JPEG and PNG decode in JavaScript (shared/decode_js.ts).
-import sharp, { type Sharp } from "sharp";
+import type { Sharp } from "sharp";
 import { ClientError } from "./errors.ts";
 import { checkSize, DEFAULT_IMAGE_LIMITS, type Gray } from "./image.ts";
 import { rgbaToGray } from "./gray.ts";
@@ -23,12 +23,29 @@ import { fromPng, SMALL_PNG_PIXELS } from "./png.ts";
 import { decodeJs, rawToGray } from "./decode_js.ts";
 import { declaredSize, FORMATS, sniffFormat } from "./format.ts";
 
-// No operation cache: every request is new bytes, and a cache would only hold memory.
-sharp.cache(false);
+type SharpFn = typeof import("sharp").default;
+let sharpLoad: Promise<SharpFn> | undefined;
+/**
+ * sharp, imported on first use: importing it (and libvips) takes ~145 ms,
+ * which a process that only scores pixel arrays, or has just started,
+ * should not wait for. `warmDecoders()` loads it ahead of need.
+ */
+function loadSharp(): Promise<SharpFn> {
+  return sharpLoad ??= import("sharp").then(({ default: sharp }) => {
+    // No operation cache: every request is new bytes, and a cache would only hold memory.
+    sharp.cache(false);
+    return sharp;
+  });
+}
+
+/** Load the decoders now (in the background after start-up), so that the first photo does not wait. */
+export async function warmDecoders(): Promise<void> {
+  await sharpDecodes();
+}
 
 /** Which sharp build loaded: "native" (libvips) or "wasm32" (its WebAssembly build). */
-export function decoderBuild(): "native" | "wasm32" {
-  return "emscripten" in sharp.versions ? "wasm32" : "native";
+export async function decoderBuild(): Promise<"native" | "wasm32"> {
+  return "emscripten" in (await loadSharp()).versions ? "wasm32" : "native";
 }
 
 let sharpRuns: Promise<boolean> | undefined;
@@ -39,17 +56,19 @@ let sharpRuns: Promise<boolean> | undefined;
  * (shared/decode_js.ts) and the other formats are refused.
  */
 export function sharpDecodes(): Promise<boolean> {
-  return sharpRuns ??= decoderBuild() === "native" ? Promise.resolve(true) : new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), 3000);
-    sharp({ create: { width: 8, height: 8, channels: 3, background: "#fff" } }).raw().toBuffer()
-      .then(() => resolve(true), () => resolve(false))
-      .finally(() => clearTimeout(timer));
-  });
+  return sharpRuns ??= loadSharp().then(async (sharp) =>
+    (await decoderBuild()) === "native" ? true : new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 3000);
+      sharp({ create: { width: 8, height: 8, channels: 3, background: "#fff" } }).raw().toBuffer()
+        .then(() => resolve(true), () => resolve(false))
+        .finally(() => clearTimeout(timer));
+    })
+  );
 }
 
 /** The decoders in use, for /readyz: sharp's build, or "javascript" where sharp cannot run. */
 export async function decoderInUse(): Promise<"native" | "wasm32" | "javascript"> {
-  return (await sharpDecodes()) ? decoderBuild() : "javascript";
+  return (await sharpDecodes()) ? await decoderBuild() : "javascript";
 }
 
 /** Map a decoder's failure to the client's error: too large, or undecodable. */
@@ -101,7 +120,13 @@ export async function decodeImage(
   }
   try {
     const check = (w: number, h: number) => checkSize(w, h, name, limits);
+    const declared = format === "heic" || format === "bmp" ? undefined : declaredSize(bytes, format);
+    if (declared) check(...declared);
+    if (format === "png" && declared![0] * declared![1] <= SMALL_PNG_PIXELS) {
+      return fromPng(bytes, ...declared!);
+    }
     const viaSharp = await sharpDecodes();
+    const sharp = viaSharp ? await loadSharp() : undefined;
     // Where sharp cannot run (its WebAssembly build stuck under Deno 2.5), a
     // HEIC worker does not start either: decode inline there.
     const raw = format === "heic"
@@ -111,14 +136,9 @@ export async function decodeImage(
       : undefined;
     if (raw) {
       const { width, height, channels } = raw;
-      return viaSharp ? await toGray(sharp(raw.data, { raw: { width, height, channels } })) : rawToGray(raw);
+      return sharp ? await toGray(sharp(raw.data, { raw: { width, height, channels } })) : rawToGray(raw);
     }
-    const declared = declaredSize(bytes, format);
-    if (declared) check(...declared);
-    if (format === "png" && declared![0] * declared![1] <= SMALL_PNG_PIXELS) {
-      return fromPng(bytes, ...declared!);
-    }
-    if (!viaSharp) return decodeJs(bytes, format, name, limits);
+    if (!sharp) return decodeJs(bytes, format, name, limits);
     // ignoreIcc: colour management (a phone's Display P3 profile, say) moves
     // hues, not the gray of ink on paper, and costs half the decode time of a
     // 640x480 photo. CMYK files still convert through libvips' CMYK profile.

@@ -61,7 +61,8 @@ export function foldBatchNorm(p: ParamMap, c: ModelConfig): ParamMap {
     const mean = p[`${bn}/moving_mean`].values, v = p[`${bn}/moving_variance`].values;
     const co = b.length;
     const s = g.map((gi, i) => gi / Math.sqrt(v[i] + c.bnEpsilon));
-    const kv = k.values.map((w, i) => w * s[i % co]);
+    const kv = k.values.slice(); // scaled in a loop, not map(): see decodeWeights
+    for (let i = 0; i < kv.length; i += co) for (let j = 0; j < co; j++) kv[i + j] *= s[j];
     out[`${layer}/kernel`] = { shape: k.shape, values: kv };
     out[`${layer}/bias`] = { shape: [co], values: b.map((bi, i) => (bi - mean[i]) * s[i] + beta[i]) };
   }

@@ -129,11 +129,15 @@ export function decodeWeights(data: Uint8Array, entries: WeightEntry[]): ParamMa
     o += bytes.length;
     const q = e.quantization;
     let values: Float32Array;
+    // Plain loops: a cold start runs this once, and V8 optimises a loop in
+    // flight (on-stack replacement) but not a callback (`from(codes, fn)`
+    // took 100 ms here).
     if (!q) values = new Float32Array(bytes.buffer);
-    else if (q.dtype === "float16") values = Float32Array.from(new Uint16Array(bytes.buffer), fromFloat16);
     else {
       const codes = q.dtype === "uint8" ? bytes : new Uint16Array(bytes.buffer);
-      values = Float32Array.from(codes, (v) => v * q.scale + q.min);
+      values = new Float32Array(codes.length);
+      if (q.dtype === "float16") for (let i = 0; i < codes.length; i++) values[i] = fromFloat16(codes[i]);
+      else for (let i = 0; i < codes.length; i++) values[i] = codes[i] * q.scale + q.min;
     }
     if (values.length !== n) throw new Error(`Cannot decode weights: ${e.name} has ${values.length} values`);
     out[e.name] = { shape: e.shape.slice(), values };

@@ -181,9 +181,8 @@ export class KernelModel {
    */
   private packB(m: Float32Array, k: number, n: number, dst: number) {
     const out = this.f32.subarray(dst / 4, dst / 4 + 8 * Math.ceil(n / 8) * k);
-    for (let j = 0; j < n; j++) {
-      const panel = Math.floor(j / 8) * 8 * k, lane = j % 8;
-      for (let r = 0; r < k; r++) out[panel + 8 * r + lane] = m[r * n + j];
+    for (let r = 0; r < k; r++) {
+      for (let j = 0; j < n; j++) out[(j >> 3) * 8 * k + 8 * r + (j & 7)] = m[r * n + j];
     }
   }
 
