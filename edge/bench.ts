@@ -101,7 +101,7 @@ const jsonBody = JSON.stringify({ a: arrays[0], b: arrays[1] });
 // Cold start: process spawn -> first /verify answer, three times.
 const colds: number[] = [];
 for (let i = 0; i < 3; i++) {
-  const port = 20000 + Math.floor(Math.random() * 30000), url = `http://127.0.0.1:${port}/verify`;
+  const port = 20000 + Math.floor(Math.random() * 12000), url = `http://127.0.0.1:${port}/verify`;
   const t0 = performance.now();
   const c = new Deno.Command(Deno.execPath(), {
     args: ["run", ...serveFlags(), new URL("./main.ts", import.meta.url).pathname],
@@ -256,7 +256,7 @@ const hasTorch = await new Deno.Command("/usr/bin/python3", {
   stderr: "null",
 }).output().then((o) => o.success && Deno.statSync(torchScript).isFile, () => false);
 async function startTorch() {
-  const port = 20000 + Math.floor(Math.random() * 30000), url = `http://127.0.0.1:${port}`;
+  const port = 20000 + Math.floor(Math.random() * 12000), url = `http://127.0.0.1:${port}`;
   const p = new Deno.Command("/usr/bin/python3", {
     args: [
       torchScript,

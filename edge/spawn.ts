@@ -44,7 +44,8 @@ export async function spawnServer(opts: {
   /** Let sharp load its native build (default true); false leaves it its WebAssembly build. */
   ffi?: boolean;
 } = {}): Promise<Spawned> {
-  const port = 20000 + Math.floor(Math.random() * 30000);
+  // below Linux's ephemeral range (32768+), where a client socket may hold the port
+  const port = 20000 + Math.floor(Math.random() * 12000);
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...serveFlags(opts.read, opts.ffi), root("edge/main.ts")],
     env: { PORT: String(port), HOST: "127.0.0.1", ...opts.env },

@@ -10,7 +10,7 @@ const WEIGHTS = new URL("../weights/", import.meta.url).pathname;
 
 /** Start without waiting for readiness (for entries that must refuse to start). */
 function start(env: Record<string, string> = {}) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = 20000 + Math.floor(Math.random() * 12000);
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...serveFlags(`${SERVE_READ},${env.WEIGHTS_DIR ?? ""}`), MAIN],
     env: { PORT: String(port), HOST: "127.0.0.1", ...env },
