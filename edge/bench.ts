@@ -10,6 +10,7 @@
 // (edge/bench_photos.ts). Prints medians and p99s and the machine.
 import * as tf from "@tensorflow/tfjs";
 import autocannon from "autocannon";
+import { Buffer } from "node:buffer";
 import jpeg from "jpeg-js";
 import { useBackend } from "../shared/backend.ts";
 import { loadVerifier } from "./verifier.ts";
@@ -219,14 +220,19 @@ await serial("multipart 640x480 JPEG photos", 100, () => postForm(photos[0], pho
 // the PyTorch + FastAPI reference server on the same requests when it runs.
 child.kill("SIGTERM");
 await child.status;
-const dec = new TextDecoder("latin1");
-const multipart = [
-  ...[["a", pngs[0]], ["b", pngs[1]]].map(([name, png]) =>
-    `--BeNcH\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.png"\r\n` +
-    `Content-Type: image/png\r\n\r\n${dec.decode(png as Uint8Array)}\r\n`
-  ),
-  "--BeNcH--\r\n",
-].join("");
+// Bytes, not a string: autocannon would send a string's characters as UTF-8.
+const enc = new TextEncoder();
+const multipart = Buffer.concat([
+  ...[["a", pngs[0]], ["b", pngs[1]]].flatMap(([name, png]) => [
+    enc.encode(
+      `--BeNcH\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.png"\r\n` +
+        `Content-Type: image/png\r\n\r\n`,
+    ),
+    png as Uint8Array,
+    enc.encode("\r\n"),
+  ]),
+  enc.encode("--BeNcH--\r\n"),
+]);
 const loads = {
   "JSON /verify": {
     method: "POST",

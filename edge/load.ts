@@ -4,6 +4,7 @@
 // unsupported type, blank image), 64 connections for 60 s by default. Prints
 // requests/s, latency p50/p99, responses by status, errors, and RSS.
 import autocannon from "autocannon";
+import { Buffer } from "node:buffer";
 import { digit, digitPng, loadDataset } from "../train/mnist.ts";
 import { machine, rssMiB } from "../train/machine.ts";
 import { spawnServer } from "./spawn.ts";
@@ -13,17 +14,16 @@ console.log(`machine: ${await machine()}`);
 const { test } = loadDataset();
 const pixels = (i: number) => Array.from(digit(test.images.pixels, i));
 const png = (i: number) => digitPng(digit(test.images.pixels, i));
-const dec = new TextDecoder("latin1");
+// Bytes, not a string: autocannon would send a string's characters as UTF-8.
+const enc = new TextEncoder();
 const multipart = (a: Uint8Array, b: Uint8Array) =>
-  [
-    '--LoAd\r\nContent-Disposition: form-data; name="a"; filename="a.png"\r\n\r\n',
-    dec.decode(a),
-    "\r\n",
-    '--LoAd\r\nContent-Disposition: form-data; name="b"; filename="b.png"\r\n\r\n',
-    dec.decode(b),
-    "\r\n--LoAd--\r\n",
-  ]
-    .join("");
+  Buffer.concat([
+    enc.encode('--LoAd\r\nContent-Disposition: form-data; name="a"; filename="a.png"\r\n\r\n'),
+    a,
+    enc.encode('\r\n--LoAd\r\nContent-Disposition: form-data; name="b"; filename="b.png"\r\n\r\n'),
+    b,
+    enc.encode("\r\n--LoAd--\r\n"),
+  ]);
 const json = { "content-type": "application/json" };
 const requests = [
   { method: "POST", path: "/verify", headers: json, body: JSON.stringify({ a: pixels(0), b: pixels(1) }) },
