@@ -136,7 +136,7 @@ export function decodeWeights(data: Uint8Array, entries: WeightEntry[]): ParamMa
     else {
       const codes = q.dtype === "uint8" ? bytes : new Uint16Array(bytes.buffer);
       values = new Float32Array(codes.length);
-      if (q.dtype === "float16") for (let i = 0; i < codes.length; i++) values[i] = fromFloat16(codes[i]);
+      if (q.dtype === "float16") { for (let i = 0; i < codes.length; i++) values[i] = fromFloat16(codes[i]); }
       else for (let i = 0; i < codes.length; i++) values[i] = codes[i] * q.scale + q.min;
     }
     if (values.length !== n) throw new Error(`Cannot decode weights: ${e.name} has ${values.length} values`);

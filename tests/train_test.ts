@@ -356,7 +356,9 @@ Deno.test("with classes, the embedding is digit probabilities, the head is tied 
   // Inference: the folded model's embeddings are probabilities (10 per image, sum 1).
   const flat = new KernelModel(foldBatchNorm(p, config), config).embed(batch.subarray(0, 2 * 784));
   assertEquals(flat.length, 20);
-  for (const row of [flat.subarray(0, 10), flat.subarray(10)]) assertClose(row.reduce((a, v) => a + v, 0), 1, 1e-5);
+  for (const row of [flat.subarray(0, 10), flat.subarray(10)]) {
+    assertClose(row.reduce((a, v) => a + v, 0), 1, 1e-5);
+  }
   assertThrows(
     () => createTrainer(initParams(SEED_MODEL, createRng(1)), SEED_MODEL, 1e-3, 1),
     Error,

@@ -36,7 +36,12 @@ Deno.test("decodeWeights() gives exactly stock tf.io.decodeWeights' values for e
     }
   }
   const u16 = new Uint8Array(Uint16Array.of(0, 1, 65535).buffer);
-  const entry = { name: "y", shape: [3], dtype: "float32" as const, quantization: { dtype: "uint16" as const, scale: 0.01, min: -1 } };
+  const entry = {
+    name: "y",
+    shape: [3],
+    dtype: "float32" as const,
+    quantization: { dtype: "uint16" as const, scale: 0.01, min: -1 },
+  };
   const stock = tf.io.decodeWeights(u16.slice().buffer, [entry])["y"];
   assertEquals([...decodeWeights(u16, [entry])["y"].values], [...stock.dataSync()]);
   stock.dispose();
