@@ -501,10 +501,12 @@ function decodeWeights(data, entries) {
     const q = e.quantization;
     let values;
     if (!q) values = new Float32Array(bytes.buffer);
-    else if (q.dtype === "float16") values = Float32Array.from(new Uint16Array(bytes.buffer), fromFloat16);
     else {
       const codes = q.dtype === "uint8" ? bytes : new Uint16Array(bytes.buffer);
-      values = Float32Array.from(codes, (v) => v * q.scale + q.min);
+      values = new Float32Array(codes.length);
+      if (q.dtype === "float16") {
+        for (let i = 0; i < codes.length; i++) values[i] = fromFloat16(codes[i]);
+      } else for (let i = 0; i < codes.length; i++) values[i] = codes[i] * q.scale + q.min;
     }
     if (values.length !== n) throw new Error(`Cannot decode weights: ${e.name} has ${values.length} values`);
     out[e.name] = {
@@ -614,7 +616,8 @@ function foldBatchNorm(p, c) {
     const mean2 = p[`${bn2}/moving_mean`].values, v = p[`${bn2}/moving_variance`].values;
     const co = b.length;
     const s = g.map((gi, i) => gi / Math.sqrt(v[i] + c.bnEpsilon));
-    const kv = k.values.map((w, i) => w * s[i % co]);
+    const kv = k.values.slice();
+    for (let i = 0; i < kv.length; i += co) for (let j = 0; j < co; j++) kv[i + j] *= s[j];
     out[`${layer}/kernel`] = {
       shape: k.shape,
       values: kv
