@@ -9,8 +9,7 @@
 // process, the photo path's decoding and preprocessing; then phone photos
 // (edge/bench_photos.ts). Prints medians and p99s and the machine.
 import * as tf from "@tensorflow/tfjs";
-import autocannon from "autocannon";
-import { Buffer } from "node:buffer";
+import { cannon, FORM_TYPE, pngForm, type Run } from "./loadgen.ts";
 import jpeg from "jpeg-js";
 import { useBackend } from "../shared/backend.ts";
 import { loadVerifier } from "./verifier.ts";
@@ -18,9 +17,10 @@ import { WEIGHTS_DIR } from "./server.ts";
 import { digitPng, loadDataset } from "../train/mnist.ts";
 import { createRng } from "../shared/rng.ts";
 import { machine, rssMiB } from "../train/machine.ts";
-import { serveFlags, spawnServer } from "./spawn.ts";
+import { freePort, serveFlags, spawnServer } from "./spawn.ts";
 import { decodeImage } from "../shared/decode.ts";
 import { benchPhotos } from "./bench_photos.ts";
+import { startupPhases } from "./bench_startup.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import { readArtifactDir } from "../train/artifact_io.ts";
 import { foldBatchNorm } from "../shared/model.ts";
@@ -77,7 +77,17 @@ for (let round = 0; round < 6; round++) {
 console.log(`in-process inference, one pair, the project's kernels: ${fmt(inproc)}`);
 console.log(`in-process inference, one pair, stock TF.js ${tf.version.tfjs} (wasm): ${fmt(inStock)}`);
 console.log(`  stock / kernels, medians: ${(q(inStock, 0.5) / q(inproc, 0.5)).toFixed(2)}x`);
-const batch16 = new Float32Array(32 * 784).map((_, i) => digit(i >> 10 & 31)[i % 784] / 255);
+{
+  // Agreement: 500 MNIST test pairs through both.
+  const n = 500, x = new Float32Array(2 * n * 784);
+  for (let i = 0; i < 2 * n; i++) x.set(Array.from(digit(i), (p) => p / 255), ((i % 2) * n + (i >> 1)) * 784);
+  const ours = v.scoreBatch(x), theirs = pairLogits(stock, x);
+  const worst = ours.reduce((m, z, i) => Math.max(m, Math.abs(z - theirs[i])), 0);
+  console.log(
+    `  largest |logit difference|, kernels vs stock TF.js, ${n} MNIST test pairs: ${worst.toExponential(2)}`,
+  );
+}
+const batch16 = Float32Array.from({ length: 32 * 784 }, (_, i) => digit(Math.floor(i / 784))[i % 784] / 255);
 const per16: number[] = [];
 for (let i = 0; i < 1200; i++) {
   const t0 = performance.now();
@@ -102,7 +112,7 @@ const jsonBody = JSON.stringify({ a: arrays[0], b: arrays[1] });
 // Cold start: process spawn -> first /verify answer, three times.
 const colds: number[] = [];
 for (let i = 0; i < 3; i++) {
-  const port = 20000 + Math.floor(Math.random() * 12000), url = `http://127.0.0.1:${port}/verify`;
+  const port = freePort(), url = `http://127.0.0.1:${port}/verify`;
   const t0 = performance.now();
   const c = new Deno.Command(Deno.execPath(), {
     args: ["run", ...serveFlags(), new URL("./main.ts", import.meta.url).pathname],
@@ -127,6 +137,9 @@ for (let i = 0; i < 3; i++) {
 console.log(
   `cold start, process spawn -> first /verify answer: ${colds.map((t) => t.toFixed(0)).join(", ")} ms`,
 );
+for (const [phase, ms] of await startupPhases()) {
+  console.log(`  start-up phase, ${phase}: median ${ms.toFixed(1)} ms`);
+}
 
 const { child, base } = await spawnServer({ waitFor: "/healthz" });
 const postJson = (body = jsonBody) =>
@@ -220,19 +233,6 @@ await serial("multipart 640x480 JPEG photos", 100, () => postForm(photos[0], pho
 // the PyTorch + FastAPI reference server on the same requests when it runs.
 child.kill("SIGTERM");
 await child.status;
-// Bytes, not a string: autocannon would send a string's characters as UTF-8.
-const enc = new TextEncoder();
-const multipart = Buffer.concat([
-  ...[["a", pngs[0]], ["b", pngs[1]]].flatMap(([name, png]) => [
-    enc.encode(
-      `--BeNcH\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.png"\r\n` +
-        `Content-Type: image/png\r\n\r\n`,
-    ),
-    png as Uint8Array,
-    enc.encode("\r\n"),
-  ]),
-  enc.encode("--BeNcH--\r\n"),
-]);
 const loads = {
   "JSON /verify": {
     method: "POST",
@@ -243,18 +243,15 @@ const loads = {
   "PNG /verify": {
     method: "POST",
     path: "/verify",
-    body: multipart,
-    headers: { "content-type": "multipart/form-data; boundary=BeNcH" },
+    body: pngForm({ a: pngs[0], b: pngs[1] }),
+    headers: { "content-type": FORM_TYPE },
   },
   "GET /healthz": { method: "GET", path: "/healthz" },
 } as const;
-async function cannon(url: string, load: keyof typeof loads) {
+const cannonAt = (url: string, load: keyof typeof loads) => {
   const { path, ...req } = loads[load];
-  // deno-lint-ignore no-explicit-any
-  const r: any = await autocannon({ url: url + path, connections: 32, duration: 10, ...req });
-  if (r.non2xx || r.errors) throw new Error(`${load} at ${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-  return { rps: r.requests.average as number, p50: r.latency.p50 as number, p99: r.latency.p99 as number };
-}
+  return cannon(url + path, req);
+};
 const torchScript = new URL("../../shared/bench/pytorch_verify_server.py", import.meta.url).pathname;
 const hasTorch = await new Deno.Command("/usr/bin/python3", {
   args: ["-c", "import torch, fastapi, uvicorn"],
@@ -262,7 +259,7 @@ const hasTorch = await new Deno.Command("/usr/bin/python3", {
   stderr: "null",
 }).output().then((o) => o.success && Deno.statSync(torchScript).isFile, () => false);
 async function startTorch() {
-  const port = 20000 + Math.floor(Math.random() * 12000), url = `http://127.0.0.1:${port}`;
+  const port = freePort(), url = `http://127.0.0.1:${port}`;
   const p = new Deno.Command("/usr/bin/python3", {
     args: [
       torchScript,
@@ -284,19 +281,19 @@ async function startTorch() {
   }
   throw new Error("the PyTorch reference server did not start in 30 s");
 }
-const results: Record<string, { rps: number; p50: number; p99: number }[]> = {};
-const record = (name: string, r: { rps: number; p50: number; p99: number }) => (results[name] ??= []).push(r);
+const results: Record<string, Run[]> = {};
+const record = (name: string, r: Run) => (results[name] ??= []).push(r);
 for (let round = 0; round < 3; round++) {
   const ours = await spawnServer({ waitFor: "/readyz" });
   for (const load of Object.keys(loads) as (keyof typeof loads)[]) {
-    record(`ours, ${load}`, await cannon(ours.base, load));
+    record(`ours, ${load}`, await cannonAt(ours.base, load));
   }
   ours.child.kill("SIGTERM");
   await ours.child.status;
   if (!hasTorch) continue;
   const torch = await startTorch();
   for (const load of ["JSON /verify", "GET /healthz"] as const) {
-    record(`PyTorch + FastAPI, ${load}`, await cannon(torch.url, load));
+    record(`PyTorch + FastAPI, ${load}`, await cannonAt(torch.url, load));
   }
   torch.p.kill("SIGTERM");
   await torch.p.status;

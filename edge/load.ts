@@ -4,7 +4,7 @@
 // unsupported type, blank image), 64 connections for 60 s by default. Prints
 // requests/s, latency p50/p99, responses by status, errors, and RSS.
 import autocannon from "autocannon";
-import { Buffer } from "node:buffer";
+import { FORM_TYPE, pngForm } from "./loadgen.ts";
 import { digit, digitPng, loadDataset } from "../train/mnist.ts";
 import { machine, rssMiB } from "../train/machine.ts";
 import { spawnServer } from "./spawn.ts";
@@ -14,24 +14,14 @@ console.log(`machine: ${await machine()}`);
 const { test } = loadDataset();
 const pixels = (i: number) => Array.from(digit(test.images.pixels, i));
 const png = (i: number) => digitPng(digit(test.images.pixels, i));
-// Bytes, not a string: autocannon would send a string's characters as UTF-8.
-const enc = new TextEncoder();
-const multipart = (a: Uint8Array, b: Uint8Array) =>
-  Buffer.concat([
-    enc.encode('--LoAd\r\nContent-Disposition: form-data; name="a"; filename="a.png"\r\n\r\n'),
-    a,
-    enc.encode('\r\n--LoAd\r\nContent-Disposition: form-data; name="b"; filename="b.png"\r\n\r\n'),
-    b,
-    enc.encode("\r\n--LoAd--\r\n"),
-  ]);
 const json = { "content-type": "application/json" };
 const requests = [
   { method: "POST", path: "/verify", headers: json, body: JSON.stringify({ a: pixels(0), b: pixels(1) }) },
   {
     method: "POST",
     path: "/verify",
-    headers: { "content-type": "multipart/form-data; boundary=LoAd" },
-    body: multipart(png(2), png(3)),
+    headers: { "content-type": FORM_TYPE },
+    body: pngForm({ a: png(2), b: png(3) }),
   },
   { method: "POST", path: "/verify", headers: json, body: JSON.stringify({ a: pixels(4), b: pixels(4) }) },
   { method: "POST", path: "/verify", headers: json, body: "{not json" },

@@ -55,7 +55,7 @@ export function pageAssets(dir: URL) {
 }
 
 /** How long a drain waits for requests in flight: inside Deno Deploy's 5 s between SIGINT and SIGKILL. */
-export const DRAIN_MS = 4500;
+const DRAIN_MS = 4500;
 
 /**
  * Serve the app in this isolate once the model has loaded (rejects if it
@@ -94,7 +94,6 @@ export async function startServer(opts: { port: number; hostname: string; reuseP
   Deno.unrefTimer(setTimeout(() => warmDecoders().catch(() => {}), 1000));
   return {
     verifier: v,
-    inflight: () => inflight,
     async drain() {
       draining = true;
       const deadline = Date.now() + DRAIN_MS;

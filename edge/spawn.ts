@@ -29,6 +29,11 @@ export function serveFlags(read = SERVE_READ, ffi = true): string[] {
   ];
 }
 
+/** A random port for a server under test, below Linux's ephemeral range (32768+), where client sockets hold ports. */
+export function freePort(): number {
+  return 20000 + Math.floor(Math.random() * 12000);
+}
+
 export interface Spawned {
   child: Deno.ChildProcess;
   base: string;
@@ -44,8 +49,7 @@ export async function spawnServer(opts: {
   /** Let sharp load its native build (default true); false leaves it its WebAssembly build. */
   ffi?: boolean;
 } = {}): Promise<Spawned> {
-  // below Linux's ephemeral range (32768+), where a client socket may hold the port
-  const port = 20000 + Math.floor(Math.random() * 12000);
+  const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...serveFlags(opts.read, opts.ffi), root("edge/main.ts")],
     env: { PORT: String(port), HOST: "127.0.0.1", ...opts.env },

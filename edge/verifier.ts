@@ -18,8 +18,8 @@ export interface Verifier {
   scoreBatch(batch: Float32Array): Float32Array;
   /** Embedding of one MNIST-like input. */
   embed(x: Float32Array): Float32Array;
-  /** Bytes of the kernels' memory (fixed at load). */
-  memoryBytes: number;
+  /** Bytes of the kernels' memory now (sized at load; it cannot grow). */
+  readonly memoryBytes: number;
 }
 
 /** Build a Verifier from artifact files (already read); throws ArtifactError if they disagree. */
@@ -41,7 +41,9 @@ export async function createVerifier(modelJsonText: string, bin: Uint8Array): Pr
     },
     scoreBatch: (batch) => model.pairLogits(batch),
     embed: (x) => model.embed(x),
-    memoryBytes: model.memory.buffer.byteLength,
+    get memoryBytes() {
+      return model.memory.buffer.byteLength;
+    },
   };
 }
 

@@ -46,7 +46,7 @@ export function forward<T>(ex: Executor<T>, c: ModelConfig, x: T): { logits: T; 
 }
 
 /** The batch-norm layer after each layer that has one. */
-export const NORMALIZED = [["conv1", "bn1"], ["conv2", "bn2"], ["fc", "bn3"]] as const;
+const NORMALIZED = [["conv1", "bn1"], ["conv2", "bn2"], ["fc", "bn3"]] as const;
 
 /**
  * Fold each batch norm (inference statistics) into the layer before it:

@@ -3,14 +3,14 @@
 // SIGTERM and exits 0, and refuses to start on tampered or truncated weights.
 import { assert, assertEquals } from "./assert.ts";
 import { drawn, jpg, png } from "./fixtures.ts";
-import { SERVE_READ, serveFlags, spawnServer } from "../edge/spawn.ts";
+import { freePort, SERVE_READ, serveFlags, spawnServer } from "../edge/spawn.ts";
 
 const MAIN = new URL("../edge/main.ts", import.meta.url).pathname;
 const WEIGHTS = new URL("../weights/", import.meta.url).pathname;
 
 /** Start without waiting for readiness (for entries that must refuse to start). */
 function start(env: Record<string, string> = {}) {
-  const port = 20000 + Math.floor(Math.random() * 12000);
+  const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...serveFlags(`${SERVE_READ},${env.WEIGHTS_DIR ?? ""}`), MAIN],
     env: { PORT: String(port), HOST: "127.0.0.1", ...env },

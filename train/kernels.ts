@@ -17,7 +17,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { registerBatchNormKernels } from "./bn_kernels.ts";
-import { heap, type Simd, simdFor } from "../shared/kernels/simd.ts";
+import { heap, type Simd, simdFor, tapOffsets } from "../shared/kernels/simd.ts";
 
 type Info = tf.TensorInfo;
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [
@@ -58,10 +58,7 @@ function paddedInput(simd: Simd, x: Info, info: tf.backend_util.Conv2DInfo, taps
   const s = simd.scratch(128 + 48 + offsBytes + padBytes + extra);
   const geo = s + 128, offs = geo + 48, xp = offs + offsBytes;
   simd.heapI32(geo, 7).set([hp, wp, ci, info.outHeight, info.outWidth, info.strideHeight, info.strideWidth]);
-  const o = simd.heapI32(offs, taps).fill(0);
-  for (let r = 0; r < kh * kw * ci; r++) {
-    o[r] = 4 * ((Math.floor(r / (kw * ci)) * wp + (Math.floor(r / ci) % kw)) * ci + (r % ci));
-  }
+  simd.heapI32(offs, taps).fill(0).set(tapOffsets(kh, kw, ci, wp));
   simd.k.pad_copy(simd.addr(x.dataId), n, h, w, ci, top, left, hp, wp, xp);
   return { s, geo, offs, xp, rest: xp + padBytes };
 }

@@ -18,7 +18,7 @@
 import type { ModelConfig } from "../config.ts";
 import { type Executor, forward, tower } from "../model.ts";
 import type { ParamMap } from "../params.ts";
-import { type Exports, instantiate } from "./simd.ts";
+import { type Exports, instantiate, tapOffsets } from "./simd.ts";
 
 const up = (x: number, m: number) => Math.ceil(x / m) * m;
 const PAGE = 65536;
@@ -74,12 +74,15 @@ interface ConvLayer {
   offs: number;
   packed: number;
   bias: number;
-  /** Zero-bordered input, convolution output, pooled output. */
+  /** Winograd F(2x2, 3x3) rather than the direct convolution. */
+  winograd: boolean;
+  /** Zero-bordered input, convolution output (direct), pooled output. */
   xp: number;
   out: number;
   pooled: number;
   /** Winograd: tiles transformed (wino_in) and their products, for WINO_GROUP images. */
-  wino?: { v: number; m: number };
+  v: number;
+  m: number;
 }
 
 /** One dense layer: input width (stored), output width and its stored (padded) width. */
@@ -104,17 +107,21 @@ export class KernelModel {
   private readonly at: { tmp: number; input: number; packedA: number; logits: number };
   private readonly head: { w: Float32Array; b: number };
   private readonly ex: Executor<Buf>;
+  /** Where each weight matrix waits while pack_b packs it (the activations' space, free until then). */
+  private readonly staging: number;
 
   constructor(folded: ParamMap, readonly config: ModelConfig, maxPairs = 32) {
     this.maxPairs = maxPairs;
     const s = config.inputSize, n = 2 * maxPairs;
     const c1 = up(config.conv1, 4), c2 = up(config.conv2, 4), e = config.embedding, cls = config.classes ?? 0;
     const f = (s / 4) ** 2 * c2;
+    // The weights first, then the activations: those are free while the
+    // weights are packed, and hold each matrix for pack_b meanwhile.
     const L = new Layout();
     const conv = (side: number, ci: number, co: number): ConvLayer => {
       // Winograd: a GEMM over tiles as a 1x1 convolution (k = ci) across one
       // row of every tile of a group; direct: 3x3 taps, k = 9 * ci.
-      const wino = ci % 4 === 0, tiles = WINO_GROUP * (side / 2) ** 2, k = wino ? ci : 9 * ci;
+      const winograd = ci % 4 === 0, k = winograd ? ci : 9 * ci;
       return {
         side,
         ci,
@@ -122,12 +129,14 @@ export class KernelModel {
         k,
         geo: L.take(28),
         offs: L.take(4 * up(k, 4)),
-        packed: L.take((wino ? 16 : 1) * 32 * Math.ceil(co / 8) * k),
+        packed: L.take((winograd ? 16 : 1) * 32 * Math.ceil(co / 8) * k),
         bias: L.take(4 * co),
-        xp: L.take(4 * n * (side + 2) ** 2 * ci),
-        out: wino ? 0 : L.take(4 * n * side * side * co),
-        pooled: L.take(n * side * side * co), // a quarter of the convolution's output
-        wino: wino ? { v: L.take(4 * 16 * tiles * ci), m: L.take(4 * 16 * tiles * co) } : undefined,
+        winograd,
+        xp: 0,
+        out: 0,
+        pooled: 0,
+        v: 0,
+        m: 0,
       };
     };
     const dense = (k: number, width: number): DenseLayer => ({
@@ -136,19 +145,29 @@ export class KernelModel {
       np: up(width, 4),
       packed: L.take(32 * Math.ceil(width / 8) * k),
       bias: L.take(4 * up(width, 4)),
-      out: L.take(4 * n * up(width, 4)),
+      out: 0,
     });
     this.convs.conv1 = conv(s, 1, c1);
     this.convs.conv2 = conv(s / 2, c1, c2);
     this.denses.fc = dense(f, e);
     if (cls) this.denses.cls = dense(up(e, 4), cls);
+    this.staging = L.end;
+    for (const c of Object.values(this.convs)) {
+      const tiles = WINO_GROUP * (c.side / 2) ** 2;
+      c.xp = L.take(4 * n * (c.side + 2) ** 2 * c.ci);
+      if (!c.winograd) c.out = L.take(4 * n * c.side * c.side * c.co);
+      c.pooled = L.take(n * c.side * c.side * c.co); // a quarter of the convolution's output
+      if (c.winograd) [c.v, c.m] = [L.take(4 * 16 * tiles * c.ci), L.take(4 * 16 * tiles * c.co)];
+    }
+    for (const d of Object.values(this.denses)) d.out = L.take(4 * n * d.np);
     this.at = {
       tmp: L.take(128),
       input: L.take(4 * n * s * s),
       packedA: L.take(16 * Math.ceil(n / 4) * Math.max(f, up(e, 4))),
       logits: L.take(4 * maxPairs),
     };
-    const pages = Math.ceil(L.end / PAGE);
+    const largest = Math.max(9 * c1 * c2, f * e, up(e, 4) * cls); // floats of the largest matrix packed
+    const pages = Math.ceil(Math.max(L.end, this.staging + 4 * largest) / PAGE);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     this.k = instantiate(this.memory);
     this.f32 = new Float32Array(this.memory.buffer);
@@ -175,15 +194,10 @@ export class KernelModel {
     this.ex = this.executor();
   }
 
-  /**
-   * Write a [k, n] row-major matrix at `dst` as the GEMM reads B: panels of
-   * 8 columns, [ceil(n/8)][k][8], zero-padded (the layout pack_b writes).
-   */
+  /** Pack a [k, n] row-major matrix at `dst` as the GEMM reads B (pack_b, through the staging area). */
   private packB(m: Float32Array, k: number, n: number, dst: number) {
-    const out = this.f32.subarray(dst / 4, dst / 4 + 8 * Math.ceil(n / 8) * k);
-    for (let r = 0; r < k; r++) {
-      for (let j = 0; j < n; j++) out[(j >> 3) * 8 * k + 8 * r + (j & 7)] = m[r * n + j];
-    }
+    this.f32.set(m, this.staging / 4);
+    this.k.pack_b(this.staging, 4 * n, 4, k, n, dst);
   }
 
   private packDense(d: DenseLayer, kernel: Float32Array, bias: Float32Array) {
@@ -193,7 +207,7 @@ export class KernelModel {
 
   private packConv(c: ConvLayer, kernel: Float32Array, ci: number, co: number, bias: Float32Array) {
     this.f32.set(bias, c.bias / 4);
-    if (c.wino) return this.packWinograd(c, kernel, ci, co);
+    if (c.winograd) return this.packWinograd(c, kernel, ci, co);
     const padded = new Float32Array(9 * c.ci * c.co);
     for (let t = 0; t < 9; t++) {
       for (let i = 0; i < ci; i++) {
@@ -203,11 +217,7 @@ export class KernelModel {
     this.packB(padded, c.k, c.co, c.packed);
     const wp = c.side + 2;
     new Int32Array(this.memory.buffer, c.geo, 7).set([wp, wp, c.ci, c.side, c.side, 1, 1]);
-    const offs = new Int32Array(this.memory.buffer, c.offs, c.k);
-    for (let r = 0; r < c.k; r++) {
-      const tap = Math.floor(r / c.ci);
-      offs[r] = 4 * ((Math.floor(tap / 3) * wp + (tap % 3)) * c.ci + (r % c.ci));
-    }
+    new Int32Array(this.memory.buffer, c.offs, c.k).set(tapOffsets(3, 3, c.ci, wp));
   }
 
   /**
@@ -228,12 +238,12 @@ export class KernelModel {
     u.forEach((m, pos) => this.packB(m, c.ci, c.co, c.packed + pos * panel));
     const tiles = WINO_GROUP * (c.side / 2) ** 2;
     new Int32Array(this.memory.buffer, c.geo, 7).set([1, tiles, c.ci, 1, tiles, 1, 1]);
-    new Int32Array(this.memory.buffer, c.offs, c.k).set(Array.from({ length: c.k }, (_, r) => 4 * r));
+    new Int32Array(this.memory.buffer, c.offs, c.k).set(tapOffsets(1, 1, c.ci, tiles));
   }
 
   /** Winograd convolution block over the zero-bordered input c.xp of n images. */
   private winograd(c: ConvLayer, n: number) {
-    const k = this.k, { v, m } = c.wino!, wp = c.side + 2, h = c.side / 2;
+    const k = this.k, { v, m } = c, wp = c.side + 2, h = c.side / 2;
     const panel = 32 * Math.ceil(c.co / 8) * c.ci;
     for (let i0 = 0; i0 < n; i0 += WINO_GROUP) {
       const g = Math.min(WINO_GROUP, n - i0), tiles = g * h * h;
@@ -275,7 +285,7 @@ export class KernelModel {
       convBlock: (x, name) => {
         const c = this.convs[name], { n, side } = x, wp = side + 2, h = side / 2;
         k.pad_copy(x.at, n, side, side, c.ci, 1, 1, wp, wp, c.xp);
-        if (c.wino) {
+        if (c.winograd) {
           this.winograd(c, n);
           return { at: c.pooled, n, side: h, c: c.co };
         }

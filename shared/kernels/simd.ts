@@ -4,7 +4,6 @@
 // the same module on a memory of its own (infer.ts).
 import type { TensorInfo } from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { decodeBase64 } from "./base64.ts";
 import { SIMD_WASM } from "./simd_wasm.ts";
 
 export interface Exports {
@@ -170,7 +169,7 @@ let compiled: WebAssembly.Module | undefined;
 
 /** The kernels' module, compiled once per process from simd.wasm's bytes (simd_wasm.ts). */
 export function kernelModule(): WebAssembly.Module {
-  return compiled ??= new WebAssembly.Module(decodeBase64(SIMD_WASM) as Uint8Array<ArrayBuffer>);
+  return compiled ??= new WebAssembly.Module(Uint8Array.fromBase64(SIMD_WASM));
 }
 
 /** The kernels instantiated on `memory` (which they read and write in place). */
@@ -239,6 +238,18 @@ export class Simd {
     this.k.pack_b(b, brs, bcs, k, n, s + 128 + ap);
     this.k.gemm(s + 128, s + 128 + ap, c, 4 * n, m, n, k, s);
   }
+}
+
+/**
+ * For conv_gemm and conv_dw: the byte offset of each tap (a, b, c) of a
+ * kh x kw x ci filter from its window's corner, in an input wp pixels wide.
+ */
+export function tapOffsets(kh: number, kw: number, ci: number, wp: number): Int32Array {
+  const o = new Int32Array(kh * kw * ci);
+  for (let r = 0; r < o.length; r++) {
+    o[r] = 4 * ((Math.floor(r / (kw * ci)) * wp + (Math.floor(r / ci) % kw)) * ci + (r % ci));
+  }
+  return o;
 }
 
 /** A float32 tensor's data on the backend's heap (a view, valid until the heap grows). */

@@ -1,0 +1,96 @@
+// deno task bench:isolates: the ways to serve on every core, side by side on
+// JSON /verify at concurrency 32 (autocannon, 10 s rounds, alternating): one
+// isolate, edge/main.ts's isolates (ISOLATES = cores), and `deno serve
+// --parallel edge/serve.ts`; then, for the two multi-isolate ones, what
+// becomes of an upload in flight when SIGTERM arrives.
+import { digit, loadDataset } from "../train/mnist.ts";
+import { machine } from "../train/machine.ts";
+import { cannon, type Run } from "./loadgen.ts";
+import { freePort, serveFlags, type Spawned, spawnServer } from "./spawn.ts";
+
+console.log(`machine: ${await machine()}`);
+const { test } = loadDataset();
+const body = JSON.stringify({
+  a: Array.from(digit(test.images.pixels, 0)),
+  b: Array.from(digit(test.images.pixels, 1)),
+});
+const cores = navigator.hardwareConcurrency;
+
+/** `deno serve --parallel` on the app's `deno serve` entry, ready when /readyz answers. */
+async function denoServe(): Promise<Spawned> {
+  const port = freePort(), base = `http://127.0.0.1:${port}`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "serve",
+      "--parallel",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      ...serveFlags(),
+      "edge/serve.ts",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let i = 0; i < 2000; i++) {
+    const r = await fetch(`${base}/readyz`).catch(() => undefined);
+    await r?.body?.cancel();
+    if (r?.ok) return { child, base };
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  child.kill("SIGKILL");
+  throw new Error("deno serve did not become ready in 10 s");
+}
+
+const servers: Record<string, () => Promise<Spawned>> = {
+  "edge/main.ts, 1 isolate": () => spawnServer({ env: { ISOLATES: "1" } }),
+  [`edge/main.ts, ${cores} isolates`]: () => spawnServer({ env: { ISOLATES: String(cores) } }),
+  [`deno serve --parallel (${cores} isolates)`]: denoServe,
+};
+const runs: Record<string, Run[]> = {};
+for (let round = 0; round < 3; round++) {
+  for (const [name, start] of Object.entries(servers)) {
+    const { child, base } = await start();
+    (runs[name] ??= []).push(
+      await cannon(`${base}/verify`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json" },
+      }),
+    );
+    child.kill("SIGKILL");
+    await child.status;
+  }
+}
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+for (const [name, rs] of Object.entries(runs)) {
+  console.log(
+    `JSON /verify, concurrency 32, ${name}: ${med(rs.map((r) => r.rps)).toFixed(0)} requests/s (rounds ${
+      rs.map((r) => r.rps.toFixed(0)).join(", ")
+    }), p99 ${med(rs.map((r) => r.p99))} ms`,
+  );
+}
+
+/** Send half a body, SIGTERM the server, send the rest: the status line it answers. */
+async function uploadAcrossSigterm({ child, base }: Spawned): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(base).port) });
+  const enc = new TextEncoder(), bytes = enc.encode(body);
+  await conn.write(enc.encode(
+    `POST /verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${bytes.length}\r\n\r\n`,
+  ));
+  await conn.write(bytes.subarray(0, bytes.length >> 1));
+  await new Promise((r) => setTimeout(r, 100));
+  child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 300));
+  const answer = await conn.write(bytes.subarray(bytes.length >> 1)).then(async () => {
+    const buf = new Uint8Array(4096), n = await conn.read(buf);
+    return n ? new TextDecoder().decode(buf.subarray(0, n)).split("\r\n")[0] : "connection closed";
+  }, (e) => `write failed: ${e.message}`);
+  conn.close();
+  await child.status;
+  return answer;
+}
+for (const name of Object.keys(servers).slice(1)) {
+  console.log(`upload in flight at SIGTERM, ${name}: ${await uploadAcrossSigterm(await servers[name]())}`);
+}

@@ -1,0 +1,47 @@
+// What the benchmarks and the load test send: request bodies for autocannon
+// and one timed autocannon run.
+import autocannon from "autocannon";
+import { Buffer } from "node:buffer";
+
+export const BOUNDARY = "SiAmEsE";
+
+/**
+ * A multipart/form-data body (boundary BOUNDARY) of PNG files, one per
+ * field, as `curl -F a=@a.png -F b=@b.png` sends them. Bytes, not a string:
+ * autocannon sends a string's characters as UTF-8, which corrupts binary.
+ */
+export function pngForm(files: Record<string, Uint8Array>): Buffer {
+  const enc = new TextEncoder();
+  return Buffer.concat([
+    ...Object.entries(files).flatMap(([field, bytes]) => [
+      enc.encode(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${field}"; filename="${field}.png"\r\n` +
+          "Content-Type: image/png\r\n\r\n",
+      ),
+      bytes,
+      enc.encode("\r\n"),
+    ]),
+    enc.encode(`--${BOUNDARY}--\r\n`),
+  ]);
+}
+
+export const FORM_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
+
+export interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+/** autocannon at `connections` for `seconds` against url; throws on any non-2xx answer or socket error. */
+export async function cannon(
+  url: string,
+  req: { method: "GET" | "POST"; body?: string | Buffer; headers?: Record<string, string> },
+  connections = 32,
+  seconds = 10,
+): Promise<Run> {
+  // deno-lint-ignore no-explicit-any
+  const r: any = await autocannon({ url, connections, duration: seconds, ...req });
+  if (r.non2xx || r.errors) throw new Error(`${req.method} ${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+}
