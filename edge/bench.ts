@@ -17,7 +17,7 @@ import { WEIGHTS_DIR } from "./server.ts";
 import { digitPng, loadDataset } from "../train/mnist.ts";
 import { createRng } from "../shared/rng.ts";
 import { machine, rssMiB } from "../train/machine.ts";
-import { freePort, serveFlags, spawnServer } from "./spawn.ts";
+import { freePort, serveFlags, spawnServer, waitUntilOk } from "./spawn.ts";
 import { decodeImage } from "../shared/decode.ts";
 import { benchPhotos } from "./bench_photos.ts";
 import { startupPhases } from "./bench_startup.ts";
@@ -273,13 +273,8 @@ async function startTorch() {
     stdout: "null",
     stderr: "null",
   }).spawn();
-  for (let i = 0; i < 600; i++) {
-    const r = await fetch(`${url}/healthz`).catch(() => undefined);
-    await r?.body?.cancel();
-    if (r?.ok) return { p, url };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("the PyTorch reference server did not start in 30 s");
+  await waitUntilOk(p, `${url}/healthz`, "the PyTorch reference server", 30);
+  return { p, url };
 }
 const results: Record<string, Run[]> = {};
 const record = (name: string, r: Run) => (results[name] ??= []).push(r);

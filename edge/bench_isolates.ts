@@ -6,7 +6,7 @@
 import { digit, loadDataset } from "../train/mnist.ts";
 import { machine } from "../train/machine.ts";
 import { cannon, type Run } from "./loadgen.ts";
-import { freePort, serveFlags, type Spawned, spawnServer } from "./spawn.ts";
+import { freePort, serveFlags, type Spawned, spawnServer, waitUntilOk } from "./spawn.ts";
 
 console.log(`machine: ${await machine()}`);
 const { test } = loadDataset();
@@ -33,14 +33,8 @@ async function denoServe(): Promise<Spawned> {
     stdout: "null",
     stderr: "null",
   }).spawn();
-  for (let i = 0; i < 2000; i++) {
-    const r = await fetch(`${base}/readyz`).catch(() => undefined);
-    await r?.body?.cancel();
-    if (r?.ok) return { child, base };
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  child.kill("SIGKILL");
-  throw new Error("deno serve did not become ready in 10 s");
+  await waitUntilOk(child, `${base}/readyz`, "deno serve");
+  return { child, base };
 }
 
 const servers: Record<string, () => Promise<Spawned>> = {

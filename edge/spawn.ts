@@ -57,14 +57,18 @@ export async function spawnServer(opts: {
     stderr: opts.stderr ?? "inherit",
   }).spawn();
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 2000; i++) {
-    try {
-      const r = await fetch(`${base}${opts.waitFor ?? "/readyz"}`);
-      await r.body?.cancel();
-      if (r.ok) return { child, base };
-    } catch { /* not listening yet */ }
+  await waitUntilOk(child, `${base}${opts.waitFor ?? "/readyz"}`, "edge/main.ts");
+  return { child, base };
+}
+
+/** Poll `url` until it answers 2xx (up to `seconds`); otherwise kill the child and throw. */
+export async function waitUntilOk(child: Deno.ChildProcess, url: string, what: string, seconds = 10) {
+  for (const end = Date.now() + seconds * 1000; Date.now() < end;) {
+    const r = await fetch(url).catch(() => undefined); // not listening yet
+    await r?.body?.cancel();
+    if (r?.ok) return;
     await new Promise((r) => setTimeout(r, 5));
   }
   child.kill("SIGKILL");
-  throw new Error("edge/main.ts did not become ready in 10 s");
+  throw new Error(`${what} did not become ready in ${seconds} s`);
 }
