@@ -19,8 +19,8 @@ export interface AppOptions {
   /** Largest request body in bytes (default DEFAULT_MAX_BODY_BYTES). */
   maxBodyBytes?: number;
   imageLimits?: ImageLimits;
-  /** Static files by path (the demo page, its script, TF.js, the weights); "/" is the page. */
-  assets?: Record<string, { body: Uint8Array; type: string }>;
+  /** Static files by path (the demo page, its script, TF.js, the weights); "/" is the page. `body` is read when a request asks for it. */
+  assets?: Record<string, { readonly body: Uint8Array; type: string }>;
 }
 
 /** Two phone photos of up to 12 MiB each, with room for the multipart framing. */
@@ -58,7 +58,7 @@ export function createApp(opts: AppOptions) {
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {
-    const m = model();
+    const m = model(), heap = Deno.memoryUsage();
     return c.json({
       ready: true,
       model: { version: m.version, sha256: m.sha256 },
@@ -66,18 +66,19 @@ export function createApp(opts: AppOptions) {
       // this isolate's (the answer comes from whichever isolate took the connection)
       memory: {
         isolate: (globalThis as { name?: string }).name || "isolate-0",
-        heap_used_bytes: Deno.memoryUsage().heapUsed,
+        heap_used_bytes: heap.heapUsed,
+        heap_total_bytes: heap.heapTotal, // what V8 holds for it
         kernel_bytes: m.memoryBytes,
       },
     });
   });
   app.get("/openapi.json", (c) => c.json(openApi));
-  for (const [path, { body, type }] of Object.entries(opts.assets ?? {})) {
-    app.get(
-      path,
-      (c) =>
-        c.body(body as Uint8Array<ArrayBuffer>, 200, { "content-type": type, "cache-control": "no-cache" }),
-    );
+  for (const [path, asset] of Object.entries(opts.assets ?? {})) {
+    app.get(path, (c) =>
+      c.body(asset.body as Uint8Array<ArrayBuffer>, 200, {
+        "content-type": asset.type,
+        "cache-control": "no-cache",
+      }));
   }
   app.get("/", (c) =>
     c.text(

@@ -192,9 +192,9 @@ async function isolates() {
     const m = r.memory;
     seen.set(
       m.isolate,
-      `${m.isolate}: JS heap ${(m.heap_used_bytes / 2 ** 20).toFixed(1)} MiB, kernel memory ${
-        (m.kernel_bytes / 2 ** 20).toFixed(1)
-      } MiB`,
+      `${m.isolate}: JS heap ${(m.heap_used_bytes / 2 ** 20).toFixed(1)} MiB used of ${
+        (m.heap_total_bytes / 2 ** 20).toFixed(1)
+      } MiB, kernel memory ${(m.kernel_bytes / 2 ** 20).toFixed(1)} MiB`,
     );
   }
   return [...seen.values()].sort().join("; ");

@@ -17,7 +17,6 @@ async function phases(): Promise<Record<string, number>> {
   await import("sharp");
   lap("import sharp and libvips (done on first use, or a second after start-up)");
   const { loadArtifact, weightsFile } = await import("../shared/artifact.ts");
-  const { foldBatchNorm } = await import("../shared/model.ts");
   const { kernelModule } = await import("../shared/kernels/simd.ts");
   const { KernelModel } = await import("../shared/kernels/infer.ts");
   const dir = new URL("../weights/", import.meta.url);
@@ -26,12 +25,10 @@ async function phases(): Promise<Record<string, number>> {
   lap("read the weights");
   const art = await loadArtifact(text, bin);
   lap("verify (SHA-256) and decode them");
-  const folded = foldBatchNorm(art.params, art.config);
-  lap("fold batch norm");
   kernelModule();
   lap("compile the kernels");
-  const model = new KernelModel(folded, art.config);
-  lap("pack the weights (Winograd transform included)");
+  const model = new KernelModel(art.params, art.config);
+  lap("pack the weights, folding batch norm into them (Winograd transform included)");
   model.pairLogits(new Float32Array(2 * art.config.inputSize ** 2));
   lap("first pair");
   return out;

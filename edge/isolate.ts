@@ -6,17 +6,17 @@ const self_ = self as unknown as {
   onmessage: (e: MessageEvent) => void;
   postMessage(m: unknown): void;
 };
-let server: Awaited<ReturnType<typeof startServer>> | undefined;
+let server: Promise<Awaited<ReturnType<typeof startServer>> | undefined> | undefined;
 self_.onmessage = async (e) => {
   if (e.data === "drain") {
-    await server?.drain();
+    // Told to drain while still loading: finish starting, then drain.
+    await (await server)?.drain();
     self_.postMessage("closed");
     return;
   }
   const listen = e.data as { port: number; hostname: string; reusePort: boolean; dir?: string };
-  try {
-    server = await startServer({ ...listen, dir: listen.dir ? new URL(listen.dir) : undefined });
-  } catch (err) {
+  server = startServer({ ...listen, dir: listen.dir ? new URL(listen.dir) : undefined }).catch((err) => {
     self_.postMessage({ failed: (err as Error).message });
-  }
+    return undefined;
+  });
 };

@@ -44,15 +44,27 @@ function worker(i: number) {
   });
   return { drain: () => (w.postMessage("drain"), closed) };
 }
-const workers = Array.from({ length: isolates - 1 }, (_, i) => worker(i + 1));
-if (isolates > 1) console.log(`${isolates} isolates`);
-
+// The other isolates start once this one has answered its first request (or
+// after a second): on a cold start, the request that woke the process does
+// not share the cores with their loading.
+let workers: ReturnType<typeof worker>[] = [];
 let draining = false;
+if (isolates > 1) {
+  const start = () => {
+    if (draining || workers.length) return;
+    workers = Array.from({ length: isolates - 1 }, (_, i) => worker(i + 1));
+    console.log(`${isolates} isolates`);
+  };
+  // A timer, not the promise's own turn: the answer is still being written then.
+  server.answered.then(() => setTimeout(start, 0));
+  setTimeout(start, 1000);
+}
+
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(sig, async () => {
     if (draining) return;
     draining = true;
-    console.log(`${sig}: draining ${isolates} isolate(s)`);
+    console.log(`${sig}: draining ${workers.length + 1} isolate(s)`);
     await Promise.all([server.drain(), ...workers.map((w) => w.drain())]);
     Deno.exit(0);
   });

@@ -40,7 +40,16 @@ export function limitsFromEnv(): Pick<AppOptions, "maxBodyBytes" | "imageLimits"
  * TF.js as an ES module, and the weights the page runs in the browser.
  */
 export function pageAssets(dir: URL) {
-  const file = (url: URL, type: string) => ({ body: Deno.readFileSync(url), type });
+  // Read on first request, not at start-up: a cold start answers /verify first.
+  const file = (url: URL, type: string) => {
+    let body: Uint8Array | undefined;
+    return {
+      type,
+      get body() {
+        return body ??= Deno.readFileSync(url);
+      },
+    };
+  };
   const here = (p: string) => new URL(p, import.meta.url);
   return {
     "/": file(here("./page/index.html"), "text/html; charset=utf-8"),
@@ -68,7 +77,8 @@ const DRAIN_MS = 4500;
 export async function startServer(opts: { port: number; hostname: string; reusePort?: boolean; dir?: URL }) {
   const { app, verifier } = buildApp(opts.dir);
   const v = await verifier;
-  let inflight = 0, draining = false;
+  let inflight = 0, draining = false, firstAnswer = () => {};
+  const answered = new Promise<void>((resolve) => firstAnswer = resolve);
   const server = Deno.serve({
     port: opts.port,
     hostname: opts.hostname,
@@ -87,6 +97,7 @@ export async function startServer(opts: { port: number; hostname: string; reuseP
       return await app.fetch(req, info);
     } finally {
       inflight--;
+      firstAnswer();
     }
   });
   // The image decoders load on first use; load them once the process has had
@@ -94,6 +105,8 @@ export async function startServer(opts: { port: number; hostname: string; reuseP
   Deno.unrefTimer(setTimeout(() => warmDecoders().catch(() => {}), 1000));
   return {
     verifier: v,
+    /** Resolves when this isolate has answered its first request. */
+    answered,
     async drain() {
       draining = true;
       const deadline = Date.now() + DRAIN_MS;

@@ -4,7 +4,7 @@
 import { loadArtifact, weightsFile } from "../shared/artifact.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import { KernelModel } from "../shared/kernels/infer.ts";
-import { foldBatchNorm, sigmoid } from "../shared/model.ts";
+import { sigmoid } from "../shared/model.ts";
 
 export interface Verifier {
   config: ModelConfig;
@@ -25,7 +25,7 @@ export interface Verifier {
 /** Build a Verifier from artifact files (already read); throws ArtifactError if they disagree. */
 export async function createVerifier(modelJsonText: string, bin: Uint8Array): Promise<Verifier> {
   const art = await loadArtifact(modelJsonText, bin);
-  const model = new KernelModel(foldBatchNorm(art.params, art.config), art.config);
+  const model = new KernelModel(art.params, art.config);
   const side = art.config.inputSize, pair = new Float32Array(2 * side * side);
   model.pairLogits(pair); // warm-up: the first call runs the kernels before V8 has optimised them
   return {

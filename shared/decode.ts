@@ -18,10 +18,24 @@ import { rgbaToGray } from "./gray.ts";
 import { WORK } from "./preprocess.ts";
 import { decodeHeicOffThread } from "./heic_thread.ts";
 import { decodeHeicLuma } from "./heic.ts";
-import { decodeBmpRgb } from "./bmp.ts";
-import { fromPng, SMALL_PNG_PIXELS } from "./png.ts";
-import { decodeJs, rawToGray } from "./decode_js.ts";
 import { declaredSize, FORMATS, sniffFormat } from "./format.ts";
+
+/** PNGs of at most this many pixels decode in JavaScript (shared/png.ts). */
+const SMALL_PNG_PIXELS = 64 * 64;
+
+let jsLoad:
+  | Promise<typeof import("./png.ts") & typeof import("./bmp.ts") & typeof import("./decode_js.ts")>
+  | undefined;
+/**
+ * The JavaScript decoders (fast-png, bmpimagejs, jpeg-js), imported on first
+ * use: they bring in Deno's Node compatibility layer (fast-png's fflate
+ * imports node:worker_threads), ~70 ms that a process answering its first
+ * request should not wait for. `warmDecoders()` loads them ahead of need.
+ */
+function jsDecoders() {
+  return jsLoad ??= Promise.all([import("./png.ts"), import("./bmp.ts"), import("./decode_js.ts")])
+    .then(([png, bmp, js]) => ({ ...png, ...bmp, ...js }));
+}
 
 type SharpFn = typeof import("sharp").default;
 let sharpLoad: Promise<SharpFn> | undefined;
@@ -40,7 +54,7 @@ function loadSharp(): Promise<SharpFn> {
 
 /** Load the decoders now (in the background after start-up), so that the first photo does not wait. */
 export async function warmDecoders(): Promise<void> {
-  await sharpDecodes();
+  await Promise.all([jsDecoders(), sharpDecodes()]);
 }
 
 /** Which sharp build loaded: "native" (libvips) or "wasm32" (its WebAssembly build). */
@@ -122,6 +136,7 @@ export async function decodeImage(
     const check = (w: number, h: number) => checkSize(w, h, name, limits);
     const declared = format === "heic" || format === "bmp" ? undefined : declaredSize(bytes, format);
     if (declared) check(...declared);
+    const { fromPng, decodeBmpRgb, decodeJs, rawToGray } = await jsDecoders();
     if (format === "png" && declared![0] * declared![1] <= SMALL_PNG_PIXELS) {
       return fromPng(bytes, ...declared!);
     }

@@ -48,23 +48,38 @@ export function forward<T>(ex: Executor<T>, c: ModelConfig, x: T): { logits: T; 
 /** The batch-norm layer after each layer that has one. */
 const NORMALIZED = [["conv1", "bn1"], ["conv2", "bn2"], ["fc", "bn3"]] as const;
 
+/** A batch norm (inference statistics) folded into the layer before it, per output channel. */
+export interface BnFold {
+  /** What the layer's weights are multiplied by: s = gamma / sqrt(var + eps). */
+  scale: Float32Array;
+  /** The layer's new bias: (b - mean) * s + beta. */
+  bias: Float32Array;
+}
+
+/** The fold of each normalized layer (conv1, conv2, fc): per-channel numbers only, no weights touched. */
+export function bnFolds(p: ParamMap, c: ModelConfig): Record<(typeof NORMALIZED)[number][0], BnFold> {
+  const fold = ([layer, bn]: (typeof NORMALIZED)[number]): BnFold => {
+    const b = p[`${layer}/bias`].values, g = p[`${bn}/gamma`].values, beta = p[`${bn}/beta`].values;
+    const mean = p[`${bn}/moving_mean`].values, v = p[`${bn}/moving_variance`].values;
+    const scale = g.map((gi, i) => gi / Math.sqrt(v[i] + c.bnEpsilon));
+    return { scale, bias: b.map((bi, i) => (bi - mean[i]) * scale[i] + beta[i]) };
+  };
+  return { conv1: fold(NORMALIZED[0]), conv2: fold(NORMALIZED[1]), fc: fold(NORMALIZED[2]) };
+}
+
 /**
  * Fold each batch norm (inference statistics) into the layer before it:
- * W' = W * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps),
- * per output channel. Pure: returns a new map of conv1, conv2, fc, [cls,] head.
+ * W' = W * s, b' = (b - mean) * s + beta (`bnFolds`). Pure: returns a new
+ * map of conv1, conv2, fc, [cls,] head.
  */
 export function foldBatchNorm(p: ParamMap, c: ModelConfig): ParamMap {
-  const out: ParamMap = {};
-  for (const [layer, bn] of NORMALIZED) {
-    const k = p[`${layer}/kernel`], b = p[`${layer}/bias`].values;
-    const g = p[`${bn}/gamma`].values, beta = p[`${bn}/beta`].values;
-    const mean = p[`${bn}/moving_mean`].values, v = p[`${bn}/moving_variance`].values;
-    const co = b.length;
-    const s = g.map((gi, i) => gi / Math.sqrt(v[i] + c.bnEpsilon));
+  const out: ParamMap = {}, folds = bnFolds(p, c);
+  for (const [layer] of NORMALIZED) {
+    const k = p[`${layer}/kernel`], { scale, bias } = folds[layer], co = scale.length;
     const kv = k.values.slice(); // scaled in a loop, not map(): see decodeWeights
-    for (let i = 0; i < kv.length; i += co) for (let j = 0; j < co; j++) kv[i + j] *= s[j];
+    for (let i = 0; i < kv.length; i += co) for (let j = 0; j < co; j++) kv[i + j] *= scale[j];
     out[`${layer}/kernel`] = { shape: k.shape, values: kv };
-    out[`${layer}/bias`] = { shape: [co], values: b.map((bi, i) => (bi - mean[i]) * s[i] + beta[i]) };
+    out[`${layer}/bias`] = { shape: [co], values: bias };
   }
   for (const layer of c.classes ? ["cls", "head"] : ["head"]) {
     out[`${layer}/kernel`] = p[`${layer}/kernel`];

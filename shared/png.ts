@@ -1,4 +1,4 @@
-// Small PNGs (MNIST digits, icons: at most SMALL_PNG_PIXELS) decoded in
+// Small PNGs (MNIST digits, icons: at most 64x64 pixels) decoded in
 // JavaScript with fast-png, synchronously. libvips spends ~1.6 ms on any
 // image here, however small; fast-png reads a 28x28 PNG in 0.05 ms. Larger
 // PNGs go to sharp.
@@ -7,9 +7,6 @@
 import { decode as decodePng } from "fast-png";
 import { paperGray } from "./gray.ts";
 import type { Gray } from "./image.ts";
-
-/** PNGs of at most this many pixels take this path. */
-export const SMALL_PNG_PIXELS = 64 * 64;
 
 /**
  * Decode a PNG whose header declared w x h to luminance (alpha over white).

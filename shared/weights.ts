@@ -125,16 +125,26 @@ export function decodeWeights(data: Uint8Array, entries: WeightEntry[]): ParamMa
   const out: ParamMap = {};
   let o = 0;
   for (const e of entries) {
-    const n = e.shape.reduce((a, b) => a * b, 1), bytes = data.slice(o, o + entryBytes(e));
+    const n = e.shape.reduce((a, b) => a * b, 1), q = e.quantization;
+    // uint8 codes are read in place; other types are copied to an aligned buffer.
+    const bytes = q?.dtype === "uint8"
+      ? data.subarray(o, o + entryBytes(e))
+      : data.slice(o, o + entryBytes(e));
     o += bytes.length;
-    const q = e.quantization;
     let values: Float32Array;
     // Plain loops: a cold start runs this once, and V8 optimises a loop in
     // flight (on-stack replacement) but not a callback (`from(codes, fn)`
-    // took 100 ms here).
+    // took 100 ms here). uint8 goes through a table of its 256 values: one
+    // load per weight is what a loop not yet optimised runs fastest (2 ms
+    // rather than 7 ms for 400k weights at start-up).
     if (!q) values = new Float32Array(bytes.buffer);
-    else {
-      const codes = q.dtype === "uint8" ? bytes : new Uint16Array(bytes.buffer);
+    else if (q.dtype === "uint8") {
+      const table = new Float32Array(256);
+      for (let c = 0; c < 256; c++) table[c] = c * q.scale + q.min;
+      values = new Float32Array(bytes.length);
+      for (let i = 0; i < bytes.length; i++) values[i] = table[bytes[i]];
+    } else {
+      const codes = new Uint16Array(bytes.buffer);
       values = new Float32Array(codes.length);
       if (q.dtype === "float16") { for (let i = 0; i < codes.length; i++) values[i] = fromFloat16(codes[i]); }
       else for (let i = 0; i < codes.length; i++) values[i] = codes[i] * q.scale + q.min;

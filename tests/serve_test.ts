@@ -29,6 +29,18 @@ Deno.test("the served entry (3 isolates) answers multipart /verify and drains an
   const quick = await fetch(`${base}/verify`, { method: "POST", body: f });
   assertEquals(quick.status, 200);
   await quick.body?.cancel();
+  // The other isolates start after that first answer: wait until all three
+  // have answered (a new connection each time, so that they spread).
+  const seen = new Set<string>();
+  for (let i = 0; i < 200 && seen.size < 3; i++) {
+    const client = Deno.createHttpClient({});
+    const r = await fetch(`${base}/readyz`, { client }).catch(() => undefined);
+    if (r?.ok) seen.add((await r.json()).memory.isolate);
+    else await r?.body?.cancel();
+    client.close();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assertEquals(seen.size, 3, `isolates that answered: ${[...seen]}`);
 
   // A slow upload: its first half is sent, then SIGTERM, then the rest.
   const body = JSON.stringify({

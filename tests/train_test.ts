@@ -3,7 +3,6 @@ import { useBackend } from "../shared/backend.ts";
 import { registerWasmGradKernels } from "../train/kernels.ts";
 import { SEED_MODEL } from "../shared/config.ts";
 import { initParams, type ParamMap, trainableCount } from "../shared/params.ts";
-import { foldBatchNorm } from "../shared/model.ts";
 import { createTfModel, movingStatistics, pairLogits } from "../shared/model_tf.ts";
 import { KernelModel } from "../shared/kernels/infer.ts";
 import { createRng } from "../shared/rng.ts";
@@ -186,7 +185,7 @@ Deno.test("folded inference (kernels) and forward() with running statistics equa
     }
   }
   const x = new Float32Array(4 * 784).map(() => rng.next());
-  const got = new KernelModel(foldBatchNorm(p, SEED_MODEL), SEED_MODEL).pairLogits(x);
+  const got = new KernelModel(p, SEED_MODEL).pairLogits(x);
   const unfolded = createTfModel(p, SEED_MODEL);
   const viaForward = pairLogits(unfolded, x, { norm: movingStatistics(unfolded.w, SEED_MODEL.bnEpsilon) });
   unfolded.dispose();
@@ -354,7 +353,7 @@ Deno.test("with classes, the embedding is digit probabilities, the head is tied 
     disposeTrainer(t);
   }
   // Inference: the folded model's embeddings are probabilities (10 per image, sum 1).
-  const flat = new KernelModel(foldBatchNorm(p, config), config).embed(batch.subarray(0, 2 * 784));
+  const flat = new KernelModel(p, config).embed(batch.subarray(0, 2 * 784));
   assertEquals(flat.length, 20);
   for (const row of [flat.subarray(0, 10), flat.subarray(10)]) {
     assertClose(row.reduce((a, v) => a + v, 0), 1, 1e-5);

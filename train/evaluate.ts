@@ -1,5 +1,5 @@
 // Scoring pair sets with the inference model, and the metric tables.
-import { foldBatchNorm, sigmoid } from "../shared/model.ts";
+import { sigmoid } from "../shared/model.ts";
 import { KernelModel } from "../shared/kernels/infer.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import type { ParamMap } from "../shared/params.ts";
@@ -15,7 +15,7 @@ export function scorePairs(
   pairs: Pairs,
   chunk = 500,
 ): Float32Array {
-  const model = new KernelModel(foldBatchNorm(params, config), config);
+  const model = new KernelModel(params, config);
   const out = new Float32Array(pairs.a.length);
   const buf = new Float32Array(2 * chunk * 784);
   for (let s = 0; s < out.length; s += chunk) {

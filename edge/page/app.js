@@ -496,13 +496,18 @@ function decodeWeights(data, entries) {
   const out = {};
   let o = 0;
   for (const e of entries) {
-    const n = e.shape.reduce((a, b) => a * b, 1), bytes = data.slice(o, o + entryBytes(e));
+    const n = e.shape.reduce((a, b) => a * b, 1), q = e.quantization;
+    const bytes = q?.dtype === "uint8" ? data.subarray(o, o + entryBytes(e)) : data.slice(o, o + entryBytes(e));
     o += bytes.length;
-    const q = e.quantization;
     let values;
     if (!q) values = new Float32Array(bytes.buffer);
-    else {
-      const codes = q.dtype === "uint8" ? bytes : new Uint16Array(bytes.buffer);
+    else if (q.dtype === "uint8") {
+      const table = new Float32Array(256);
+      for (let c = 0; c < 256; c++) table[c] = c * q.scale + q.min;
+      values = new Float32Array(bytes.length);
+      for (let i = 0; i < bytes.length; i++) values[i] = table[bytes[i]];
+    } else {
+      const codes = new Uint16Array(bytes.buffer);
       values = new Float32Array(codes.length);
       if (q.dtype === "float16") {
         for (let i = 0; i < codes.length; i++) values[i] = fromFloat16(codes[i]);
@@ -608,16 +613,28 @@ var NORMALIZED = [
     "bn3"
   ]
 ];
-function foldBatchNorm(p, c) {
-  const out = {};
-  for (const [layer, bn2] of NORMALIZED) {
-    const k = p[`${layer}/kernel`], b = p[`${layer}/bias`].values;
-    const g = p[`${bn2}/gamma`].values, beta = p[`${bn2}/beta`].values;
+function bnFolds(p, c) {
+  const fold = ([layer, bn2]) => {
+    const b = p[`${layer}/bias`].values, g = p[`${bn2}/gamma`].values, beta = p[`${bn2}/beta`].values;
     const mean2 = p[`${bn2}/moving_mean`].values, v = p[`${bn2}/moving_variance`].values;
-    const co = b.length;
-    const s = g.map((gi, i) => gi / Math.sqrt(v[i] + c.bnEpsilon));
+    const scale = g.map((gi, i) => gi / Math.sqrt(v[i] + c.bnEpsilon));
+    return {
+      scale,
+      bias: b.map((bi, i) => (bi - mean2[i]) * scale[i] + beta[i])
+    };
+  };
+  return {
+    conv1: fold(NORMALIZED[0]),
+    conv2: fold(NORMALIZED[1]),
+    fc: fold(NORMALIZED[2])
+  };
+}
+function foldBatchNorm(p, c) {
+  const out = {}, folds = bnFolds(p, c);
+  for (const [layer] of NORMALIZED) {
+    const k = p[`${layer}/kernel`], { scale, bias } = folds[layer], co = scale.length;
     const kv = k.values.slice();
-    for (let i = 0; i < kv.length; i += co) for (let j = 0; j < co; j++) kv[i + j] *= s[j];
+    for (let i = 0; i < kv.length; i += co) for (let j = 0; j < co; j++) kv[i + j] *= scale[j];
     out[`${layer}/kernel`] = {
       shape: k.shape,
       values: kv
@@ -626,7 +643,7 @@ function foldBatchNorm(p, c) {
       shape: [
         co
       ],
-      values: b.map((bi, i) => (bi - mean2[i]) * s[i] + beta[i])
+      values: bias
     };
   }
   for (const layer of c.classes ? [

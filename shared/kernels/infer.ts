@@ -1,7 +1,9 @@
 // Inference on the project's own SIMD kernels (simd.wasm), without TF.js:
 // `forward` (shared/model.ts) executed on buffers in a WebAssembly memory of
-// fixed size, with batch-norm-folded weights packed there once. Scoring
-// allocates nothing and the memory never grows.
+// fixed size, with the weights packed there once and batch norm folded into
+// them as they are (each packed column times its factor: scale_packed), so
+// that start-up makes no copy of them in JavaScript. Scoring allocates
+// nothing and the memory never grows.
 //
 // A conv block is a zero-bordered copy of its input (pad_copy), then either
 // - the convolution as an indirect GEMM over it (conv_gemm: no im2col) and
@@ -16,7 +18,7 @@
 // once per batch. Channel counts are padded to multiples of 4 with zero weights
 // and biases, so every config runs on the vector kernels.
 import type { ModelConfig } from "../config.ts";
-import { type Executor, forward, tower } from "../model.ts";
+import { type BnFold, bnFolds, type Executor, forward, tower } from "../model.ts";
 import type { ParamMap } from "../params.ts";
 import { type Exports, instantiate, tapOffsets } from "./simd.ts";
 
@@ -48,18 +50,20 @@ class Layout {
 /** Images per pass of a Winograd convolution (its transformed tiles stay in cache). */
 const WINO_GROUP = 4;
 
-/** Winograd's weight transform G g G^T of one 3x3 filter g (row-major): 16 values. */
-function winogradFilter(g: ArrayLike<number>): Float64Array {
-  const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
-  const u = new Float64Array(16);
-  for (let i = 0; i < 4; i++) {
-    for (let j = 0; j < 4; j++) {
-      let v = 0;
-      for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) v += G[i][a] * g[a * 3 + b] * G[j][b];
-      u[i * 4 + j] = v;
-    }
-  }
-  return u;
+/**
+ * Winograd's weight transform G g G^T of one 3x3 filter g (row-major) into u
+ * (4x4): G takes (a, b, c) to (a, (a + b + c) / 2, (a - b + c) / 2, c),
+ * applied to the columns, then to the rows.
+ */
+function winogradFilter(g: ArrayLike<number>, u: Float64Array, t = new Float64Array(12)) {
+  const g4 = (a: number, b: number, c: number, out: Float64Array, at: number, step: number) => {
+    out[at] = a;
+    out[at + step] = (a + b + c) / 2;
+    out[at + 2 * step] = (a - b + c) / 2;
+    out[at + 3 * step] = c;
+  };
+  for (let j = 0; j < 3; j++) g4(g[j], g[3 + j], g[6 + j], t, j, 3); // t = G g, 4x3
+  for (let i = 0; i < 4; i++) g4(t[3 * i], t[3 * i + 1], t[3 * i + 2], u, 4 * i, 1);
 }
 
 /** One 3x3 "same" convolution block: its packed weights and buffers. */
@@ -110,7 +114,8 @@ export class KernelModel {
   /** Where each weight matrix waits while pack_b packs it (the activations' space, free until then). */
   private readonly staging: number;
 
-  constructor(folded: ParamMap, readonly config: ModelConfig, maxPairs = 32) {
+  /** `params` as trained (batch norm with its running statistics, folded here). */
+  constructor(params: ParamMap, readonly config: ModelConfig, maxPairs = 32) {
     this.maxPairs = maxPairs;
     const s = config.inputSize, n = 2 * maxPairs;
     const c1 = up(config.conv1, 4), c2 = up(config.conv2, 4), e = config.embedding, cls = config.classes ?? 0;
@@ -173,48 +178,60 @@ export class KernelModel {
     this.f32 = new Float32Array(this.memory.buffer);
 
     // Weights, zero-padded to the stored channel counts, then packed.
-    const w = (name: string) => folded[name].values;
-    this.packConv(this.convs.conv1, w("conv1/kernel"), 1, config.conv1, w("conv1/bias"));
-    this.packConv(this.convs.conv2, w("conv2/kernel"), config.conv1, config.conv2, w("conv2/bias"));
-    // fc's rows follow the flattened [s/4, s/4, c2] layout: padded channels get zero rows.
-    const fc = w("fc/kernel"), fcPadded = new Float32Array(f * e);
-    for (let p = 0; p < (s / 4) ** 2; p++) {
-      for (let ch = 0; ch < config.conv2; ch++) {
-        const row = p * config.conv2 + ch;
-        fcPadded.set(fc.subarray(row * e, (row + 1) * e), (p * c2 + ch) * e);
+    const w = (name: string) => params[name].values, folds = bnFolds(params, config);
+    this.packConv(this.convs.conv1, w("conv1/kernel"), 1, config.conv1, folds.conv1);
+    this.packConv(this.convs.conv2, w("conv2/kernel"), config.conv1, config.conv2, folds.conv2);
+    // fc's rows follow the flattened [s/4, s/4, c2] layout: padded channels
+    // get zero rows. Staged in place, no copy in JavaScript.
+    const fc = w("fc/kernel"), at = this.staging / 4;
+    if (c2 === config.conv2) this.f32.set(fc, at);
+    else {
+      this.f32.fill(0, at, at + f * e);
+      for (let p = 0; p < (s / 4) ** 2; p++) {
+        for (let ch = 0; ch < config.conv2; ch++) {
+          const row = p * config.conv2 + ch;
+          this.f32.set(fc.subarray(row * e, (row + 1) * e), at + (p * c2 + ch) * e);
+        }
       }
     }
-    this.packDense(this.denses.fc, fcPadded, w("fc/bias"));
+    this.packStaged(f, e, this.denses.fc.packed, folds.fc.scale);
+    this.f32.set(folds.fc.bias, this.denses.fc.bias / 4);
     if (cls) {
       const ck = new Float32Array(up(e, 4) * cls);
       ck.set(w("cls/kernel")); // rows past e stay zero
-      this.packDense(this.denses.cls, ck, w("cls/bias"));
+      this.packB(ck, up(e, 4), cls, this.denses.cls.packed);
+      this.f32.set(w("cls/bias"), this.denses.cls.bias / 4);
     }
     this.head = { w: w("head/kernel").slice(), b: w("head/bias")[0] };
     this.ex = this.executor();
   }
 
   /** Pack a [k, n] row-major matrix at `dst` as the GEMM reads B (pack_b, through the staging area). */
-  private packB(m: Float32Array, k: number, n: number, dst: number) {
+  private packB(m: Float32Array, k: number, n: number, dst: number, scale?: Float32Array) {
     this.f32.set(m, this.staging / 4);
+    this.packStaged(k, n, dst, scale);
+  }
+
+  /** pack_b the [k, n] matrix in the staging area to `dst`, then multiply its columns by `scale`. */
+  private packStaged(k: number, n: number, dst: number, scale?: Float32Array) {
     this.k.pack_b(this.staging, 4 * n, 4, k, n, dst);
+    if (!scale) return;
+    const at = this.staging / 4;
+    this.f32.fill(0, at, at + up(n, 8));
+    this.f32.set(scale, at);
+    this.k.scale_packed(dst, k, n, this.staging);
   }
 
-  private packDense(d: DenseLayer, kernel: Float32Array, bias: Float32Array) {
-    this.packB(kernel, d.k, d.n, d.packed);
-    this.f32.set(bias, d.bias / 4);
-  }
-
-  private packConv(c: ConvLayer, kernel: Float32Array, ci: number, co: number, bias: Float32Array) {
-    this.f32.set(bias, c.bias / 4);
-    if (c.winograd) return this.packWinograd(c, kernel, ci, co);
+  private packConv(c: ConvLayer, kernel: Float32Array, ci: number, co: number, fold: BnFold) {
+    this.f32.set(fold.bias, c.bias / 4);
+    if (c.winograd) return this.packWinograd(c, kernel, ci, co, fold.scale);
     const padded = new Float32Array(9 * c.ci * c.co);
     for (let t = 0; t < 9; t++) {
       for (let i = 0; i < ci; i++) {
         padded.set(kernel.subarray((t * ci + i) * co, (t * ci + i + 1) * co), (t * c.ci + i) * c.co);
       }
     }
-    this.packB(padded, c.k, c.co, c.packed);
+    this.packB(padded, c.k, c.co, c.packed, fold.scale);
     const wp = c.side + 2;
     new Int32Array(this.memory.buffer, c.geo, 7).set([wp, wp, c.ci, c.side, c.side, 1, 1]);
     new Int32Array(this.memory.buffer, c.offs, c.k).set(tapOffsets(3, 3, c.ci, wp));
@@ -225,17 +242,18 @@ export class KernelModel {
    * transformed filters, packed; and conv_gemm's geometry for a GEMM over
    * tiles: a one-row image as wide as any group's tiles, 1x1 taps.
    */
-  private packWinograd(c: ConvLayer, kernel: Float32Array, ci: number, co: number) {
+  private packWinograd(c: ConvLayer, kernel: Float32Array, ci: number, co: number, scale: Float32Array) {
     const u = Array.from({ length: 16 }, () => new Float32Array(c.ci * c.co));
-    const g = new Float64Array(9);
+    const g = new Float64Array(9), w = new Float64Array(16);
     for (let i = 0; i < ci; i++) {
       for (let o = 0; o < co; o++) {
         for (let t = 0; t < 9; t++) g[t] = kernel[(t * ci + i) * co + o];
-        winogradFilter(g).forEach((v, pos) => u[pos][i * c.co + o] = v);
+        winogradFilter(g, w);
+        for (let pos = 0; pos < 16; pos++) u[pos][i * c.co + o] = w[pos];
       }
     }
     const panel = 32 * Math.ceil(c.co / 8) * c.ci;
-    u.forEach((m, pos) => this.packB(m, c.ci, c.co, c.packed + pos * panel));
+    u.forEach((m, pos) => this.packB(m, c.ci, c.co, c.packed + pos * panel, scale));
     const tiles = WINO_GROUP * (c.side / 2) ** 2;
     new Int32Array(this.memory.buffer, c.geo, 7).set([1, tiles, c.ci, 1, tiles, 1, 1]);
     new Int32Array(this.memory.buffer, c.offs, c.k).set(tapOffsets(1, 1, c.ci, tiles));

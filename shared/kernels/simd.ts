@@ -19,6 +19,7 @@ export interface Exports {
   ): void;
   pack_a(src: number, rs: number, cs: number, m: number, k: number, dst: number): void;
   pack_b(src: number, rs: number, cs: number, k: number, n: number, dst: number): void;
+  scale_packed(p: number, k: number, n: number, s: number): void;
   pad_copy(
     x: number,
     n: number,

@@ -256,6 +256,29 @@
         (local.set $q (i32.add (local.get $q) (i32.const 8)))
         (br $lq))))
 
+  ;; Multiply each column of a matrix packed by pack_b ([k, n] in panels of
+  ;; 8 columns) by its factor in s (n floats, zero-padded to a multiple of 8):
+  ;; a batch norm folded into packed weights.
+  (func (export "scale_packed") (param $p i32) (param $k i32) (param $n i32) (param $s i32)
+    (local $q i32) (local $kk i32) (local $s0 v128) (local $s1 v128)
+    (block $done
+      (loop $lq
+        (br_if $done (i32.ge_s (local.get $q) (local.get $n)))
+        (local.set $s0 (v128.load (local.get $s)))
+        (local.set $s1 (v128.load offset=16 (local.get $s)))
+        (local.set $kk (i32.const 0))
+        (block $kd
+          (loop $lk
+            (br_if $kd (i32.ge_s (local.get $kk) (local.get $k)))
+            (v128.store (local.get $p) (f32x4.mul (v128.load (local.get $p)) (local.get $s0)))
+            (v128.store offset=16 (local.get $p) (f32x4.mul (v128.load offset=16 (local.get $p)) (local.get $s1)))
+            (local.set $p (i32.add (local.get $p) (i32.const 32)))
+            (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+            (br $lk)))
+        (local.set $s (i32.add (local.get $s) (i32.const 32)))
+        (local.set $q (i32.add (local.get $q) (i32.const 8)))
+        (br $lq))))
+
   ;; Copy an NHWC image batch [n, h, w, c] into a zeroed [n, hp, wp, c] one at
   ;; row top, column left (the convolution's padding made explicit).
   (func (export "pad_copy")

@@ -3,7 +3,7 @@
 import { UMAP } from "umap-js";
 import type { ModelConfig } from "../../shared/config.ts";
 import type { ParamMap } from "../../shared/params.ts";
-import { foldBatchNorm, sigmoid } from "../../shared/model.ts";
+import { sigmoid } from "../../shared/model.ts";
 import { KernelModel } from "../../shared/kernels/infer.ts";
 import { createRng } from "../../shared/rng.ts";
 import { scorePairs, testProtocols } from "../evaluate.ts";
@@ -88,7 +88,7 @@ export function collectReportData(r: ReportInput) {
     }
   }
   const n = Math.min(r.embedCount ?? 1000, r.test.labels.length);
-  const model = new KernelModel(foldBatchNorm(r.params, r.config), r.config);
+  const model = new KernelModel(r.params, r.config);
   const e = model.embed(Float32Array.from(r.test.pixels.subarray(0, n * 784), (v) => v / 255));
   const dims = e.length / n;
   const rows = Array.from({ length: n }, (_, i) => Array.from(e.subarray(i * dims, (i + 1) * dims)));
