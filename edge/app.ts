@@ -19,6 +19,11 @@ export interface AppOptions {
   /** Largest request body in bytes (default DEFAULT_MAX_BODY_BYTES). */
   maxBodyBytes?: number;
   imageLimits?: ImageLimits;
+  /**
+   * Why /readyz should still answer 503 although this isolate's model has
+   * loaded (edge/main.ts: other isolates still starting), or undefined.
+   */
+  holdReadiness?: () => string | undefined;
   /** Static files by path (the demo page, its script, TF.js, the weights); "/" is the page. `body` is read when a request asks for it. */
   assets?: Record<string, { readonly body: Uint8Array; type: string }>;
 }
@@ -58,7 +63,8 @@ export function createApp(opts: AppOptions) {
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {
-    const m = model(), heap = Deno.memoryUsage();
+    const m = model(), heap = Deno.memoryUsage(), held = opts.holdReadiness?.();
+    if (held) throw new ClientError("not_ready", held);
     return c.json({
       ready: true,
       model: { version: m.version, sha256: m.sha256 },

@@ -17,7 +17,14 @@ import { WEIGHTS_DIR } from "./server.ts";
 import { digitPng, loadDataset } from "../train/mnist.ts";
 import { createRng } from "../shared/rng.ts";
 import { machine, rssMiB } from "../train/machine.ts";
-import { freePort, serveFlags, spawnServer, waitUntilOk } from "./spawn.ts";
+import {
+  freePort,
+  serveFlags,
+  type Spawned,
+  spawnServer,
+  waitUntilOk,
+  YOUNG_GENERATION_CAP,
+} from "./spawn.ts";
 import { decodeImage } from "../shared/decode.ts";
 import { benchPhotos } from "./bench_photos.ts";
 import { startupPhases } from "./bench_startup.ts";
@@ -109,9 +116,9 @@ for (let i = 0; i < 230; i++) {
 console.log(`in-process 640x480 JPEG photo: decode ${fmt(decodeMs)}; preprocessing ${fmt(prepMs)}`);
 
 const jsonBody = JSON.stringify({ a: arrays[0], b: arrays[1] });
-// Cold start: process spawn -> first /verify answer, three times.
-const colds: number[] = [];
-for (let i = 0; i < 3; i++) {
+// Cold start: process spawn -> first /verify answer, five times each for a
+// JSON pair and a PNG pair (whose decoder loads on that first request).
+async function coldStart(body: BodyInit, type: string): Promise<number> {
   const port = freePort(), url = `http://127.0.0.1:${port}/verify`;
   const t0 = performance.now();
   const c = new Deno.Command(Deno.execPath(), {
@@ -120,28 +127,100 @@ for (let i = 0; i < 3; i++) {
     stdout: "null",
   }).spawn();
   for (;;) {
-    const r = await fetch(url, {
-      method: "POST",
-      body: jsonBody,
-      headers: { "content-type": "application/json" },
-    })
+    const r = await fetch(url, { method: "POST", body, headers: { "content-type": type } })
       .catch(() => undefined);
     await r?.arrayBuffer();
     if (r?.status === 200) break;
     await new Promise((r) => setTimeout(r, 2));
   }
-  colds.push(performance.now() - t0);
+  const ms = performance.now() - t0;
   c.kill("SIGKILL");
   await c.status;
+  return ms;
 }
-console.log(
-  `cold start, process spawn -> first /verify answer: ${colds.map((t) => t.toFixed(0)).join(", ")} ms`,
-);
+const pngBody = new Uint8Array(pngForm({ a: pngs[0], b: pngs[1] }));
+for (
+  const [name, body, type] of [["JSON", jsonBody, "application/json"], ["PNG", pngBody, FORM_TYPE]] as const
+) {
+  const colds: number[] = [];
+  for (let i = 0; i < 5; i++) colds.push(await coldStart(body, type));
+  console.log(
+    `cold start, process spawn -> first /verify answer (${name} pair): median ${
+      q(colds, 0.5).toFixed(0)
+    } ms (${colds.map((t) => t.toFixed(0)).join(", ")})`,
+  );
+}
 for (const [phase, ms] of await startupPhases()) {
   console.log(`  start-up phase, ${phase}: median ${ms.toFixed(1)} ms`);
 }
 
-const { child, base } = await spawnServer({ waitFor: "/healthz" });
+// Memory: a mixed load (arrays, PNGs, a photo every 50th, a bad request
+// every 10th) at concurrency 8; RSS after 1,000 (warm-up) and after 10,000,
+// and each isolate's memory from /readyz (a new connection each time, so that
+// they land on different isolates). First on a server without the young
+// generation's cap (V8's default), then on the one the rest of this bench uses.
+async function mixedLoad({ child, base }: Spawned, name: string) {
+  const post = (body: BodyInit, type?: string) =>
+    fetch(`${base}/verify`, { method: "POST", body, headers: type ? { "content-type": type } : {} });
+  const form = (x: Uint8Array, y: Uint8Array, type: string) => {
+    const f = new FormData();
+    f.append("a", new Blob([x as Uint8Array<ArrayBuffer>], { type }), "a");
+    f.append("b", new Blob([y as Uint8Array<ArrayBuffer>], { type }), "b");
+    return f;
+  };
+  let sent = 0;
+  const mixed = (until: number) =>
+    Promise.all(Array.from({ length: 8 }, async () => {
+      while (sent < until) {
+        const k = sent++;
+        const r = k % 50 === 0
+          ? await post(form(photos[0], photos[1], "image/jpeg"))
+          : k % 10 === 0
+          ? await post('{"a": [1, 2], "b": "x"}', "application/json")
+          : k % 2
+          ? await post(form(pngs[0], pngs[1], "image/png"))
+          : await post(jsonBody, "application/json");
+        await r.arrayBuffer();
+      }
+    }));
+  const isolates = async () => {
+    const seen = new Map<string, string>();
+    for (let i = 0; i < 40; i++) {
+      const client = Deno.createHttpClient({});
+      const r = await (await fetch(`${base}/readyz`, { client })).json();
+      client.close();
+      const m = r.memory;
+      seen.set(
+        m.isolate,
+        `${m.isolate}: JS heap ${(m.heap_used_bytes / 2 ** 20).toFixed(1)} MiB used of ${
+          (m.heap_total_bytes / 2 ** 20).toFixed(1)
+        } MiB, kernel memory ${(m.kernel_bytes / 2 ** 20).toFixed(1)} MiB`,
+      );
+    }
+    return [...seen.values()].sort().join("; ");
+  };
+  await mixed(1000);
+  const rss1k = await rssMiB(child.pid), iso1k = await isolates();
+  await mixed(10_000);
+  const rss10k = await rssMiB(child.pid), iso10k = await isolates();
+  console.log(
+    `RSS under a mixed load, ${name}: ${rss1k.toFixed(1)} MiB after 1,000 requests, ${
+      rss10k.toFixed(1)
+    } MiB after 10,000 (${(100 * (rss10k / rss1k - 1)).toFixed(1)}%)`,
+  );
+  console.log(`  isolates after 1,000: ${iso1k}`);
+  console.log(`  isolates after 10,000: ${iso10k}`);
+}
+{
+  const uncapped = await spawnServer({
+    flags: serveFlags().filter((f) => f !== YOUNG_GENERATION_CAP),
+  });
+  await mixedLoad(uncapped, "V8's default young generation");
+  uncapped.child.kill("SIGKILL");
+  await uncapped.child.status;
+}
+const { child, base } = await spawnServer();
+await mixedLoad({ child, base }, `the serve task (${YOUNG_GENERATION_CAP})`);
 const postJson = (body = jsonBody) =>
   fetch(`${base}/verify`, { method: "POST", body, headers: { "content-type": "application/json" } });
 const postForm = (x: Uint8Array, y: Uint8Array, type: string) => {
@@ -150,8 +229,6 @@ const postForm = (x: Uint8Array, y: Uint8Array, type: string) => {
   f.append("b", new Blob([y as Uint8Array<ArrayBuffer>], { type }), "b");
   return fetch(`${base}/verify`, { method: "POST", body: f });
 };
-
-const rss = () => rssMiB(child.pid);
 async function serial(name: string, n: number, send: () => Promise<Response>) {
   const ts: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -163,53 +240,6 @@ async function serial(name: string, n: number, send: () => Promise<Response>) {
   }
   console.log(`concurrency 1, ${name}: ${fmt(ts)}`);
 }
-// Memory: the same mixed load (arrays, PNGs, a photo every 50th, a bad
-// request every 10th) at concurrency 8; RSS after 1,000 (warm-up) and after
-// 10,000, and each isolate's memory from /readyz (a new connection each
-// time, so that they land on different isolates).
-let sentMixed = 0;
-async function mixed(until: number) {
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (sentMixed < until) {
-      const k = sentMixed++;
-      const r = k % 50 === 0
-        ? await postForm(photos[0], photos[1], "image/jpeg")
-        : k % 10 === 0
-        ? await postJson('{"a": [1, 2], "b": "x"}')
-        : k % 2
-        ? await postForm(pngs[0], pngs[1], "image/png")
-        : await postJson();
-      await r.arrayBuffer();
-    }
-  }));
-}
-async function isolates() {
-  const seen = new Map<string, string>();
-  for (let i = 0; i < 40; i++) {
-    const client = Deno.createHttpClient({});
-    const r = await (await fetch(`${base}/readyz`, { client })).json();
-    client.close();
-    const m = r.memory;
-    seen.set(
-      m.isolate,
-      `${m.isolate}: JS heap ${(m.heap_used_bytes / 2 ** 20).toFixed(1)} MiB used of ${
-        (m.heap_total_bytes / 2 ** 20).toFixed(1)
-      } MiB, kernel memory ${(m.kernel_bytes / 2 ** 20).toFixed(1)} MiB`,
-    );
-  }
-  return [...seen.values()].sort().join("; ");
-}
-await mixed(1000);
-const rss1k = await rss(), iso1k = await isolates();
-await mixed(10_000);
-const rss10k = await rss(), iso10k = await isolates();
-console.log(
-  `RSS under a mixed load: ${rss1k.toFixed(1)} MiB after 1,000 requests, ${
-    rss10k.toFixed(1)
-  } MiB after 10,000 (${(100 * (rss10k / rss1k - 1)).toFixed(1)}%)`,
-);
-console.log(`  isolates after 1,000: ${iso1k}`);
-console.log(`  isolates after 10,000: ${iso10k}`);
 
 const bomb = new Uint8Array(109);
 bomb.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);

@@ -1,12 +1,20 @@
 // deno task bench:isolates: the ways to serve on every core, side by side on
 // JSON /verify at concurrency 32 (autocannon, 10 s rounds, alternating): one
-// isolate, edge/main.ts's isolates (ISOLATES = cores), and `deno serve
-// --parallel edge/serve.ts`; then, for the two multi-isolate ones, what
-// becomes of an upload in flight when SIGTERM arrives.
+// isolate, edge/main.ts's isolates (ISOLATES = cores), `deno serve
+// --parallel edge/serve.ts`, and our isolates without the serve task's cap on
+// V8's young generation; then, for edge/main.ts's isolates and `deno serve`,
+// what becomes of an upload in flight when SIGTERM arrives.
 import { digit, loadDataset } from "../train/mnist.ts";
 import { machine } from "../train/machine.ts";
 import { cannon, type Run } from "./loadgen.ts";
-import { freePort, serveFlags, type Spawned, spawnServer, waitUntilOk } from "./spawn.ts";
+import {
+  freePort,
+  serveFlags,
+  type Spawned,
+  spawnServer,
+  waitUntilOk,
+  YOUNG_GENERATION_CAP,
+} from "./spawn.ts";
 
 console.log(`machine: ${await machine()}`);
 const { test } = loadDataset();
@@ -41,6 +49,11 @@ const servers: Record<string, () => Promise<Spawned>> = {
   "edge/main.ts, 1 isolate": () => spawnServer({ env: { ISOLATES: "1" } }),
   [`edge/main.ts, ${cores} isolates`]: () => spawnServer({ env: { ISOLATES: String(cores) } }),
   [`deno serve --parallel (${cores} isolates)`]: denoServe,
+  [`edge/main.ts, ${cores} isolates, V8's default young generation (no ${YOUNG_GENERATION_CAP})`]: () =>
+    spawnServer({
+      env: { ISOLATES: String(cores) },
+      flags: serveFlags().filter((f) => f !== YOUNG_GENERATION_CAP),
+    }),
 };
 const runs: Record<string, Run[]> = {};
 for (let round = 0; round < 3; round++) {
@@ -85,6 +98,6 @@ async function uploadAcrossSigterm({ child, base }: Spawned): Promise<string> {
   await child.status;
   return answer;
 }
-for (const name of Object.keys(servers).slice(1)) {
+for (const name of Object.keys(servers).slice(1, 3)) {
   console.log(`upload in flight at SIGTERM, ${name}: ${await uploadAcrossSigterm(await servers[name]())}`);
 }

@@ -15,7 +15,10 @@ self_.onmessage = async (e) => {
     return;
   }
   const listen = e.data as { port: number; hostname: string; reusePort: boolean; dir?: string };
-  server = startServer({ ...listen, dir: listen.dir ? new URL(listen.dir) : undefined }).catch((err) => {
+  server = startServer({ ...listen, dir: listen.dir ? new URL(listen.dir) : undefined }).then((s) => {
+    self_.postMessage("listening");
+    return s;
+  }, (err) => {
     self_.postMessage({ failed: (err as Error).message });
     return undefined;
   });

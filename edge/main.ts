@@ -13,9 +13,16 @@ const isolates = Math.max(
 );
 const listen = { ...listenFromEnv(), dir: weightsFromEnv(), reusePort: isolates > 1 };
 
+// /readyz answers 503 until every isolate listens: a load balancer that waits
+// for it opens its connections once all isolates can take them (a
+// connection stays with the isolate that accepted it).
+let started = 1; // isolates listening, or that failed to start (logged)
+const holdReadiness = () =>
+  started < isolates ? `${started} of ${isolates} isolates listening; the others are starting` : undefined;
+
 let server;
 try {
-  server = await startServer(listen);
+  server = await startServer({ ...listen, holdReadiness });
 } catch (e) {
   console.error(`Refusing to start: ${(e as Error).message}`);
   Deno.exit(1);
@@ -33,11 +40,16 @@ function worker(i: number) {
   w.postMessage({ ...listen, dir: listen.dir?.href });
   const closed = new Promise<void>((resolve) => {
     w.onmessage = (e) => {
-      if (e.data === "closed") resolve();
-      else if (e.data?.failed) console.error(`isolate ${i} failed to start: ${e.data.failed}`);
+      if (e.data === "listening") started++;
+      else if (e.data === "closed") resolve();
+      else if (e.data?.failed) {
+        started++;
+        console.error(`isolate ${i} failed to start: ${e.data.failed}`);
+      }
     };
     w.onerror = (e) => {
       e.preventDefault();
+      started++;
       console.error(`isolate ${i}: ${e.message}`);
       resolve();
     };

@@ -13,9 +13,12 @@ export const WEIGHTS_DIR = new URL("../weights/", import.meta.url);
  * verified. Images decode off the main thread (sharp's own threads), so a
  * request's two images decode in parallel.
  */
-export function buildApp(dir = WEIGHTS_DIR, load = loadVerifier) {
+export function buildApp(dir = WEIGHTS_DIR, load = loadVerifier, holdReadiness?: () => string | undefined) {
   const verifier = load(dir);
-  return { app: createApp({ verifier, assets: pageAssets(dir), ...limitsFromEnv() }), verifier };
+  return {
+    app: createApp({ verifier, assets: pageAssets(dir), holdReadiness, ...limitsFromEnv() }),
+    verifier,
+  };
 }
 
 /**
@@ -74,8 +77,16 @@ const DRAIN_MS = 4500;
  * then closes the listener: Deno's own shutdown cuts request bodies still
  * being uploaded, so it comes last.
  */
-export async function startServer(opts: { port: number; hostname: string; reusePort?: boolean; dir?: URL }) {
-  const { app, verifier } = buildApp(opts.dir);
+export async function startServer(
+  opts: {
+    port: number;
+    hostname: string;
+    reusePort?: boolean;
+    dir?: URL;
+    holdReadiness?: () => string | undefined;
+  },
+) {
+  const { app, verifier } = buildApp(opts.dir, loadVerifier, opts.holdReadiness);
   const v = await verifier;
   let inflight = 0, draining = false, firstAnswer = () => {};
   const answered = new Promise<void>((resolve) => firstAnswer = resolve);

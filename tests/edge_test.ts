@@ -177,6 +177,21 @@ Deno.test("503 until the model is loaded, then 200; 404 JSON for unknown routes"
   await expectError(app.request("/nope"), "not_found");
 });
 
+Deno.test("/readyz holds a 503 while holdReadiness gives a reason (other isolates starting); /verify answers", async () => {
+  let reason: string | undefined = "1 of 2 isolates listening";
+  const held = createApp({ verifier, holdReadiness: () => reason });
+  const r = await held.request("/readyz");
+  assertEquals([r.status, (await r.json()).error.message], [503, "1 of 2 isolates listening"]);
+  const v = await held.request("/verify", {
+    method: "POST",
+    body: form({ a: png(40, 40, seven), b: png(40, 40, one) }),
+  });
+  assertEquals(v.status, 200);
+  await v.body?.cancel();
+  reason = undefined;
+  assertEquals((await held.request("/readyz")).status, 200);
+});
+
 Deno.test("POST /embed returns the embedding; GET / and /openapi.json describe the API", async () => {
   const r = await post(form({ image: png(40, 40, one) }), {}, "/embed");
   const body = await r.json();
