@@ -1,8 +1,10 @@
 // The Hono app, built by a factory so tests can pass any (or a pending)
 // model. Routes: POST /verify, POST /embed, GET /healthz, GET /readyz,
-// GET /openapi.json, GET /.
-import { Hono } from "hono";
+// GET /metrics, GET /openapi.json, GET / (the page) and its files.
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { timingSafeEqual } from "hono/utils/buffer";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { ClientError } from "../shared/errors.ts";
@@ -12,6 +14,9 @@ import { readInputs } from "./inputs.ts";
 import { decoderInUse } from "../shared/decode.ts";
 import { openApi } from "./openapi.ts";
 import type { Verifier } from "./verifier.ts";
+import { type Metrics, ROUTES } from "./metrics.ts";
+import type { RequestLog } from "./log.ts";
+import { sniffFormat } from "../shared/format.ts";
 
 export interface AppOptions {
   /** The model, or a promise of it: requests before it settles get 503. */
@@ -24,6 +29,16 @@ export interface AppOptions {
    * loaded (edge/main.ts: other isolates still starting), or undefined.
    */
   holdReadiness?: () => string | undefined;
+  /** Origins allowed to call /verify and /embed from a browser ("*": any); none: same origin only. */
+  corsOrigins?: string[];
+  /** When set, /verify, /embed and /metrics need `Authorization: Bearer <one of them>`. */
+  apiKeys?: string[];
+  /** Whole-process counters (edge/metrics.ts) for GET /metrics; none: no /metrics route. */
+  metrics?: Metrics;
+  /** Isolates serving in this process, for /metrics (default 1). */
+  isolates?: () => number;
+  /** Where each request's log line goes; none: no request log. */
+  log?: RequestLog;
   /** Static files by path (the demo page, its script, TF.js, the weights); "/" is the page. `body` is read when a request asks for it. */
   assets?: Record<string, { readonly body: Uint8Array; type: string }>;
 }
@@ -32,6 +47,85 @@ export interface AppOptions {
 export const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+type Env = {
+  Variables: { requestId: string; errorCode?: string; timing?: { decode: number; infer: number } };
+};
+
+/** The route label of a request: its route, "static" for the page's files, or "other". */
+function routeOf(c: Context, assets: Record<string, unknown>): string {
+  const p = c.req.path;
+  return ROUTES.includes(p) ? p : p in assets ? "static" : "other";
+}
+
+/** Count and time every answer (metrics) and write its log line (log). */
+function observe(
+  metrics: Metrics | undefined,
+  log: RequestLog | undefined,
+  assets: Record<string, unknown>,
+): MiddlewareHandler<Env> {
+  return async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    const ms = performance.now() - t0, route = routeOf(c, assets), status = c.res.status;
+    const timing = c.get("timing");
+    if (metrics) {
+      metrics.request(route, status);
+      metrics.observe("total", route, ms);
+      if (timing) {
+        metrics.observe("decode", route, timing.decode);
+        metrics.observe("inference", route, timing.infer);
+      }
+    }
+    const int = (h: string | null | undefined) => (h ? Number(h) : undefined);
+    log?.write({
+      time: new Date().toISOString(),
+      request_id: c.get("requestId"),
+      method: c.req.method,
+      route,
+      status,
+      code: c.get("errorCode"),
+      decode_ms: timing && round(timing.decode),
+      infer_ms: timing && round(timing.infer),
+      ms: round(ms),
+      bytes_in: int(c.req.header("content-length")),
+      bytes_out: int(c.res.headers.get("content-length")),
+    });
+  };
+}
+
+/**
+ * Hono's CORS for the listed origins only: a request (or preflight) from any
+ * other origin gets no Access-Control-* header at all.
+ */
+function corsFor(origins: string[]): MiddlewareHandler {
+  const any = origins.includes("*");
+  const mw = cors({
+    origin: any ? "*" : origins,
+    allowMethods: ["POST", "OPTIONS"],
+    allowHeaders: ["content-type", "authorization"],
+    maxAge: 600,
+  });
+  return (c, next) => (any || origins.includes(c.req.header("origin") ?? "") ? mw(c, next) : next());
+}
+
+/** `Authorization: Bearer <key>` against every key, in constant time (Hono's timingSafeEqual); preflights pass. */
+function requireKey(keys: string[]): MiddlewareHandler {
+  return async (c, next) => {
+    if (c.req.method === "OPTIONS") return next();
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
+    let ok = false;
+    if (m) { for (const k of keys) ok = (await timingSafeEqual(k, m[1])) || ok; // every key, no early exit
+     }
+    if (!ok) {
+      throw new ClientError(
+        "unauthorized",
+        m ? "Invalid API key" : "This server needs an API key: send Authorization: Bearer <key>",
+      );
+    }
+    await next();
+  };
+}
 
 export function createApp(opts: AppOptions) {
   let ready = opts.verifier instanceof Promise ? undefined : opts.verifier;
@@ -48,11 +142,24 @@ export function createApp(opts: AppOptions) {
     );
   };
 
-  const app = new Hono<{ Variables: { requestId: string } }>();
+  const app = new Hono<Env>();
   app.use(requestId());
+  if (opts.log || opts.metrics) app.use(observe(opts.metrics, opts.log, opts.assets ?? {}));
   app.use(secureHeaders());
+  if (opts.corsOrigins?.length) {
+    const allowed = corsFor(opts.corsOrigins);
+    app.use("/verify", allowed);
+    app.use("/embed", allowed);
+  }
+  if (opts.apiKeys?.length) {
+    const keyed = requireKey(opts.apiKeys);
+    for (const path of ["/verify", "/embed", "/metrics"]) app.use(path, keyed);
+  }
   app.onError(onError);
-  app.notFound((c) => c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`, c), 404));
+  app.notFound((c) => {
+    c.set("errorCode", "not_found");
+    return c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`, c), 404);
+  });
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const limit = bodyLimit({
     maxSize: maxBody,
@@ -79,6 +186,13 @@ export function createApp(opts: AppOptions) {
     });
   });
   app.get("/openapi.json", (c) => c.json(openApi));
+  const metrics = opts.metrics;
+  if (metrics) {
+    app.get("/metrics", (c) =>
+      c.text(metrics.render(model(), opts.isolates?.() ?? 1), 200, {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      }));
+  }
   for (const [path, asset] of Object.entries(opts.assets ?? {})) {
     app.get(path, (c) =>
       c.body(asset.body as Uint8Array<ArrayBuffer>, 200, {
@@ -95,15 +209,17 @@ export function createApp(opts: AppOptions) {
 
   app.post("/verify", limit, async (c) => {
     const m = model();
-    const { images: [a, b], threshold, decodeMs } = await readInputs(
+    const { images: [a, b], threshold, decodeMs, formats } = await readInputs(
       c.req.raw,
       ["a", "b"],
       m.config.inputSize,
       limits,
     );
+    for (const f of formats) metrics?.image(f);
     const t0 = performance.now();
     const { probability } = m.score(a, b);
     const t = threshold ?? m.threshold;
+    c.set("timing", { decode: decodeMs, infer: performance.now() - t0 });
     return c.json({
       same: probability > t,
       probability,
@@ -115,14 +231,16 @@ export function createApp(opts: AppOptions) {
 
   app.post("/embed", limit, async (c) => {
     const m = model();
-    const { images: [x], decodeMs } = await readInputs(
+    const { images: [x], decodeMs, formats } = await readInputs(
       c.req.raw,
       ["image"],
       m.config.inputSize,
       limits,
     );
+    for (const f of formats) metrics?.image(f);
     const t0 = performance.now();
     const e = m.embed(x);
+    c.set("timing", { decode: decodeMs, infer: performance.now() - t0 });
     return c.json({
       embedding: Array.from(e),
       dims: e.length,

@@ -5,7 +5,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ClientError, type ClientErrorCode } from "../shared/errors.ts";
 
-export const STATUS: Record<ClientErrorCode, 400 | 404 | 413 | 415 | 422 | 503> = {
+export const STATUS: Record<ClientErrorCode, 400 | 401 | 404 | 413 | 415 | 422 | 503> = {
   bad_request: 400,
   missing_field: 400,
   bad_base64: 400,
@@ -18,6 +18,7 @@ export const STATUS: Record<ClientErrorCode, 400 | 404 | 413 | 415 | 422 | 503> 
   undecodable_image: 422,
   blank_image: 422,
   not_found: 404,
+  unauthorized: 401,
   not_ready: 503,
   shutting_down: 503,
 };
@@ -27,7 +28,11 @@ export function errorBody(code: string, message: string, c: Context) {
 }
 
 export function onError(err: Error, c: Context): Response {
-  if (err instanceof ClientError) return c.json(errorBody(err.code, err.message, c), STATUS[err.code]);
+  if (err instanceof ClientError) {
+    c.set("errorCode", err.code);
+    if (err.code === "unauthorized") c.header("www-authenticate", 'Bearer realm="verifier"');
+    return c.json(errorBody(err.code, err.message, c), STATUS[err.code]);
+  }
   if (err instanceof HTTPException && err.status === 413) {
     return c.json(errorBody("body_too_large", "Request body exceeds the size limit", c), 413);
   }
@@ -35,5 +40,6 @@ export function onError(err: Error, c: Context): Response {
     return c.json(errorBody("bad_request", err.message || "Bad request", c), err.status);
   }
   console.error(`request ${c.get("requestId")} failed:`, err);
+  c.set("errorCode", "internal");
   return c.json(errorBody("internal", "Internal error", c), 500);
 }

@@ -3,6 +3,7 @@
 // 784 pixels. Every mistake is a ClientError with a stable code.
 import { ClientError } from "../shared/errors.ts";
 import { decodeImage } from "../shared/decode.ts";
+import { sniffFormat } from "../shared/format.ts";
 import type { ImageLimits } from "../shared/image.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import { boundaryOf, parseMultipart } from "./multipart.ts";
@@ -10,6 +11,8 @@ import { readBody } from "./body.ts";
 
 export interface Parsed {
   images: Float32Array[];
+  /** Each image's format as sniffed from its bytes, or "array" for pixel arrays. */
+  formats: string[];
   threshold?: number;
   decodeMs: number;
 }
@@ -141,5 +144,6 @@ export async function readInputs(
   }
   const t0 = performance.now();
   const images = await Promise.all(got.raws.map((r, i) => toInput(r, fields[i], side, limits)));
-  return { images, threshold: got.threshold, decodeMs: performance.now() - t0 };
+  const formats = got.raws.map((r) => (Array.isArray(r) ? "array" : sniffFormat(r) ?? "unknown"));
+  return { images, formats, threshold: got.threshold, decodeMs: performance.now() - t0 };
 }

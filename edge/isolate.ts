@@ -1,6 +1,7 @@
 // One more serving isolate (a Web Worker started by edge/main.ts): loads the
 // model itself, listens on the shared port, drains when told to.
 import { startServer } from "./server.ts";
+import { Metrics } from "./metrics.ts";
 
 const self_ = self as unknown as {
   onmessage: (e: MessageEvent) => void;
@@ -14,8 +15,20 @@ self_.onmessage = async (e) => {
     self_.postMessage("closed");
     return;
   }
-  const listen = e.data as { port: number; hostname: string; reusePort: boolean; dir?: string };
-  server = startServer({ ...listen, dir: listen.dir ? new URL(listen.dir) : undefined }).then((s) => {
+  const { metrics, isolates, ...listen } = e.data as {
+    port: number;
+    hostname: string;
+    reusePort: boolean;
+    dir?: string;
+    metrics: SharedArrayBuffer;
+    isolates: number;
+  };
+  server = startServer({
+    ...listen,
+    dir: listen.dir ? new URL(listen.dir) : undefined,
+    metrics: new Metrics(metrics),
+    isolates: () => isolates,
+  }).then((s) => {
     self_.postMessage("listening");
     return s;
   }, (err) => {

@@ -5,6 +5,7 @@
 // start on weights that fail verification; on SIGINT/SIGTERM every isolate
 // drains (new requests get 503, requests in flight finish), then it exits 0.
 import { listenFromEnv, startServer, weightsFromEnv } from "./server.ts";
+import { Metrics } from "./metrics.ts";
 
 const onDeploy = Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined;
 const isolates = Math.max(
@@ -20,9 +21,12 @@ let started = 1; // isolates listening, or that failed to start (logged)
 const holdReadiness = () =>
   started < isolates ? `${started} of ${isolates} isolates listening; the others are starting` : undefined;
 
+// One set of counters for every isolate (edge/metrics.ts): /metrics counts the whole process.
+const metrics = new Metrics();
+
 let server;
 try {
-  server = await startServer({ ...listen, holdReadiness });
+  server = await startServer({ ...listen, holdReadiness, metrics, isolates: () => isolates });
 } catch (e) {
   console.error(`Refusing to start: ${(e as Error).message}`);
   Deno.exit(1);
@@ -37,7 +41,7 @@ console.log(
 /** A worker isolate: resolves when it has drained and closed its listener. */
 function worker(i: number) {
   const w = new Worker(new URL("./isolate.ts", import.meta.url), { type: "module", name: `isolate-${i}` });
-  w.postMessage({ ...listen, dir: listen.dir?.href });
+  w.postMessage({ ...listen, dir: listen.dir?.href, metrics: metrics.buffer, isolates });
   const closed = new Promise<void>((resolve) => {
     w.onmessage = (e) => {
       if (e.data === "listening") started++;

@@ -1,4 +1,5 @@
 // OpenAPI 3.1 description of the service, served at GET /openapi.json.
+import { STATUS } from "./errors.ts";
 const image = {
   oneOf: [
     {
@@ -24,22 +25,7 @@ const error = {
       properties: {
         code: {
           type: "string",
-          enum: [
-            "bad_request",
-            "missing_field",
-            "bad_base64",
-            "bad_pixels",
-            "bad_threshold",
-            "body_too_large",
-            "image_too_large",
-            "unsupported_media_type",
-            "unsupported_image_format",
-            "undecodable_image",
-            "blank_image",
-            "not_found",
-            "not_ready",
-            "shutting_down",
-          ],
+          enum: [...Object.keys(STATUS), "internal"],
         },
         message: { type: "string" },
       },
@@ -50,6 +36,7 @@ const error = {
 const errors = Object.fromEntries(
   [
     ["400", "malformed body, missing field, bad base64, wrong pixel count, bad threshold"],
+    ["401", "API keys are configured and the request has none, or a wrong one (Authorization: Bearer <key>)"],
     ["413", "body or image too large"],
     ["415", "unsupported content type or image format"],
     ["422", "undecodable or blank image"],
@@ -130,5 +117,26 @@ export const openApi = {
         responses: { "200": { description: "ready" }, "503": errors["503"] },
       },
     },
+    "/metrics": {
+      get: {
+        summary:
+          "Prometheus text: requests by route and status, decode/inference/total latency histograms, " +
+          "images by format; whole-process counts; the model version as a label",
+        security: [{}, { apiKey: [] }],
+        responses: { "200": { description: "text/plain; version=0.0.4" }, "401": errors["401"] },
+      },
+    },
   },
+  components: {
+    securitySchemes: {
+      apiKey: {
+        type: "http",
+        scheme: "bearer",
+        description:
+          "Required on /verify, /embed and /metrics when the server sets API_KEYS or API_KEYS_FILE",
+      },
+    },
+  },
+  // No key needed unless the server is configured with some.
+  security: [{}, { apiKey: [] }],
 };

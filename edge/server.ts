@@ -5,6 +5,8 @@ import { loadVerifier } from "./verifier.ts";
 import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
 import { STATUS } from "./errors.ts";
 import { warmDecoders } from "../shared/decode.ts";
+import { Metrics } from "./metrics.ts";
+import { requestLog } from "./log.ts";
 
 export const WEIGHTS_DIR = new URL("../weights/", import.meta.url);
 
@@ -13,11 +15,32 @@ export const WEIGHTS_DIR = new URL("../weights/", import.meta.url);
  * verified. Images decode off the main thread (sharp's own threads), so a
  * request's two images decode in parallel.
  */
-export function buildApp(dir = WEIGHTS_DIR, load = loadVerifier, holdReadiness?: () => string | undefined) {
+export function buildApp(dir = WEIGHTS_DIR, load = loadVerifier, extra: Partial<AppOptions> = {}) {
   const verifier = load(dir);
+  const opts = {
+    assets: pageAssets(dir),
+    metrics: new Metrics(),
+    ...limitsFromEnv(),
+    ...productionFromEnv(),
+  };
+  const all = { ...opts, ...extra };
+  return { app: createApp({ verifier, ...all }), verifier, log: all.log };
+}
+
+/**
+ * CORS_ORIGINS (comma-separated, or *), API_KEYS (comma-separated) and
+ * API_KEYS_FILE (one key a line), REQUEST_LOG ("off": no request log).
+ * Throws if API_KEYS_FILE cannot be read: a server meant to need keys must
+ * not start without them.
+ */
+export function productionFromEnv(): Pick<AppOptions, "corsOrigins" | "apiKeys" | "log"> {
+  const list = (v?: string) => v?.split(/[,\n]/).map((x) => x.trim()).filter(Boolean) ?? [];
+  const file = Deno.env.get("API_KEYS_FILE");
+  const apiKeys = [...list(Deno.env.get("API_KEYS")), ...(file ? list(Deno.readTextFileSync(file)) : [])];
   return {
-    app: createApp({ verifier, assets: pageAssets(dir), holdReadiness, ...limitsFromEnv() }),
-    verifier,
+    corsOrigins: list(Deno.env.get("CORS_ORIGINS")),
+    apiKeys,
+    log: Deno.env.get("REQUEST_LOG") === "off" ? undefined : requestLog(),
   };
 }
 
@@ -47,6 +70,7 @@ export function pageAssets(dir: URL) {
   const file = (url: URL, type: string) => {
     let body: Uint8Array | undefined;
     return {
+      url,
       type,
       get body() {
         return body ??= Deno.readFileSync(url);
@@ -83,17 +107,17 @@ export async function startServer(
     hostname: string;
     reusePort?: boolean;
     dir?: URL;
-    holdReadiness?: () => string | undefined;
-  },
+  } & Partial<AppOptions>,
 ) {
-  const { app, verifier } = buildApp(opts.dir, loadVerifier, opts.holdReadiness);
+  const { port, hostname, reusePort, dir, ...extra } = opts;
+  const { app, verifier, log } = buildApp(dir, loadVerifier, extra);
   const v = await verifier;
   let inflight = 0, draining = false, firstAnswer = () => {};
   const answered = new Promise<void>((resolve) => firstAnswer = resolve);
   const server = Deno.serve({
-    port: opts.port,
-    hostname: opts.hostname,
-    reusePort: opts.reusePort,
+    port,
+    hostname,
+    reusePort,
     onListen: () => {},
   }, async (req, info) => {
     if (draining) {
@@ -123,6 +147,7 @@ export async function startServer(
       const deadline = Date.now() + DRAIN_MS;
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await server.shutdown();
+      await log?.flush();
     },
   };
 }

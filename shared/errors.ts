@@ -14,6 +14,7 @@ export type ClientErrorCode =
   | "undecodable_image"
   | "blank_image"
   | "not_found"
+  | "unauthorized"
   | "not_ready"
   | "shutting_down";
 
