@@ -16,7 +16,6 @@ import { openApi } from "./openapi.ts";
 import type { Verifier } from "./verifier.ts";
 import { type Metrics, ROUTES } from "./metrics.ts";
 import type { RequestLog } from "./log.ts";
-import { sniffFormat } from "../shared/format.ts";
 
 export interface AppOptions {
   /** The model, or a promise of it: requests before it settles get 503. */
