@@ -13,6 +13,7 @@ import { errorBody, onError } from "./errors.ts";
 import { readInputs } from "./inputs.ts";
 import { decoderInUse } from "../shared/decode.ts";
 import { openApi } from "./openapi.ts";
+import { staticFile } from "./static.ts";
 import type { Verifier } from "./verifier.ts";
 import { type Metrics, ROUTES } from "./metrics.ts";
 import type { RequestLog } from "./log.ts";
@@ -54,7 +55,7 @@ type Env = {
 /** The route label of a request: its route, "static" for the page's files, or "other". */
 function routeOf(c: Context, assets: Record<string, unknown>): string {
   const p = c.req.path;
-  return ROUTES.includes(p) ? p : p in assets ? "static" : "other";
+  return ROUTES.includes(p) ? p : p in assets || p.startsWith("/weights/") ? "static" : "other";
 }
 
 /** Count and time every answer (metrics) and write its log line (log). */
@@ -193,11 +194,18 @@ export function createApp(opts: AppOptions) {
       }));
   }
   for (const [path, asset] of Object.entries(opts.assets ?? {})) {
-    app.get(path, (c) =>
-      c.body(asset.body as Uint8Array<ArrayBuffer>, 200, {
-        "content-type": asset.type,
-        "cache-control": "no-cache",
-      }));
+    app.get(path, staticFile(asset, { page: path === "/" }));
+  }
+  // The weights again at a URL named by their SHA-256 (model.json lists it): immutable.
+  const weights = opts.assets?.["/weights/weights.bin"];
+  if (weights) {
+    const immutable = staticFile(weights, { immutable: true });
+    app.get("/weights/:file{[0-9a-f]{64}\\.bin}", (c) => {
+      if (c.req.param("file") !== `${model().sha256}.bin`) {
+        throw new ClientError("not_found", `No weights ${c.req.param("file")} here`);
+      }
+      return immutable(c);
+    });
   }
   app.get("/", (c) =>
     c.text(

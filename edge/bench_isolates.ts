@@ -1,8 +1,9 @@
 // deno task bench:isolates: the ways to serve on every core, side by side on
 // JSON /verify at concurrency 32 (autocannon, 10 s rounds, alternating): one
 // isolate, edge/main.ts's isolates (ISOLATES = cores), `deno serve
-// --parallel edge/serve.ts`, and our isolates without the serve task's cap on
-// V8's young generation; then, for edge/main.ts's isolates and `deno serve`,
+// --parallel edge/serve.ts`, our isolates with the request log off (metrics
+// cannot be turned off: they are counters), and without the serve task's cap
+// on V8's young generation; then, for edge/main.ts's isolates and `deno serve`,
 // what becomes of an upload in flight when SIGTERM arrives.
 import { digit, loadDataset } from "../train/mnist.ts";
 import { machine } from "../train/machine.ts";
@@ -49,6 +50,8 @@ const servers: Record<string, () => Promise<Spawned>> = {
   "edge/main.ts, 1 isolate": () => spawnServer({ env: { ISOLATES: "1" } }),
   [`edge/main.ts, ${cores} isolates`]: () => spawnServer({ env: { ISOLATES: String(cores) } }),
   [`deno serve --parallel (${cores} isolates)`]: denoServe,
+  [`edge/main.ts, ${cores} isolates, request log off (REQUEST_LOG=off)`]: () =>
+    spawnServer({ env: { ISOLATES: String(cores), REQUEST_LOG: "off" } }),
   [`edge/main.ts, ${cores} isolates, V8's default young generation (no ${YOUNG_GENERATION_CAP})`]: () =>
     spawnServer({
       env: { ISOLATES: String(cores) },

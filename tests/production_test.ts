@@ -2,6 +2,7 @@
 // keys, the request log, and whole-process /metrics over a real socket with
 // two isolates.
 import { createApp } from "../edge/app.ts";
+import { buildApp, WEIGHTS_DIR } from "../edge/server.ts";
 import { requestLog } from "../edge/log.ts";
 import { Metrics } from "../edge/metrics.ts";
 import { spawnServer } from "../edge/spawn.ts";
@@ -184,4 +185,51 @@ Deno.test("/metrics over a real socket with 2 isolates counts the whole process:
     child.kill("SIGTERM");
     await child.status;
   }
+});
+
+Deno.test("static files: ETag and 304, brotli or gzip when accepted, immutable weights at their SHA-256, the page's CSP", async () => {
+  const { app, verifier: loaded } = buildApp(WEIGHTS_DIR, undefined, { log: undefined });
+  const v = await loaded;
+  const get = (path: string, headers: Record<string, string> = {}) => app.request(path, { headers });
+  for (
+    const path of [
+      "/",
+      "/page/app.js",
+      "/vendor/tf.fesm.min.js",
+      "/weights/model.json",
+      "/weights/weights.bin",
+    ]
+  ) {
+    const first = await get(path, { "accept-encoding": "gzip, br" });
+    assertEquals(first.status, 200, path);
+    const etag = first.headers.get("etag")!;
+    assert(/^"[0-9a-f]{32}"$/.test(etag), `${path}: etag ${etag}`);
+    assertEquals(first.headers.get("cache-control"), "no-cache", path);
+    const body = new Uint8Array(await first.arrayBuffer());
+    const plain = new Uint8Array(await (await get(path)).arrayBuffer());
+    if (path !== "/weights/weights.bin") { // text compresses; quantized weights barely
+      assertEquals(first.headers.get("content-encoding"), "br", path);
+      assert(body.length < 0.5 * plain.length, `${path}: ${body.length} of ${plain.length} bytes`);
+      const gz = await get(path, { "accept-encoding": "gzip" });
+      assertEquals(gz.headers.get("content-encoding"), "gzip");
+      const unzipped = await new Response(gz.body!.pipeThrough(new DecompressionStream("gzip")))
+        .arrayBuffer();
+      assertEquals(new Uint8Array(unzipped), plain, `${path}: gzip round trip`);
+    }
+    const again = await get(path, { "if-none-match": etag, "accept-encoding": "gzip, br" });
+    assertEquals([again.status, (await again.arrayBuffer()).byteLength], [304, 0], path);
+  }
+  const immutable = await get(`/weights/${v.sha256}.bin`);
+  assertEquals(immutable.status, 200);
+  assertEquals(immutable.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  assertEquals(
+    new Uint8Array(await immutable.arrayBuffer()),
+    await Deno.readFile(new URL("weights.bin", WEIGHTS_DIR)),
+  );
+  const wrong = await get(`/weights/${"0".repeat(64)}.bin`);
+  assertEquals(wrong.status, 404);
+  await wrong.body?.cancel();
+  const csp = (await get("/")).headers.get("content-security-policy")!;
+  assert(/script-src 'self' 'sha256-[A-Za-z0-9+/]+=*'/.test(csp) && csp.includes("default-src 'self'"), csp);
+  assert(!csp.includes("unsafe-inline") && !csp.includes("unsafe-eval"), csp);
 });

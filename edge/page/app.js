@@ -876,10 +876,9 @@ var model;
 function browserModel() {
   model ??= (async () => {
     await tf2.setBackend("cpu");
-    const [text, bin] = await Promise.all([
-      fetch("/weights/model.json").then((r) => r.text()),
-      fetch("/weights/weights.bin").then((r) => r.arrayBuffer())
-    ]);
+    const text = await (await fetch("/weights/model.json")).text();
+    const sha = Object.values(JSON.parse(text).userDefinedMetadata.files)[0].sha256;
+    const bin = await (await fetch(`/weights/${sha}.bin`)).arrayBuffer();
     const art = await loadArtifact(text, new Uint8Array(bin));
     return {
       m: createTfModel(foldBatchNorm(art.params, art.config), art.config),

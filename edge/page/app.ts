@@ -151,10 +151,12 @@ let model: Promise<{ m: TfModel; threshold: number }> | undefined;
 function browserModel() {
   model ??= (async () => {
     await tf.setBackend("cpu");
-    const [text, bin] = await Promise.all([
-      fetch("/weights/model.json").then((r) => r.text()),
-      fetch("/weights/weights.bin").then((r) => r.arrayBuffer()),
-    ]);
+    // The weights at the URL their SHA-256 names, which the server marks immutable: a repeat visit keeps them.
+    const text = await (await fetch("/weights/model.json")).text();
+    const sha =
+      Object.values(JSON.parse(text).userDefinedMetadata.files as Record<string, { sha256: string }>)[0]
+        .sha256;
+    const bin = await (await fetch(`/weights/${sha}.bin`)).arrayBuffer();
     const art = await loadArtifact(text, new Uint8Array(bin));
     return {
       m: createTfModel(foldBatchNorm(art.params, art.config), art.config),
