@@ -36,7 +36,7 @@ export interface AppOptions {
   /** Whole-process counters (edge/metrics.ts) for GET /metrics; none: no /metrics route. */
   metrics?: Metrics;
   /** Isolates serving in this process, for /metrics (default 1). */
-  isolates?: () => number;
+  isolates?: number;
   /** Where each request's log line goes; none: no request log. */
   log?: RequestLog;
   /** Static files by path (the demo page, its script, TF.js, the weights); "/" is the page. `body` is read when a request asks for it. */
@@ -189,7 +189,7 @@ export function createApp(opts: AppOptions) {
   const metrics = opts.metrics;
   if (metrics) {
     app.get("/metrics", (c) =>
-      c.text(metrics.render(model(), opts.isolates?.() ?? 1), 200, {
+      c.text(metrics.render(model(), opts.isolates ?? 1), 200, {
         "content-type": "text/plain; version=0.0.4; charset=utf-8",
       }));
   }

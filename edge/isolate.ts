@@ -27,7 +27,7 @@ self_.onmessage = async (e) => {
     ...listen,
     dir: listen.dir ? new URL(listen.dir) : undefined,
     metrics: new Metrics(metrics),
-    isolates: () => isolates,
+    isolates,
   }).then((s) => {
     self_.postMessage("listening");
     return s;

@@ -26,7 +26,7 @@ const metrics = new Metrics();
 
 let server;
 try {
-  server = await startServer({ ...listen, holdReadiness, metrics, isolates: () => isolates });
+  server = await startServer({ ...listen, holdReadiness, metrics, isolates });
 } catch (e) {
   console.error(`Refusing to start: ${(e as Error).message}`);
   Deno.exit(1);

@@ -82,3 +82,40 @@ export async function waitUntilOk(child: Deno.ChildProcess, url: string, what: s
   child.kill("SIGKILL");
   throw new Error(`${what} did not become ready in ${seconds} s`);
 }
+
+/** Deno Deploy's runtime as its documentation states it (deploy/reference/runtime, read 2026-12-02). */
+export const DEPLOY_DENO = "2.5.0";
+
+/** The path of Deno `version`'s binary, from npm (npx caches it; CI fetches its own Deno the same way). */
+export async function denoFromNpm(version: string): Promise<string> {
+  const out = await new Deno.Command("npx", {
+    args: ["--yes", `deno@${version}`, "eval", "console.log(Deno.execPath(), Deno.version.deno)"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const [path, v] = new TextDecoder().decode(out.stdout).trim().split(" ");
+  if (!out.success || v !== version) throw new Error(`npx deno@${version} gave ${v ?? "nothing"}`);
+  return path;
+}
+
+/**
+ * edge/main.ts as Deno Deploy runs it: Deno `deno` (a path), --allow-all and
+ * no other flag, DENO_DEPLOYMENT_ID set (so one isolate); ready on /readyz
+ * unless `wait` is false.
+ */
+export async function spawnAsDeploy(
+  deno: string,
+  env: Record<string, string> = {},
+  wait = true,
+): Promise<Spawned> {
+  const port = freePort(), base = `http://127.0.0.1:${port}`;
+  const child = new Deno.Command(deno, {
+    args: ["run", "--allow-all", "edge/main.ts"],
+    cwd: root(""),
+    env: { PORT: String(port), HOST: "127.0.0.1", DENO_DEPLOYMENT_ID: "local", ...env },
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  if (wait) await waitUntilOk(child, `${base}/readyz`, `edge/main.ts on ${deno}`, 30);
+  return { child, base };
+}

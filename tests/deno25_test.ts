@@ -3,40 +3,16 @@
 // its own Deno, run as Deploy runs it: --allow-all, no other flag, DENO_DEPLOYMENT_ID set (one isolate).
 // Its /verify answers on real MNIST pairs, JSON and PNG, must equal this runtime's in-process scores.
 import { assert, assertClose, assertEquals } from "./assert.ts";
-import { freePort, waitUntilOk } from "../edge/spawn.ts";
+import { denoFromNpm, DEPLOY_DENO, spawnAsDeploy } from "../edge/spawn.ts";
 import { loadVerifier } from "../edge/verifier.ts";
 import { WEIGHTS_DIR } from "../edge/server.ts";
 import { digit, digitPng, loadDataset } from "../train/mnist.ts";
 import { FORM_TYPE, pngForm } from "../edge/loadgen.ts";
 import { toMnist } from "../shared/preprocess.ts";
 
-const DEPLOY_DENO = "2.5.0";
-
-/** The Deno binary of `version`, from npm (npx caches it). */
-async function denoFromNpm(version: string): Promise<string> {
-  const out = await new Deno.Command("npx", {
-    args: ["--yes", `deno@${version}`, "eval", "console.log(Deno.execPath(), Deno.version.deno)"],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  assert(out.success, `npx deno@${version} failed`);
-  const [path, v] = new TextDecoder().decode(out.stdout).trim().split(" ");
-  assertEquals(v, version);
-  return path;
-}
-
 Deno.test(`edge/main.ts on Deno ${DEPLOY_DENO} as Deno Deploy runs it answers /verify as this runtime does`, async () => {
-  const deno = await denoFromNpm(DEPLOY_DENO);
-  const port = freePort(), base = `http://127.0.0.1:${port}`;
-  const child = new Deno.Command(deno, {
-    args: ["run", "--allow-all", "edge/main.ts"],
-    cwd: new URL("../", import.meta.url).pathname,
-    env: { PORT: String(port), HOST: "127.0.0.1", DENO_DEPLOYMENT_ID: "test" },
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
+  const { child, base } = await spawnAsDeploy(await denoFromNpm(DEPLOY_DENO), { REQUEST_LOG: "off" });
   try {
-    await waitUntilOk(child, `${base}/readyz`, `edge/main.ts on Deno ${DEPLOY_DENO}`, 30);
     const { test } = loadDataset();
     const v = await loadVerifier(WEIGHTS_DIR);
     for (const [i, j] of [[0, 1], [3, 10], [2, 5]]) {
