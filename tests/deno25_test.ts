@@ -2,7 +2,7 @@
 // Deno 2.5.0", docs.deno.com deploy/reference/runtime, read 2026-12-02), fetched from npm as CI fetches
 // its own Deno, run as Deploy runs it: --allow-all, no other flag, DENO_DEPLOYMENT_ID set (one isolate).
 // Its /verify answers on real MNIST pairs, JSON and PNG, must equal this runtime's in-process scores.
-import { assert, assertClose, assertEquals } from "./assert.ts";
+import { assertClose, assertEquals } from "./assert.ts";
 import { denoFromNpm, DEPLOY_DENO, spawnAsDeploy } from "../edge/spawn.ts";
 import { loadVerifier } from "../edge/verifier.ts";
 import { WEIGHTS_DIR } from "../edge/server.ts";
