@@ -1,27 +1,12 @@
-// The one table from error code to HTTP status, and the one error handler:
+// The one error handler, by the status table of shared/errors.ts:
 // client mistakes become {error: {code, message}}; anything else is logged
 // and answered with an opaque 500 (never a stack trace).
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ClientError, type ClientErrorCode } from "../shared/errors.ts";
+import { ClientError, ERROR_STATUS } from "../shared/errors.ts";
 
-export const STATUS: Record<ClientErrorCode, 400 | 401 | 404 | 413 | 415 | 422 | 503> = {
-  bad_request: 400,
-  missing_field: 400,
-  bad_base64: 400,
-  bad_pixels: 400,
-  bad_threshold: 400,
-  body_too_large: 413,
-  image_too_large: 413,
-  unsupported_media_type: 415,
-  unsupported_image_format: 415,
-  undecodable_image: 422,
-  blank_image: 422,
-  not_found: 404,
-  unauthorized: 401,
-  not_ready: 503,
-  shutting_down: 503,
-};
+/** HTTP status by error code (shared/errors.ts's table). */
+export const STATUS = ERROR_STATUS;
 
 export function errorBody(code: string, message: string, c: Context) {
   return { error: { code, message }, request_id: c.get("requestId") };

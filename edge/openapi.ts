@@ -1,5 +1,5 @@
 // OpenAPI 3.1 description of the service, served at GET /openapi.json.
-import { STATUS } from "./errors.ts";
+import { ERROR_STATUS } from "../shared/errors.ts";
 const image = {
   oneOf: [
     {
@@ -25,7 +25,7 @@ const error = {
       properties: {
         code: {
           type: "string",
-          enum: [...Object.keys(STATUS), "internal"],
+          enum: Object.keys(ERROR_STATUS),
         },
         message: { type: "string" },
       },

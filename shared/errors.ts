@@ -1,22 +1,31 @@
 // One error type for everything a client can get wrong. `code` is stable
 // (clients switch on it); the edge maps codes to HTTP statuses in one table.
 
-export type ClientErrorCode =
-  | "bad_request"
-  | "missing_field"
-  | "bad_base64"
-  | "bad_pixels"
-  | "bad_threshold"
-  | "body_too_large"
-  | "image_too_large"
-  | "unsupported_media_type"
-  | "unsupported_image_format"
-  | "undecodable_image"
-  | "blank_image"
-  | "not_found"
-  | "unauthorized"
-  | "not_ready"
-  | "shutting_down";
+/**
+ * Every error code the API answers with, and its HTTP status: the one table
+ * (edge/errors.ts maps errors by it; the OpenAPI description lists it).
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  missing_field: 400,
+  bad_base64: 400,
+  bad_pixels: 400,
+  bad_threshold: 400,
+  unauthorized: 401,
+  not_found: 404,
+  body_too_large: 413,
+  image_too_large: 413,
+  unsupported_media_type: 415,
+  unsupported_image_format: 415,
+  undecodable_image: 422,
+  blank_image: 422,
+  internal: 500,
+  not_ready: 503,
+  shutting_down: 503,
+} as const;
+
+/** What a client's request (or the server's state) can be refused with: every code but `internal`. */
+export type ClientErrorCode = Exclude<keyof typeof ERROR_STATUS, "internal">;
 
 export class ClientError extends Error {
   constructor(readonly code: ClientErrorCode, message: string) {

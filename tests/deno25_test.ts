@@ -7,7 +7,7 @@ import { denoFromNpm, DEPLOY_DENO, spawnAsDeploy } from "../edge/spawn.ts";
 import { loadVerifier } from "../edge/verifier.ts";
 import { WEIGHTS_DIR } from "../edge/server.ts";
 import { digit, digitPng, loadDataset } from "../train/mnist.ts";
-import { FORM_TYPE, pngForm } from "../edge/loadgen.ts";
+import { FORM_TYPE, pngForm } from "../bench/loadgen.ts";
 import { toMnist } from "../shared/preprocess.ts";
 
 Deno.test(`edge/main.ts on Deno ${DEPLOY_DENO} as Deno Deploy runs it answers /verify as this runtime does`, async () => {

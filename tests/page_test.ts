@@ -18,6 +18,10 @@ import { meanAbsDiff } from "./fixtures.ts";
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 if (!hasChromium) {
+  // In CI (CI=true) a page that no browser ran is a failure, not a skip.
+  if (Deno.env.get("CI") === "true") {
+    throw new Error(`page_test: ${CHROMIUM} not found in CI (apt-get install chromium)`);
+  }
   console.warn(`page_test: ${CHROMIUM} not found, browser tests skipped (apt-get install chromium)`);
 }
 const OUT = new URL("../out/screens/", import.meta.url).pathname;

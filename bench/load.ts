@@ -7,7 +7,7 @@ import autocannon from "autocannon";
 import { FORM_TYPE, pngForm } from "./loadgen.ts";
 import { digit, digitPng, loadDataset } from "../train/mnist.ts";
 import { machine, rssMiB } from "../train/machine.ts";
-import { spawnServer } from "./spawn.ts";
+import { spawnServer } from "../edge/spawn.ts";
 
 const seconds = Number(Deno.args[0] ?? 60), connections = Number(Deno.args[1] ?? 64);
 console.log(`machine: ${await machine()}`);

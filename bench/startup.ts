@@ -1,7 +1,7 @@
 // What a cold start is made of: each phase of loading the service, timed in
 // a fresh process (run as a child of `deno task bench:edge`, which prints the
 // medians). Run directly, it prints one process's phases as JSON.
-import { serveFlags } from "./spawn.ts";
+import { serveFlags } from "../edge/spawn.ts";
 
 /** Milliseconds per phase, in order, of one fresh process. */
 async function phases(): Promise<Record<string, number>> {
@@ -12,7 +12,7 @@ async function phases(): Promise<Record<string, number>> {
     out[name] = now - t;
     t = now;
   };
-  await import("./server.ts");
+  await import("../edge/server.ts");
   lap("import the app (Hono, the edge, shared/)");
   await import("sharp");
   lap("import sharp and libvips (done on first use, or a second after start-up)");

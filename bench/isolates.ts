@@ -15,7 +15,7 @@ import {
   spawnServer,
   waitUntilOk,
   YOUNG_GENERATION_CAP,
-} from "./spawn.ts";
+} from "../edge/spawn.ts";
 
 console.log(`machine: ${await machine()}`);
 const { test } = loadDataset();

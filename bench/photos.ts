@@ -11,7 +11,7 @@ import { decodeJs } from "../shared/decode_js.ts";
 import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import { phonePhoto } from "../tools/phone_photo.ts";
-import { spawnServer } from "./spawn.ts";
+import { spawnServer } from "../edge/spawn.ts";
 import { rssMiB } from "../train/machine.ts";
 
 type Fmt = (xs: number[]) => string;

@@ -7,7 +7,7 @@
 import { digit, digitPng, loadDataset } from "../train/mnist.ts";
 import { machine, rssMiB } from "../train/machine.ts";
 import { FORM_TYPE, pngForm } from "./loadgen.ts";
-import { denoFromNpm, DEPLOY_DENO, spawnAsDeploy } from "./spawn.ts";
+import { denoFromNpm, DEPLOY_DENO, spawnAsDeploy } from "../edge/spawn.ts";
 
 console.log(`machine: ${await machine()}`);
 const { test } = loadDataset();

@@ -3,7 +3,7 @@
 // served (brotli/gzip, ETag revalidation, the weights immutable at their
 // SHA-256) against the same files sent whole every time (what a server
 // without compression or validators sends).
-import { spawnServer } from "./spawn.ts";
+import { spawnServer } from "../edge/spawn.ts";
 
 const { child, base } = await spawnServer({ env: { REQUEST_LOG: "off" } });
 const model = await (await fetch(`${base}/weights/model.json`)).json();

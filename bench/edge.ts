@@ -12,8 +12,8 @@ import * as tf from "@tensorflow/tfjs";
 import { cannon, FORM_TYPE, pngForm, type Run } from "./loadgen.ts";
 import jpeg from "jpeg-js";
 import { useBackend } from "../shared/backend.ts";
-import { loadVerifier } from "./verifier.ts";
-import { WEIGHTS_DIR } from "./server.ts";
+import { loadVerifier } from "../edge/verifier.ts";
+import { WEIGHTS_DIR } from "../edge/server.ts";
 import { digitPng, loadDataset } from "../train/mnist.ts";
 import { createRng } from "../shared/rng.ts";
 import { machine, rssMiB } from "../train/machine.ts";
@@ -24,10 +24,10 @@ import {
   spawnServer,
   waitUntilOk,
   YOUNG_GENERATION_CAP,
-} from "./spawn.ts";
+} from "../edge/spawn.ts";
 import { decodeImage } from "../shared/decode.ts";
-import { benchPhotos } from "./bench_photos.ts";
-import { startupPhases } from "./bench_startup.ts";
+import { benchPhotos } from "./photos.ts";
+import { startupPhases } from "./startup.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import { readArtifactDir } from "../train/artifact_io.ts";
 import { foldBatchNorm } from "../shared/model.ts";
@@ -122,7 +122,7 @@ async function coldStart(body: BodyInit, type: string): Promise<number> {
   const port = freePort(), url = `http://127.0.0.1:${port}/verify`;
   const t0 = performance.now();
   const c = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...serveFlags(), new URL("./main.ts", import.meta.url).pathname],
+    args: ["run", ...serveFlags(), new URL("../edge/main.ts", import.meta.url).pathname],
     env: { PORT: String(port), HOST: "127.0.0.1" },
     stdout: "null",
   }).spawn();
