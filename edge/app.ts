@@ -127,6 +127,23 @@ function requireKey(keys: string[]): MiddlewareHandler {
   };
 }
 
+/**
+ * The service as a Hono app: POST /verify and /embed (multipart files or
+ * JSON), GET /healthz, /readyz, /metrics, /openapi.json, and the page's
+ * files. Every error is {error: {code, message}, request_id} with the status
+ * of shared/errors.ts's table. `opts.verifier` may be a promise: model routes
+ * answer 503 not_ready until it settles.
+ *
+ * @example
+ * ```ts
+ * import { loadVerifier } from "./verifier.ts";
+ * import { WEIGHTS_DIR } from "./server.ts";
+ *
+ * const app = createApp({ verifier: loadVerifier(WEIGHTS_DIR) });
+ * const r = await app.request("/healthz");
+ * console.log(r.status); // 200
+ * ```
+ */
 export function createApp(opts: AppOptions) {
   let ready = opts.verifier instanceof Promise ? undefined : opts.verifier;
   let failure: string | undefined;
@@ -207,12 +224,15 @@ export function createApp(opts: AppOptions) {
       return immutable(c);
     });
   }
-  app.get("/", (c) =>
-    c.text(
-      "Same-digit verifier: POST two digit images, get whether they show the same digit.\n\n" +
-        "  curl -F a=@one.png -F b=@two.png http://HOST/verify\n\n" +
-        'Also: POST /embed (one image as field "image"), GET /healthz, GET /readyz, GET /openapi.json\n',
-    ));
+  // Without the page (an app built with no assets): a plain-text pointer to the API.
+  if (!opts.assets?.["/"]) {
+    app.get("/", (c) =>
+      c.text(
+        "Same-digit verifier: POST two digit images, get whether they show the same digit.\n\n" +
+          "  curl -F a=@one.png -F b=@two.png http://HOST/verify\n\n" +
+          'Also: POST /embed (one image as field "image"), GET /healthz, GET /readyz, GET /metrics, GET /openapi.json\n',
+      ));
+  }
 
   app.post("/verify", limit, async (c) => {
     const m = model();

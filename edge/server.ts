@@ -121,10 +121,13 @@ export async function startServer(
     onListen: () => {},
   }, async (req, info) => {
     if (draining) {
+      // The one error shape, request id included, though the app is not asked.
+      const given = req.headers.get("x-request-id") ?? "";
+      const id = /^[\w\-]{1,255}$/.test(given) ? given : crypto.randomUUID(); // as Hono's requestId()
       const error = { code: "shutting_down", message: "Server is shutting down; retry on another instance" };
-      return Response.json({ error }, {
+      return Response.json({ error, request_id: id }, {
         status: STATUS.shutting_down,
-        headers: { connection: "close", "retry-after": "1" },
+        headers: { connection: "close", "retry-after": "1", "x-request-id": id },
       });
     }
     inflight++;

@@ -69,7 +69,9 @@ Deno.test("the served entry (3 isolates) answers multipart /verify and drains an
   child.kill("SIGTERM");
   await new Promise((r) => setTimeout(r, 50));
   const late = await fetch(`${base}/healthz`);
-  assertEquals([late.status, (await late.json()).error.code], [503, "shutting_down"]);
+  const lateBody = await late.json();
+  assertEquals([late.status, lateBody.error.code], [503, "shutting_down"]);
+  assert(typeof lateBody.request_id === "string" && lateBody.request_id === late.headers.get("x-request-id"));
   const r = await inflight;
   if (r.status !== 200) console.error(new TextDecoder().decode((await child.output()).stderr));
   assertEquals(r.status, 200);
