@@ -7,9 +7,9 @@
 // GET /healthz) beside the PyTorch + FastAPI reference server when
 // /usr/bin/python3 has torch, fastapi and uvicorn (alternating rounds); in
 // process, the photo path's decoding and preprocessing; then phone photos
-// (edge/bench_photos.ts). Prints medians and p99s and the machine.
+// (bench/photos.ts). Prints medians and p99s and the machine.
 import * as tf from "@tensorflow/tfjs";
-import { cannon, FORM_TYPE, pngForm, type Run } from "./loadgen.ts";
+import { cannon, FORM_TYPE, pairForm, pngForm, type Run } from "./loadgen.ts";
 import jpeg from "jpeg-js";
 import { useBackend } from "../shared/backend.ts";
 import { loadVerifier } from "../edge/verifier.ts";
@@ -154,31 +154,28 @@ for (const [phase, ms] of await startupPhases()) {
   console.log(`  start-up phase, ${phase}: median ${ms.toFixed(1)} ms`);
 }
 
+/** POST `body` to `base`/verify (FormData sets its own content type). */
+const postTo = (base: string, body: BodyInit, type?: string) =>
+  fetch(`${base}/verify`, { method: "POST", body, headers: type ? { "content-type": type } : {} });
+
 // Memory: a mixed load (arrays, PNGs, a photo every 50th, a bad request
 // every 10th) at concurrency 8; RSS after 1,000 (warm-up) and after 10,000,
 // and each isolate's memory from /readyz (a new connection each time, so that
 // they land on different isolates). First on a server without the young
 // generation's cap (V8's default), then on the one the rest of this bench uses.
 async function mixedLoad({ child, base }: Spawned, name: string) {
-  const post = (body: BodyInit, type?: string) =>
-    fetch(`${base}/verify`, { method: "POST", body, headers: type ? { "content-type": type } : {} });
-  const form = (x: Uint8Array, y: Uint8Array, type: string) => {
-    const f = new FormData();
-    f.append("a", new Blob([x as Uint8Array<ArrayBuffer>], { type }), "a");
-    f.append("b", new Blob([y as Uint8Array<ArrayBuffer>], { type }), "b");
-    return f;
-  };
+  const post = (body: BodyInit, type?: string) => postTo(base, body, type);
   let sent = 0;
   const mixed = (until: number) =>
     Promise.all(Array.from({ length: 8 }, async () => {
       while (sent < until) {
         const k = sent++;
         const r = k % 50 === 0
-          ? await post(form(photos[0], photos[1], "image/jpeg"))
+          ? await post(pairForm(photos[0], photos[1], "image/jpeg"))
           : k % 10 === 0
           ? await post('{"a": [1, 2], "b": "x"}', "application/json")
           : k % 2
-          ? await post(form(pngs[0], pngs[1], "image/png"))
+          ? await post(pairForm(pngs[0], pngs[1], "image/png"))
           : await post(jsonBody, "application/json");
         await r.arrayBuffer();
       }
@@ -221,14 +218,8 @@ async function mixedLoad({ child, base }: Spawned, name: string) {
 }
 const { child, base } = await spawnServer();
 await mixedLoad({ child, base }, `the serve task (${YOUNG_GENERATION_CAP})`);
-const postJson = (body = jsonBody) =>
-  fetch(`${base}/verify`, { method: "POST", body, headers: { "content-type": "application/json" } });
-const postForm = (x: Uint8Array, y: Uint8Array, type: string) => {
-  const f = new FormData();
-  f.append("a", new Blob([x as Uint8Array<ArrayBuffer>], { type }), "a");
-  f.append("b", new Blob([y as Uint8Array<ArrayBuffer>], { type }), "b");
-  return fetch(`${base}/verify`, { method: "POST", body: f });
-};
+const postJson = (body = jsonBody) => postTo(base, body, "application/json");
+const postForm = (x: Uint8Array, y: Uint8Array, type: string) => postTo(base, pairForm(x, y, type));
 async function serial(name: string, n: number, send: () => Promise<Response>) {
   const ts: number[] = [];
   for (let i = 0; i < n; i++) {

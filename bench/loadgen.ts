@@ -27,6 +27,14 @@ export function pngForm(files: Record<string, Uint8Array>): Buffer {
 
 export const FORM_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
 
+/** The two images of a /verify as fields a and b of a FormData (for fetch), both of `type`. */
+export function pairForm(a: Uint8Array, b: Uint8Array, type: string): FormData {
+  const f = new FormData();
+  f.append("a", new Blob([a as Uint8Array<ArrayBuffer>], { type }), "a");
+  f.append("b", new Blob([b as Uint8Array<ArrayBuffer>], { type }), "b");
+  return f;
+}
+
 export interface Run {
   rps: number;
   p50: number;

@@ -18,16 +18,13 @@ async function get(path: string, headers: Record<string, string>) {
   await conn.write(
     new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${head}\r\n`),
   );
-  const bytes: number[] = [];
-  const buf = new Uint8Array(65536);
-  for (let n; (n = await conn.read(buf)) !== null;) bytes.push(...buf.subarray(0, n));
-  conn.close();
-  const text = new TextDecoder("latin1").decode(new Uint8Array(bytes)), end = text.indexOf("\r\n\r\n");
+  const all = new Uint8Array(await new Response(conn.readable).arrayBuffer()); // to the server's close
+  const text = new TextDecoder("latin1").decode(all.subarray(0, 65536)), end = text.indexOf("\r\n\r\n");
   const lines = text.slice(0, end).split("\r\n");
   const h = new Map(
     lines.slice(1).map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
   );
-  return { status: Number(lines[0].split(" ")[1]), headers: h, body: bytes.length - end - 4 };
+  return { status: Number(lines[0].split(" ")[1]), headers: h, body: all.length - end - 4 };
 }
 
 /** A visit: every file the page loads, revalidated or skipped as `cache` says; bytes of the bodies received. */

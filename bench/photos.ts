@@ -12,6 +12,7 @@ import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import { phonePhoto } from "../tools/phone_photo.ts";
 import { spawnServer } from "../edge/spawn.ts";
+import { pairForm } from "./loadgen.ts";
 import { rssMiB } from "../train/machine.ts";
 
 type Fmt = (xs: number[]) => string;
@@ -87,10 +88,7 @@ export async function benchPhotos(fmt: Fmt) {
     return Number(new TextDecoder().decode(out.stdout).match(/(\d+)/)![1]) / 1024;
   };
   const post = async (a: Uint8Array, b: Uint8Array, type = "image/jpeg") => {
-    const f = new FormData();
-    f.append("a", new Blob([a as Uint8Array<ArrayBuffer>], { type }), "a");
-    f.append("b", new Blob([b as Uint8Array<ArrayBuffer>], { type }), "b");
-    const r = await fetch(`${base}/verify`, { method: "POST", body: f });
+    const r = await fetch(`${base}/verify`, { method: "POST", body: pairForm(a, b, type) });
     const body = await r.json();
     if (r.status !== 200 && r.status !== 413) throw new Error(`/verify: ${r.status} ${JSON.stringify(body)}`);
     return body;
