@@ -4,8 +4,8 @@
 // first /verify answer, 5 times) and RSS after 1,000 and 10,000 requests
 // (JSON arrays and 28x28 PNGs alternating, a bad request every 10th, 8
 // connections). Prints medians and the machine.
-import { digit, digitPng, loadDataset } from "../train/mnist.ts";
-import { machine, rssMiB } from "../train/machine.ts";
+import { digit, digitPng, loadDataset } from "../train/data/mnist.ts";
+import { machine, rssMiB } from "./machine.ts";
 import { FORM_TYPE, pngForm } from "./loadgen.ts";
 import { denoFromNpm, DEPLOY_DENO, spawnAsDeploy } from "../edge/spawn.ts";
 

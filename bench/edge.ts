@@ -14,9 +14,9 @@ import jpeg from "jpeg-js";
 import { useBackend } from "../shared/backend.ts";
 import { loadVerifier } from "../edge/verifier.ts";
 import { WEIGHTS_DIR } from "../edge/server.ts";
-import { digitPng, loadDataset } from "../train/mnist.ts";
+import { digitPng, loadDataset } from "../train/data/mnist.ts";
 import { createRng } from "../shared/rng.ts";
-import { machine, rssMiB } from "../train/machine.ts";
+import { machine, rssMiB } from "./machine.ts";
 import {
   freePort,
   serveFlags,

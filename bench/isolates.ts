@@ -5,8 +5,8 @@
 // cannot be turned off: they are counters), and without the serve task's cap
 // on V8's young generation; then, for edge/main.ts's isolates and `deno serve`,
 // what becomes of an upload in flight when SIGTERM arrives.
-import { digit, loadDataset } from "../train/mnist.ts";
-import { machine } from "../train/machine.ts";
+import { digit, loadDataset } from "../train/data/mnist.ts";
+import { machine } from "./machine.ts";
 import { cannon, type Run } from "./loadgen.ts";
 import {
   freePort,

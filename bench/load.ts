@@ -5,8 +5,8 @@
 // requests/s, latency p50/p99, responses by status, errors, and RSS.
 import autocannon from "autocannon";
 import { FORM_TYPE, pngForm } from "./loadgen.ts";
-import { digit, digitPng, loadDataset } from "../train/mnist.ts";
-import { machine, rssMiB } from "../train/machine.ts";
+import { digit, digitPng, loadDataset } from "../train/data/mnist.ts";
+import { machine, rssMiB } from "./machine.ts";
 import { spawnServer } from "../edge/spawn.ts";
 
 const seconds = Number(Deno.args[0] ?? 60), connections = Number(Deno.args[1] ?? 64);

@@ -13,12 +13,12 @@ import { useBackend } from "../shared/backend.ts";
 import { SEED_MODEL } from "../shared/config.ts";
 import { initParams } from "../shared/params.ts";
 import { createRng } from "../shared/rng.ts";
-import { registerWasmGradKernels } from "../train/kernels.ts";
-import { DEFAULT_DATA_DIR, loadDataset } from "../train/mnist.ts";
-import { balancedPairs, fillBatch } from "../train/pairs.ts";
-import { localRunner, type StepRunner, stepsInFlight, workerRunner } from "../train/replicas.ts";
+import { registerWasmGradKernels } from "../train/kernels/kernels.ts";
+import { DEFAULT_DATA_DIR, loadDataset } from "../train/data/mnist.ts";
+import { balancedPairs, fillBatch } from "../train/data/pairs.ts";
+import { localRunner, type StepRunner, stepsInFlight, workerRunner } from "../train/parallel/replicas.ts";
 import { createTrainer, disposeTrainer, trainStep } from "../train/step.ts";
-import { machine } from "../train/machine.ts";
+import { machine } from "./machine.ts";
 
 const { values: a } = parseArgs({
   options: {

@@ -1,4 +1,4 @@
-import { augmentBatch } from "../train/augment.ts";
+import { augmentBatch } from "../train/data/augment.ts";
 import { learningRate, type TrainOptions } from "../train/loop.ts";
 import { createRng } from "../shared/rng.ts";
 import { assert, assertClose, assertEquals } from "./assert.ts";

@@ -6,7 +6,7 @@ import { assertClose, assertEquals } from "./assert.ts";
 import { denoFromNpm, DEPLOY_DENO, spawnAsDeploy } from "../edge/spawn.ts";
 import { loadVerifier } from "../edge/verifier.ts";
 import { WEIGHTS_DIR } from "../edge/server.ts";
-import { digit, digitPng, loadDataset } from "../train/mnist.ts";
+import { digit, digitPng, loadDataset } from "../train/data/mnist.ts";
 import { FORM_TYPE, pngForm } from "../bench/loadgen.ts";
 import { toMnist } from "../shared/preprocess.ts";
 

@@ -1,6 +1,6 @@
 import { gzipSync } from "node:zlib";
-import { IdxError, makeSplit, parseIdxImages, parseIdxLabels } from "../train/idx.ts";
-import { loadDataset } from "../train/mnist.ts";
+import { IdxError, makeSplit, parseIdxImages, parseIdxLabels } from "../train/data/idx.ts";
+import { loadDataset } from "../train/data/mnist.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 
 function idx3(count: number, rows = 28, cols = 28, fill = 7): Uint8Array {

@@ -14,7 +14,7 @@ import type { ModelConfig } from "../shared/config.ts";
 import type { ParamMap } from "../shared/params.ts";
 import { WEIGHTS_DIR } from "../edge/server.ts";
 import { readArtifactDir } from "../train/artifact_io.ts";
-import { loadDataset } from "../train/mnist.ts";
+import { loadDataset } from "../train/data/mnist.ts";
 import { assert, assertClose, assertEquals } from "./assert.ts";
 
 await useBackend("wasm");

@@ -32,8 +32,9 @@ for (const kind of ["png", "jpeg", "heic"] as const) {
   Deno.test(`the largest ${kind.toUpperCase()} decodes with peak RSS under 512 MiB (Deno Deploy's smallest)`, async () => {
     const path = await Deno.makeTempFile({ suffix: `.${kind}` });
     try {
-      if (kind === "heic") await Deno.copyFile(new URL("./robust/phone-6-4.heic", import.meta.url), path);
-      else {
+      if (kind === "heic") {
+        await Deno.copyFile(new URL("../data/robust/phone-6-4.heic", import.meta.url), path);
+      } else {
         const page = sharp({ create: { width: 8064, height: 6048, channels: 3, background: "#ebebeb" } })
           .composite([{ input: await sharp(SEVEN).resize(4800).toBuffer(), left: 1000, top: 600 }]);
         await (kind === "png" ? page.png({ compressionLevel: 1 }) : page.jpeg({ quality: 80 })).toFile(path);

@@ -6,7 +6,7 @@ import {
   sameClassRate,
   summarize,
   tarAtFar,
-} from "../train/metrics.ts";
+} from "../train/eval/metrics.ts";
 import { assertClose, assertEquals } from "./assert.ts";
 
 Deno.test("summarize() reproduces the seed's 88.79 / 97.78 / 98.82 from 396/9/50/4545", () => {

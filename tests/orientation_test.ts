@@ -8,7 +8,7 @@ import { toMnist } from "../shared/preprocess.ts";
 import { useBackend } from "../shared/backend.ts";
 import { loadVerifier } from "../edge/verifier.ts";
 import { WEIGHTS_DIR } from "../edge/server.ts";
-import { digit, loadDataset } from "../train/mnist.ts";
+import { digit, loadDataset } from "../train/data/mnist.ts";
 import { meanAbsDiff, paperDigit } from "./fixtures.ts";
 import { orient, stored } from "../shared/orient.ts";
 import { assert, assertEquals } from "./assert.ts";

@@ -7,7 +7,7 @@
 // Screenshots go to out/screens/. Skipped, saying so, when no Chromium exists.
 import { chromium, type Page } from "playwright-core";
 import { Buffer } from "node:buffer";
-import { digit, digitPng, loadDataset } from "../train/mnist.ts";
+import { digit, digitPng, loadDataset } from "../train/data/mnist.ts";
 import { spawnServer } from "../edge/spawn.ts";
 import { decodeImage } from "../shared/decode.ts";
 import { toMnist } from "../shared/preprocess.ts";
@@ -166,7 +166,7 @@ Deno.test({
     await Deno.mkdir(OUT, { recursive: true });
     // One 6 photographed twice (same seed: same page, light and noise): stored
     // sideways with the EXIF tag that shows it upright, and stored upright.
-    const digitJpeg = Deno.readFileSync(new URL("robust/variant-6-0.jpg", import.meta.url));
+    const digitJpeg = Deno.readFileSync(new URL("../data/robust/variant-6-0.jpg", import.meta.url));
     const shot = { width: 1600, height: 1200, seed: 3 };
     const files = {
       a: { name: "sideways.jpg", bytes: await phonePhoto(digitJpeg, { ...shot, orientation: 6 }) },

@@ -1,7 +1,7 @@
 // deno task bench:pairs: iterating pair samples as objects vs tuples (the
 // seed's dict-vs-tuple benchmark), over 48,000 random training pairs.
-import { balancedPairs, pairSample, pairTuple } from "../train/pairs.ts";
-import { loadDataset } from "../train/mnist.ts";
+import { balancedPairs, pairSample, pairTuple } from "../train/data/pairs.ts";
+import { loadDataset } from "../train/data/mnist.ts";
 import { createRng } from "../shared/rng.ts";
 
 const { train } = loadDataset();

@@ -5,9 +5,9 @@ import {
   pairTuple,
   sequentialPairs,
   splitIndices,
-} from "../train/pairs.ts";
+} from "../train/data/pairs.ts";
 import { createRng } from "../shared/rng.ts";
-import { loadDataset } from "../train/mnist.ts";
+import { loadDataset } from "../train/data/mnist.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 const labels = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7) % 10);

@@ -9,7 +9,7 @@ import { useBackend } from "../shared/backend.ts";
 import { foldBatchNorm, sigmoid } from "../shared/model.ts";
 import { createTfModel, pairLogits } from "../shared/model_tf.ts";
 import { readArtifactDir } from "../train/artifact_io.ts";
-import { digitPng, loadDataset } from "../train/mnist.ts";
+import { digitPng, loadDataset } from "../train/data/mnist.ts";
 import { assert, assertClose, assertEquals } from "./assert.ts";
 
 await useBackend("wasm");

@@ -4,7 +4,7 @@ import { useBackend } from "../shared/backend.ts";
 import { SEED_MODEL } from "../shared/config.ts";
 import { initParams } from "../shared/params.ts";
 import { createRng } from "../shared/rng.ts";
-import { loadDataset } from "../train/mnist.ts";
+import { loadDataset } from "../train/data/mnist.ts";
 import { writeReport } from "../train/report/main.ts";
 import { emaCorrected } from "../train/report/data.ts";
 import { assert, assertClose, assertEquals } from "./assert.ts";

@@ -1,7 +1,7 @@
 // Training that loses nothing: a run killed after a checkpoint and resumed
 // ends with the same weights as an uninterrupted run; weights/ is swapped
 // atomically; bad training input stops before any training.
-import { loadDataset } from "../train/mnist.ts";
+import { loadDataset } from "../train/data/mnist.ts";
 import { writeMnistSlice } from "./fixtures.ts";
 import { assert, assertEquals } from "./assert.ts";
 

@@ -1,4 +1,4 @@
-import { loadRobustSet } from "../train/robust.ts";
+import { loadRobustSet } from "../train/eval/robust.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 Deno.test("the robustness set: 490 non-MNIST images, 49 per digit, of eight kinds, all readable by the edge's preprocessing", async () => {

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { useBackend } from "../shared/backend.ts";
-import { registerWasmGradKernels } from "../train/kernels.ts";
+import { registerWasmGradKernels } from "../train/kernels/kernels.ts";
 import { SEED_MODEL } from "../shared/config.ts";
 import { initParams, type ParamMap, trainableCount } from "../shared/params.ts";
 import { createTfModel, movingStatistics, pairLogits } from "../shared/model_tf.ts";
@@ -16,10 +16,10 @@ import {
   trainStep,
 } from "../train/step.ts";
 import { train } from "../train/loop.ts";
-import { loadDataset } from "../train/mnist.ts";
-import { stepsInFlight, workerRunner } from "../train/replicas.ts";
-import { balancedPairs, fillBatch } from "../train/pairs.ts";
-import { scorePairs } from "../train/evaluate.ts";
+import { loadDataset } from "../train/data/mnist.ts";
+import { stepsInFlight, workerRunner } from "../train/parallel/replicas.ts";
+import { balancedPairs, fillBatch } from "../train/data/pairs.ts";
+import { scorePairs } from "../train/eval/evaluate.ts";
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 
 await useBackend("wasm");

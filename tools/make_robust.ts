@@ -1,4 +1,4 @@
-// deno run -A tools/make_robust.ts: (re)generate tests/robust/, the
+// deno run -A tools/make_robust.ts: (re)generate data/robust/, the
 // robustness set: digits that are not MNIST, made here, 44 per digit, seeded:
 // - typeset: 12 fonts "photographed" (rotated +-15 deg, off-centre, dark ink
 //   on uneven light paper, sensor noise, JPEG);
@@ -24,7 +24,7 @@ import jpeg from "jpeg-js";
 import { createRng } from "../shared/rng.ts";
 import { phonePhoto } from "./phone_photo.ts";
 
-const OUT = new URL("../tests/robust/", import.meta.url).pathname;
+const OUT = new URL("../data/robust/", import.meta.url).pathname;
 const FONTS: [string, string][] = [
   ["DejaVu Sans", "dejavu/DejaVuSans.ttf"],
   ["DejaVu Sans", "dejavu/DejaVuSans-Bold.ttf"],

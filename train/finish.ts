@@ -7,10 +7,10 @@ import type { BackendName } from "../shared/backend.ts";
 import { sigmoid } from "../shared/model.ts";
 import type { Quantize } from "../shared/weights.ts";
 import { readArtifactDir, writeArtifactDir } from "./artifact_io.ts";
-import { evaluateProtocols, formatTable, scorePairs } from "./evaluate.ts";
+import { evaluateProtocols, formatTable, scorePairs } from "./eval/evaluate.ts";
 import type { TrainOptions, TrainResult } from "./loop.ts";
-import { chooseThreshold, sameClassRate } from "./metrics.ts";
-import type { Dataset } from "./mnist.ts";
+import { chooseThreshold, sameClassRate } from "./eval/metrics.ts";
+import type { Dataset } from "./data/mnist.ts";
 import { writeReport } from "./report/main.ts";
 
 export interface FinishOptions {

@@ -3,15 +3,15 @@
 import type { ModelConfig } from "../shared/config.ts";
 import { initParams, type ParamMap } from "../shared/params.ts";
 import { createRng } from "../shared/rng.ts";
-import type { Split } from "./idx.ts";
-import { balancedPairs, fillBatch, type Pairs, splitIndices } from "./pairs.ts";
-import { localRunner, type StepRunner, stepsInFlight, workerRunner } from "./replicas.ts";
+import type { Split } from "./data/idx.ts";
+import { balancedPairs, fillBatch, type Pairs, splitIndices } from "./data/pairs.ts";
+import { localRunner, type StepRunner, stepsInFlight, workerRunner } from "./parallel/replicas.ts";
 import type { BackendName } from "../shared/backend.ts";
-import { augmentBatch } from "./augment.ts";
+import { augmentBatch } from "./data/augment.ts";
 import type { Recipe } from "./recipes.ts";
 import type { Checkpoint } from "./checkpoint.ts";
-import { bceWithLogits } from "./evaluate.ts";
-import { confusion, rocAuc, summarize } from "./metrics.ts";
+import { bceWithLogits } from "./eval/evaluate.ts";
+import { confusion, rocAuc, summarize } from "./eval/metrics.ts";
 import { sigmoid } from "../shared/model.ts";
 
 /** A recipe (train/recipes.ts) plus what a run needs besides. */

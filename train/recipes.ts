@@ -6,7 +6,7 @@
 // probabilities, which are the embedding the (tied) head compares; the pair
 // loss plus the digits' cross-entropy; random rotation, scale, shift, slant
 // and stroke width on every training image; 12 epochs.
-import type { Augment } from "./augment.ts";
+import type { Augment } from "./data/augment.ts";
 import { type ModelConfig, SEED_MODEL } from "../shared/config.ts";
 
 export interface Recipe {

@@ -16,8 +16,8 @@ import {
   BN_POOL_GRAD,
   canPoolFuse,
   hasBatchNormKernels,
-} from "./bn_kernels.ts";
-import { ADAM_UPDATE } from "./kernels.ts";
+} from "./kernels/batch_norm.ts";
+import { ADAM_UPDATE } from "./kernels/kernels.ts";
 
 export interface Trainer {
   config: ModelConfig;

@@ -6,9 +6,9 @@ import type { ParamMap } from "../../shared/params.ts";
 import { sigmoid } from "../../shared/model.ts";
 import { KernelModel } from "../../shared/kernels/infer.ts";
 import { createRng } from "../../shared/rng.ts";
-import { scorePairs, testProtocols } from "../evaluate.ts";
-import { equalErrorRate, rocCurve } from "../metrics.ts";
-import { digitPng } from "../mnist.ts";
+import { scorePairs, testProtocols } from "../eval/evaluate.ts";
+import { equalErrorRate, rocCurve } from "../eval/metrics.ts";
+import { digitPng } from "../data/mnist.ts";
 import type { EpochStats } from "../loop.ts";
 
 export interface ReportInput {

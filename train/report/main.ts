@@ -2,11 +2,11 @@
 // DIR/report/: index.html (opens offline) plus each figure as PNG and SVG.
 // `deno task train` runs the same after exporting.
 import { useBackend } from "../../shared/backend.ts";
-import { DEFAULT_DATA_DIR, loadDataset } from "../mnist.ts";
+import { DEFAULT_DATA_DIR, loadDataset } from "../data/mnist.ts";
 import { readArtifactDir } from "../artifact_io.ts";
-import { formatTable } from "../evaluate.ts";
+import { formatTable } from "../eval/evaluate.ts";
 import { modelSummary } from "../summary.ts";
-import type { Report } from "../metrics.ts";
+import type { Report } from "../eval/metrics.ts";
 import { collectReportData, type ReportInput } from "./data.ts";
 import { figureSpecs } from "./figures.ts";
 import { reportHtml, toPng, toSvg } from "./render.ts";

@@ -1,10 +1,10 @@
 // Scoring pair sets with the inference model, and the metric tables.
-import { sigmoid } from "../shared/model.ts";
-import { KernelModel } from "../shared/kernels/infer.ts";
-import type { ModelConfig } from "../shared/config.ts";
-import type { ParamMap } from "../shared/params.ts";
-import { balancedPairs, fillBatch, type Pairs, sequentialPairs } from "./pairs.ts";
-import { createRng } from "../shared/rng.ts";
+import { sigmoid } from "../../shared/model.ts";
+import { KernelModel } from "../../shared/kernels/infer.ts";
+import type { ModelConfig } from "../../shared/config.ts";
+import type { ParamMap } from "../../shared/params.ts";
+import { balancedPairs, fillBatch, type Pairs, sequentialPairs } from "../data/pairs.ts";
+import { createRng } from "../../shared/rng.ts";
 import { type Report, report } from "./metrics.ts";
 
 /** Logits for every pair (the edge's kernels), in chunks of `chunk` pairs. Float32Array(pairs). */

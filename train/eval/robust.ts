@@ -1,18 +1,18 @@
-// The robustness set (tests/robust/, made by tools/make_robust.ts): digits
+// The robustness set (data/robust/, made by tools/make_robust.ts): digits
 // that are not MNIST, each sent through the edge's own decoding and
 // preprocessing, then scored as balanced pairs at the stored threshold.
 // Phone photos are rebuilt from their recipe (tools/phone_photo.ts) unless
 // the file is there (the HEIC copies).
-import { decodeImage } from "../shared/decode.ts";
-import { type PhoneOptions, phonePhoto } from "../tools/phone_photo.ts";
-import { toMnist } from "../shared/preprocess.ts";
-import type { ModelConfig } from "../shared/config.ts";
-import type { ParamMap } from "../shared/params.ts";
-import { createRng } from "../shared/rng.ts";
-import { balancedPairs } from "./pairs.ts";
+import { decodeImage } from "../../shared/decode.ts";
+import { type PhoneOptions, phonePhoto } from "../../tools/phone_photo.ts";
+import { toMnist } from "../../shared/preprocess.ts";
+import type { ModelConfig } from "../../shared/config.ts";
+import type { ParamMap } from "../../shared/params.ts";
+import { createRng } from "../../shared/rng.ts";
+import { balancedPairs } from "../data/pairs.ts";
 import { reportLogits, scorePairs } from "./evaluate.ts";
 
-export const ROBUST_DIR = new URL("../tests/robust/", import.meta.url).pathname;
+export const ROBUST_DIR = new URL("../../data/robust/", import.meta.url).pathname;
 
 interface Entry {
   file: string;

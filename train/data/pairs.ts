@@ -1,7 +1,7 @@
 // Pair datasets for the Siamese model, done right: disjoint train/val image
 // sets, pairs drawn only within a split, balanced by construction, validation
 // and test pairs fixed, each test pair counted once.
-import { createRng, type Rng, shuffle } from "../shared/rng.ts";
+import { createRng, type Rng, shuffle } from "../../shared/rng.ts";
 
 /** Pairs as two index arrays into one image set, plus per-pair same-class flag. */
 export interface Pairs {

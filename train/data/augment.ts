@@ -1,7 +1,7 @@
 // On-the-fly augmentation of training images: a random small affine map per
 // image (rotation, scale, slant, translation) with bilinear resampling, and
 // optionally a random stroke-width change, in place.
-import type { Rng } from "../shared/rng.ts";
+import type { Rng } from "../../shared/rng.ts";
 
 export interface Augment {
   /** Max rotation in degrees (uniform +-). */

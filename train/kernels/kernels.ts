@@ -16,8 +16,8 @@
 // to a correct fallback or throws a clear error; never a silently wrong result.
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { registerBatchNormKernels } from "./bn_kernels.ts";
-import { heap, type Simd, simdFor, tapOffsets } from "../shared/kernels/simd.ts";
+import { registerBatchNormKernels } from "./batch_norm.ts";
+import { heap, type Simd, simdFor, tapOffsets } from "../../shared/kernels/simd.ts";
 
 type Info = tf.TensorInfo;
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [

@@ -2,12 +2,12 @@
 // its metrics on both MNIST test protocols, at its stored threshold and at
 // the seed's rule (logit > 0.5). Measured now, never copied from meta.json.
 import { parseArgs } from "node:util";
-import { useBackend } from "../shared/backend.ts";
-import { DEFAULT_DATA_DIR, loadDataset } from "./mnist.ts";
+import { useBackend } from "../../shared/backend.ts";
+import { DEFAULT_DATA_DIR, loadDataset } from "../data/mnist.ts";
 import { evaluateProtocols, formatTable } from "./evaluate.ts";
-import { readArtifactDir } from "./artifact_io.ts";
+import { readArtifactDir } from "../artifact_io.ts";
 import { evaluateRobust, loadRobustSet } from "./robust.ts";
-import { stopHeicDecoder } from "../shared/heic_thread.ts";
+import { stopHeicDecoder } from "../../shared/heic_thread.ts";
 
 const { values: a, positionals } = parseArgs({
   allowPositionals: true,

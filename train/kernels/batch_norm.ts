@@ -6,7 +6,7 @@
 // is a multiple of 4, plain loops otherwise.
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { heap, simdFor } from "../shared/kernels/simd.ts";
+import { heap, simdFor } from "../../shared/kernels/simd.ts";
 
 export const BN_FORWARD = "SiameseBatchNormTrain";
 export const BN_GRAD = "SiameseBatchNormTrainGrad";

@@ -1,9 +1,9 @@
 // Step runners: one in-process trainer, or N worker replicas doing
 // synchronous data-parallel SGD (each computes gradients on B/N pairs; their
 // mean is applied by every replica). The loop sees the same interface.
-import type { ModelConfig } from "../shared/config.ts";
-import type { ParamMap } from "../shared/params.ts";
-import type { BackendName } from "../shared/backend.ts";
+import type { ModelConfig } from "../../shared/config.ts";
+import type { ParamMap } from "../../shared/params.ts";
+import type { BackendName } from "../../shared/backend.ts";
 import {
   createTrainer,
   disposeTrainer,
@@ -12,10 +12,10 @@ import {
   readParams,
   trainStep,
   writeOptimizerState,
-} from "./step.ts";
+} from "../step.ts";
 import type { Request } from "./worker.ts";
-import type { Pairs } from "./pairs.ts";
-import { scorePairs } from "./evaluate.ts";
+import type { Pairs } from "../data/pairs.ts";
+import { scorePairs } from "../eval/evaluate.ts";
 import { exchangeBytes, exchangeLayout } from "./exchange.ts";
 
 export interface StepRunner {
