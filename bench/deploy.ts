@@ -6,8 +6,9 @@
 // connections). Prints medians and the machine.
 import { digit, digitPng, loadDataset } from "../train/data/mnist.ts";
 import { machine, rssMiB } from "./machine.ts";
-import { FORM_TYPE, pngForm } from "./loadgen.ts";
+import { FORM_TYPE, pngForm, sendRange } from "./loadgen.ts";
 import { denoFromNpm, DEPLOY_DENO, spawnAsDeploy } from "../edge/spawn.ts";
+import { median } from "./stats.ts";
 
 console.log(`machine: ${await machine()}`);
 const { test } = loadDataset();
@@ -37,29 +38,21 @@ for (
     child.kill("SIGKILL");
     await child.status;
   }
-  colds.sort((x, y) => x - y);
   console.log(
     `${name}, as Deploy runs it: cold start (spawn -> first /verify answer) median ${
-      colds[2].toFixed(0)
+      median(colds).toFixed(0)
     } ms (${colds.map((c) => c.toFixed(0)).join(", ")})`,
   );
   const { child, base } = await spawnAsDeploy(deno);
-  let sent = 0;
-  const load = (until: number) =>
-    Promise.all(Array.from({ length: 8 }, async () => {
-      while (sent < until) {
-        const k = sent++;
-        const r = k % 10 === 0
-          ? await post(base, '{"a": [1, 2], "b": "x"}', "application/json")
-          : k % 2
-          ? await post(base, form, FORM_TYPE)
-          : await post(base, json, "application/json");
-        await r.arrayBuffer();
-      }
-    }));
-  await load(1000);
+  const send = (k: number) =>
+    k % 10 === 0
+      ? post(base, '{"a": [1, 2], "b": "x"}', "application/json")
+      : k % 2
+      ? post(base, form, FORM_TYPE)
+      : post(base, json, "application/json");
+  await sendRange(0, 1000, send);
   const r1 = await rssMiB(child.pid);
-  await load(10_000);
+  await sendRange(1000, 10_000, send);
   const r10 = await rssMiB(child.pid);
   console.log(
     `${name}, as Deploy runs it (request log on): RSS ${r1.toFixed(1)} MiB after 1,000 requests, ${

@@ -9,12 +9,13 @@
 // process, the photo path's decoding and preprocessing; then phone photos
 // (bench/photos.ts). Prints medians and p99s and the machine.
 import * as tf from "@tensorflow/tfjs";
-import { cannon, FORM_TYPE, pairForm, pngForm, type Run } from "./loadgen.ts";
+import { cannon, FORM_TYPE, pairForm, pngForm, type Run, sendRange } from "./loadgen.ts";
 import jpeg from "jpeg-js";
 import { useBackend } from "../shared/backend.ts";
 import { loadVerifier } from "../edge/verifier.ts";
 import { WEIGHTS_DIR } from "../edge/server.ts";
-import { digitPng, loadDataset } from "../train/data/mnist.ts";
+import { digit as digitOf, digitPng, loadDataset } from "../train/data/mnist.ts";
+import { PIXELS, SIDE } from "../shared/preprocess.ts";
 import { createRng } from "../shared/rng.ts";
 import { machine, rssMiB } from "./machine.ts";
 import {
@@ -32,16 +33,15 @@ import { toMnist } from "../shared/preprocess.ts";
 import { readArtifactDir } from "../train/artifact_io.ts";
 import { foldBatchNorm } from "../shared/model.ts";
 import { createTfModel, pairLogits } from "../shared/model_tf.ts";
+import { median, quantile } from "./stats.ts";
 
 console.log(`machine: ${await machine()}; TF.js ${tf.version.tfjs}`);
-const q = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 const fmt = (xs: number[]) =>
-  `median ${q(xs, 0.5).toFixed(3)} ms, p99 ${q(xs, 0.99).toFixed(3)} ms (n=${xs.length})`;
+  `median ${quantile(xs, 0.5).toFixed(3)} ms, p99 ${quantile(xs, 0.99).toFixed(3)} ms (n=${xs.length})`;
 
 // Inputs: real MNIST test digits, as arrays, 28x28 PNGs and 640x480 "photos".
 const { test } = loadDataset();
-const digit = (i: number) => test.images.pixels.subarray(i * 784, (i + 1) * 784);
+const digit = (i: number) => digitOf(test.images.pixels, i);
 const rng = createRng(7);
 function photo(i: number): Uint8Array {
   // Dark ink on uneven paper, digit ~300 px tall, off-centre, JPEG noise.
@@ -49,7 +49,7 @@ function photo(i: number): Uint8Array {
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const sx = Math.floor((x - 200) / 11), sy = Math.floor((y - 60) / 11);
-      const ink = sx >= 0 && sx < 28 && sy >= 0 && sy < 28 ? d[sy * 28 + sx] / 255 : 0;
+      const ink = sx >= 0 && sx < SIDE && sy >= 0 && sy < SIDE ? d[sy * SIDE + sx] / 255 : 0;
       const paper = 215 + 25 * (x / w) + rng.normal() * 4;
       const v = Math.max(0, Math.min(255, paper * (1 - 0.85 * ink)));
       rgba.set([v, v * 0.98, v * 0.95, 255], 4 * (y * w + x));
@@ -66,9 +66,9 @@ const v = await loadVerifier(WEIGHTS_DIR);
 const a = Float32Array.from(digit(0), (x) => x / 255), b = Float32Array.from(digit(1), (x) => x / 255);
 const art = await readArtifactDir(WEIGHTS_DIR.pathname);
 const stock = createTfModel(foldBatchNorm(art.params, art.config), art.config);
-const pair = new Float32Array(1568);
+const pair = new Float32Array(2 * PIXELS);
 pair.set(a);
-pair.set(b, 784);
+pair.set(b, PIXELS);
 const inproc: number[] = [], inStock: number[] = [];
 for (let round = 0; round < 6; round++) {
   for (
@@ -83,18 +83,23 @@ for (let round = 0; round < 6; round++) {
 }
 console.log(`in-process inference, one pair, the project's kernels: ${fmt(inproc)}`);
 console.log(`in-process inference, one pair, stock TF.js ${tf.version.tfjs} (wasm): ${fmt(inStock)}`);
-console.log(`  stock / kernels, medians: ${(q(inStock, 0.5) / q(inproc, 0.5)).toFixed(2)}x`);
+console.log(`  stock / kernels, medians: ${(quantile(inStock, 0.5) / quantile(inproc, 0.5)).toFixed(2)}x`);
 {
   // Agreement: 500 MNIST test pairs through both.
-  const n = 500, x = new Float32Array(2 * n * 784);
-  for (let i = 0; i < 2 * n; i++) x.set(Array.from(digit(i), (p) => p / 255), ((i % 2) * n + (i >> 1)) * 784);
+  const n = 500, x = new Float32Array(2 * n * PIXELS);
+  for (let i = 0; i < 2 * n; i++) {
+    x.set(Array.from(digit(i), (p) => p / 255), ((i % 2) * n + (i >> 1)) * PIXELS);
+  }
   const ours = v.scoreBatch(x), theirs = pairLogits(stock, x);
   const worst = ours.reduce((m, z, i) => Math.max(m, Math.abs(z - theirs[i])), 0);
   console.log(
     `  largest |logit difference|, kernels vs stock TF.js, ${n} MNIST test pairs: ${worst.toExponential(2)}`,
   );
 }
-const batch16 = Float32Array.from({ length: 32 * 784 }, (_, i) => digit(Math.floor(i / 784))[i % 784] / 255);
+const batch16 = Float32Array.from(
+  { length: 32 * PIXELS },
+  (_, i) => digit(Math.floor(i / PIXELS))[i % PIXELS] / 255,
+);
 const per16: number[] = [];
 for (let i = 0; i < 1200; i++) {
   const t0 = performance.now();
@@ -146,7 +151,7 @@ for (
   for (let i = 0; i < 5; i++) colds.push(await coldStart(body, type));
   console.log(
     `cold start, process spawn -> first /verify answer (${name} pair): median ${
-      q(colds, 0.5).toFixed(0)
+      quantile(colds, 0.5).toFixed(0)
     } ms (${colds.map((t) => t.toFixed(0)).join(", ")})`,
   );
 }
@@ -165,21 +170,14 @@ const postTo = (base: string, body: BodyInit, type?: string) =>
 // generation's cap (V8's default), then on the one the rest of this bench uses.
 async function mixedLoad({ child, base }: Spawned, name: string) {
   const post = (body: BodyInit, type?: string) => postTo(base, body, type);
-  let sent = 0;
-  const mixed = (until: number) =>
-    Promise.all(Array.from({ length: 8 }, async () => {
-      while (sent < until) {
-        const k = sent++;
-        const r = k % 50 === 0
-          ? await post(pairForm(photos[0], photos[1], "image/jpeg"))
-          : k % 10 === 0
-          ? await post('{"a": [1, 2], "b": "x"}', "application/json")
-          : k % 2
-          ? await post(pairForm(pngs[0], pngs[1], "image/png"))
-          : await post(jsonBody, "application/json");
-        await r.arrayBuffer();
-      }
-    }));
+  const send = (k: number) =>
+    k % 50 === 0
+      ? post(pairForm(photos[0], photos[1], "image/jpeg"))
+      : k % 10 === 0
+      ? post('{"a": [1, 2], "b": "x"}', "application/json")
+      : k % 2
+      ? post(pairForm(pngs[0], pngs[1], "image/png"))
+      : post(jsonBody, "application/json");
   const isolates = async () => {
     const seen = new Map<string, string>();
     for (let i = 0; i < 40; i++) {
@@ -196,9 +194,9 @@ async function mixedLoad({ child, base }: Spawned, name: string) {
     }
     return [...seen.values()].sort().join("; ");
   };
-  await mixed(1000);
+  await sendRange(0, 1000, send);
   const rss1k = await rssMiB(child.pid), iso1k = await isolates();
-  await mixed(10_000);
+  await sendRange(1000, 10_000, send);
   const rss10k = await rssMiB(child.pid), iso10k = await isolates();
   console.log(
     `RSS under a mixed load, ${name}: ${rss1k.toFixed(1)} MiB after 1,000 requests, ${
@@ -246,7 +244,7 @@ for (let i = 0; i < 50; i++) {
 }
 console.log(`109-byte PNG declaring 30000x30000, refused with 413: ${fmt(bombs)}`);
 
-await serial("JSON 784-pixel arrays", 1000, () => postJson());
+await serial("JSON pixel arrays", 1000, () => postJson());
 await serial("multipart 28x28 PNGs", 1000, () => postForm(pngs[0], pngs[1], "image/png"));
 await serial("multipart 640x480 JPEG photos", 100, () => postForm(photos[0], photos[1], "image/jpeg"));
 
@@ -314,19 +312,18 @@ for (let round = 0; round < 3; round++) {
   torch.p.kill("SIGTERM");
   await torch.p.status;
 }
-const med = (xs: number[]) => q(xs, 0.5);
 for (const [name, rs] of Object.entries(results)) {
   console.log(
     `concurrency 32, ${name}: ${
-      med(rs.map((r) => r.rps)).toFixed(0)
+      median(rs.map((r) => r.rps)).toFixed(0)
     } requests/s (median of ${rs.length} rounds: ${
       rs.map((r) => r.rps.toFixed(0)).join(", ")
-    }), latency p50 ${med(rs.map((r) => r.p50))} ms, p99 ${med(rs.map((r) => r.p99))} ms`,
+    }), latency p50 ${median(rs.map((r) => r.p50))} ms, p99 ${median(rs.map((r) => r.p99))} ms`,
   );
 }
 if (hasTorch) {
-  const ratio = med(results["ours, JSON /verify"].map((r) => r.rps)) /
-    med(results["PyTorch + FastAPI, JSON /verify"].map((r) => r.rps));
+  const ratio = median(results["ours, JSON /verify"].map((r) => r.rps)) /
+    median(results["PyTorch + FastAPI, JSON /verify"].map((r) => r.rps));
   console.log(
     `  JSON /verify, ours / PyTorch + FastAPI (${navigator.hardwareConcurrency} workers): ${
       ratio.toFixed(1)

@@ -8,14 +8,8 @@
 import { digit, loadDataset } from "../train/data/mnist.ts";
 import { machine } from "./machine.ts";
 import { cannon, type Run } from "./loadgen.ts";
-import {
-  freePort,
-  serveFlags,
-  type Spawned,
-  spawnServer,
-  waitUntilOk,
-  YOUNG_GENERATION_CAP,
-} from "../edge/spawn.ts";
+import * as spawn from "../edge/spawn.ts";
+import { median } from "./stats.ts";
 
 console.log(`machine: ${await machine()}`);
 const { test } = loadDataset();
@@ -26,8 +20,8 @@ const body = JSON.stringify({
 const cores = navigator.hardwareConcurrency;
 
 /** `deno serve --parallel` on the app's `deno serve` entry, ready when /readyz answers. */
-async function denoServe(): Promise<Spawned> {
-  const port = freePort(), base = `http://127.0.0.1:${port}`;
+async function denoServe(): Promise<spawn.Spawned> {
+  const port = spawn.freePort(), base = `http://127.0.0.1:${port}`;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "serve",
@@ -36,26 +30,26 @@ async function denoServe(): Promise<Spawned> {
       "127.0.0.1",
       "--port",
       String(port),
-      ...serveFlags(),
+      ...spawn.serveFlags(),
       "edge/serve.ts",
     ],
     stdout: "null",
     stderr: "null",
   }).spawn();
-  await waitUntilOk(child, `${base}/readyz`, "deno serve");
+  await spawn.waitUntilOk(child, `${base}/readyz`, "deno serve");
   return { child, base };
 }
 
-const servers: Record<string, () => Promise<Spawned>> = {
-  "edge/main.ts, 1 isolate": () => spawnServer({ env: { ISOLATES: "1" } }),
-  [`edge/main.ts, ${cores} isolates`]: () => spawnServer({ env: { ISOLATES: String(cores) } }),
+const servers: Record<string, () => Promise<spawn.Spawned>> = {
+  "edge/main.ts, 1 isolate": () => spawn.spawnServer({ env: { ISOLATES: "1" } }),
+  [`edge/main.ts, ${cores} isolates`]: () => spawn.spawnServer({ env: { ISOLATES: String(cores) } }),
   [`deno serve --parallel (${cores} isolates)`]: denoServe,
   [`edge/main.ts, ${cores} isolates, request log off (REQUEST_LOG=off)`]: () =>
-    spawnServer({ env: { ISOLATES: String(cores), REQUEST_LOG: "off" } }),
-  [`edge/main.ts, ${cores} isolates, V8's default young generation (no ${YOUNG_GENERATION_CAP})`]: () =>
-    spawnServer({
+    spawn.spawnServer({ env: { ISOLATES: String(cores), REQUEST_LOG: "off" } }),
+  [`edge/main.ts, ${cores} isolates, V8's default young generation (no ${spawn.YOUNG_GENERATION_CAP})`]: () =>
+    spawn.spawnServer({
       env: { ISOLATES: String(cores) },
-      flags: serveFlags().filter((f) => f !== YOUNG_GENERATION_CAP),
+      flags: spawn.serveFlags().filter((f) => f !== spawn.YOUNG_GENERATION_CAP),
     }),
 };
 const runs: Record<string, Run[]> = {};
@@ -73,17 +67,16 @@ for (let round = 0; round < 3; round++) {
     await child.status;
   }
 }
-const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 for (const [name, rs] of Object.entries(runs)) {
   console.log(
-    `JSON /verify, concurrency 32, ${name}: ${med(rs.map((r) => r.rps)).toFixed(0)} requests/s (rounds ${
+    `JSON /verify, concurrency 32, ${name}: ${median(rs.map((r) => r.rps)).toFixed(0)} requests/s (rounds ${
       rs.map((r) => r.rps.toFixed(0)).join(", ")
-    }), p99 ${med(rs.map((r) => r.p99))} ms`,
+    }), p99 ${median(rs.map((r) => r.p99))} ms`,
   );
 }
 
 /** Send half a body, SIGTERM the server, send the rest: the status line it answers. */
-async function uploadAcrossSigterm({ child, base }: Spawned): Promise<string> {
+async function uploadAcrossSigterm({ child, base }: spawn.Spawned): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(base).port) });
   const enc = new TextEncoder(), bytes = enc.encode(body);
   await conn.write(enc.encode(

@@ -7,6 +7,7 @@ import autocannon from "autocannon";
 import { FORM_TYPE, pngForm } from "./loadgen.ts";
 import { digit, digitPng, loadDataset } from "../train/data/mnist.ts";
 import { machine, rssMiB } from "./machine.ts";
+import { PIXELS } from "../shared/preprocess.ts";
 import { spawnServer } from "../edge/spawn.ts";
 
 const seconds = Number(Deno.args[0] ?? 60), connections = Number(Deno.args[1] ?? 64);
@@ -36,7 +37,7 @@ const requests = [
     method: "POST",
     path: "/verify",
     headers: json,
-    body: JSON.stringify({ a: new Array(784).fill(0), b: pixels(1) }),
+    body: JSON.stringify({ a: new Array(PIXELS).fill(0), b: pixels(1) }),
   },
   { method: "GET", path: "/healthz" },
 ] as const;

@@ -35,6 +35,22 @@ export function pairForm(a: Uint8Array, b: Uint8Array, type: string): FormData {
   return f;
 }
 
+/**
+ * Requests number `from` to `until - 1`, from `loops` concurrent loops (one
+ * keep-alive connection each): `send(k)` makes request k; every body is read whole.
+ */
+export async function sendRange(
+  from: number,
+  until: number,
+  send: (k: number) => Promise<Response>,
+  loops = 8,
+) {
+  let next = from;
+  await Promise.all(Array.from({ length: loops }, async () => {
+    while (next < until) await (await send(next++)).arrayBuffer();
+  }));
+}
+
 export interface Run {
   rps: number;
   p50: number;

@@ -14,10 +14,10 @@ import { phonePhoto } from "../tools/phone_photo.ts";
 import { spawnServer } from "../edge/spawn.ts";
 import { pairForm } from "./loadgen.ts";
 import { rssMiB } from "./machine.ts";
+import { median } from "./stats.ts";
 
 type Fmt = (xs: number[]) => string;
 const ROBUST = new URL("../data/robust/", import.meta.url).pathname;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 async function time(n: number, f: () => Promise<unknown> | unknown): Promise<number[] | string> {
   const ts: number[] = [];

@@ -2,6 +2,7 @@
 // a fresh process (run as a child of `deno task bench:edge`, which prints the
 // medians). Run directly, it prints one process's phases as JSON.
 import { serveFlags } from "../edge/spawn.ts";
+import { median } from "./stats.ts";
 
 /** Milliseconds per phase, in order, of one fresh process. */
 async function phases(): Promise<Record<string, number>> {
@@ -45,8 +46,7 @@ export async function startupPhases(runs = 5): Promise<[string, number][]> {
     all.push(JSON.parse(new TextDecoder().decode(o.stdout)));
   }
   return Object.keys(all[0]).map((k) => {
-    const xs = all.map((r) => r[k]).sort((a, b) => a - b);
-    return [k, xs[xs.length >> 1]];
+    return [k, median(all.map((r) => r[k]))];
   });
 }
 

@@ -13,12 +13,13 @@ import { useBackend } from "../shared/backend.ts";
 import { SEED_MODEL } from "../shared/config.ts";
 import { initParams } from "../shared/params.ts";
 import { createRng } from "../shared/rng.ts";
-import { registerWasmGradKernels } from "../train/kernels/kernels.ts";
+import { registerWasmGradKernels } from "../train/kernels/register.ts";
 import { DEFAULT_DATA_DIR, loadDataset } from "../train/data/mnist.ts";
 import { balancedPairs, fillBatch } from "../train/data/pairs.ts";
 import { localRunner, type StepRunner, stepsInFlight, workerRunner } from "../train/parallel/replicas.ts";
 import { createTrainer, disposeTrainer, trainStep } from "../train/step.ts";
 import { machine } from "./machine.ts";
+import { median } from "./stats.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -48,7 +49,6 @@ const batches = Array.from({ length: pairs.a.length / B }, (_, k) => ({
   same: Float32Array.from(pairs.same.subarray(k * B, (k + 1) * B)),
 }));
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 const fmt = (xs: number[]) => xs.map((r) => r.toFixed(0)).join(", ");
 
 let next = 0;

@@ -1,6 +1,6 @@
 // Request bodies -> MNIST-like inputs. Accepts multipart/form-data files (as
 // `curl -F a=@x.png` sends them) and JSON with base64 / data: URLs / arrays of
-// 784 pixels. Every mistake is a ClientError with a stable code.
+// SIDE x SIDE pixels. Every mistake is a ClientError with a stable code.
 import { ClientError } from "../shared/errors.ts";
 import { decodeImage } from "../shared/decode.ts";
 import { sniffFormat } from "../shared/format.ts";

@@ -1,5 +1,6 @@
 // OpenAPI 3.1 description of the service, served at GET /openapi.json.
 import { ERROR_STATUS } from "../shared/errors.ts";
+import { SIDE } from "../shared/preprocess.ts";
 const image = {
   oneOf: [
     {
@@ -11,9 +12,9 @@ const image = {
     {
       type: "array",
       items: { type: "number", minimum: 0, maximum: 255 },
-      minItems: 784,
-      maxItems: 784,
-      description: "28x28 pixels row-major, white digit on black (as MNIST); used as-is",
+      minItems: SIDE * SIDE,
+      maxItems: SIDE * SIDE,
+      description: `${SIDE}x${SIDE} pixels row-major, white digit on black (as MNIST); used as-is`,
     },
   ],
 };

@@ -1,10 +1,11 @@
 // The loaded model as the edge uses it: verified artifact -> BN-folded
 // weights on the project's SIMD kernels (shared/kernels/infer.ts), scoring
 // pairs or embedding images. No TF.js here.
-import { loadArtifact, weightsFile } from "../shared/artifact.ts";
+import { ArtifactError, loadArtifact, weightsFile } from "../shared/artifact.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import { KernelModel } from "../shared/kernels/infer.ts";
 import { sigmoid } from "../shared/model.ts";
+import { SIDE } from "../shared/preprocess.ts";
 
 export interface Verifier {
   config: ModelConfig;
@@ -12,7 +13,7 @@ export interface Verifier {
   /** Short model version (first 12 hex of the weights' SHA-256) and the full hash. */
   version: string;
   sha256: string;
-  /** Logit and probability of "same digit" for two MNIST-like inputs, Float32Array(784) each. */
+  /** Logit and probability of "same digit" for two MNIST-like inputs, Float32Array(SIDE * SIDE) each. */
   score(a: Float32Array, b: Float32Array): { logit: number; probability: number };
   /** Logits of B pairs as one batch: the B first images, then the B second ones (S*S values each). */
   scoreBatch(batch: Float32Array): Float32Array;
@@ -25,6 +26,10 @@ export interface Verifier {
 /** Build a Verifier from artifact files (already read); throws ArtifactError if they disagree. */
 export async function createVerifier(modelJsonText: string, bin: Uint8Array): Promise<Verifier> {
   const art = await loadArtifact(modelJsonText, bin);
+  if (art.config.inputSize !== SIDE) {
+    // Images are turned into the MNIST format, SIDE x SIDE; a model of another size cannot read them.
+    throw new ArtifactError(`the model's input is ${art.config.inputSize}x${art.config.inputSize}; the edge makes ${SIDE}x${SIDE} images`);
+  }
   const model = new KernelModel(art.params, art.config);
   const side = art.config.inputSize, pair = new Float32Array(2 * side * side);
   model.pairLogits(pair); // warm-up: the first call runs the kernels before V8 has optimised them

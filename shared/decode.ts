@@ -117,7 +117,7 @@ async function toGray(img: Sharp): Promise<Gray> {
  * @example
  * ```ts
  * const gray = await decodeImage(await Deno.readFile("photo.heic"), "a");
- * toMnist(gray, "a"); // Float32Array(784)
+ * toMnist(gray, "a"); // Float32Array(PIXELS)
  * ```
  */
 export async function decodeImage(

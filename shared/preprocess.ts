@@ -10,7 +10,10 @@
 import { ClientError } from "./errors.ts";
 import type { Gray } from "./image.ts";
 
+/** The model input's side: MNIST's format, SIDE x SIDE, one channel. */
 export const SIDE = 28;
+/** Pixels of one model input. */
+export const PIXELS = SIDE * SIDE;
 const BOX = 20;
 /** Ink must stand this far (0..1) above the background, else the image is blank. */
 const MIN_CONTRAST = 0.15;
@@ -45,7 +48,7 @@ function scratch<T extends Float32Array | Int32Array | Uint8Array>(
 
 /**
  * MNIST-like input from a luminance image.
- * Returns Float32Array(784), values 0..1, white digit on black.
+ * Returns Float32Array(PIXELS), values 0..1, white digit on black.
  * A 28x28 image on a dark background is taken as already MNIST-formatted
  * and passed through unchanged. Throws ClientError("blank_image") when there
  * is no ink.
@@ -393,7 +396,7 @@ export function resampleArea(
   return out;
 }
 
-/** Place a tw x th patch in 28x28 so its centre of mass sits at the centre. */
+/** Place a tw x th patch in SIDE x SIDE so its centre of mass sits at the centre. */
 export function centreByMass(patch: Float32Array, tw: number, th: number): Float32Array {
   let m = 0, mx = 0, my = 0;
   for (let y = 0; y < th; y++) {
@@ -405,7 +408,7 @@ export function centreByMass(patch: Float32Array, tw: number, th: number): Float
     }
   }
   const dx = Math.round(SIDE / 2 - mx / m), dy = Math.round(SIDE / 2 - my / m);
-  const out = new Float32Array(SIDE * SIDE);
+  const out = new Float32Array(PIXELS);
   for (let y = 0; y < th; y++) {
     const ty = y + dy;
     if (ty < 0 || ty >= SIDE) continue;

@@ -2,8 +2,13 @@
 import { createApp } from "../edge/app.ts";
 import { useBackend } from "../shared/backend.ts";
 import { STATUS } from "../edge/errors.ts";
-import { b64, bombPng, drawn, jpg, png, randomVerifier } from "./fixtures.ts";
-import { assert, assertEquals } from "./assert.ts";
+import { bombPng, drawn, jpg, png, randomVerifier } from "./fixtures.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { ArtifactError, buildArtifact } from "../shared/artifact.ts";
+import { SEED_MODEL } from "../shared/config.ts";
+import { initParams } from "../shared/params.ts";
+import { createRng } from "../shared/rng.ts";
+import { createVerifier } from "../edge/verifier.ts";
 
 await useBackend("wasm");
 const verifier = await randomVerifier();
@@ -67,11 +72,11 @@ Deno.test("POST /verify JSON: pixel arrays, base64, data: URL and JPEG give the 
   const r1 = await (await json({ a: pixels(200), b: pixels(90) })).json();
   assertEquals(r1.probability, direct.probability);
   const r2 =
-    await (await json({ a: b64(png(40, 40, seven)), b: `data:image/png;base64,${b64(png(40, 40, one))}` }))
+    await (await json({ a: png(40, 40, seven).toBase64(), b: `data:image/png;base64,${png(40, 40, one).toBase64()}` }))
       .json();
   const r3 = await (await post(form({ a: png(40, 40, seven), b: png(40, 40, one) }))).json();
   assertEquals(r2.probability, r3.probability);
-  const r4 = await json({ a: `data:image/jpeg;base64,${b64(jpg(40, 40, seven))}`, b: pixels(90) });
+  const r4 = await json({ a: `data:image/jpeg;base64,${jpg(40, 40, seven).toBase64()}`, b: pixels(90) });
   assertEquals(r4.status, 200);
 });
 
@@ -199,4 +204,13 @@ Deno.test("POST /embed returns the embedding; GET / and /openapi.json describe t
   assert((await (await app.request("/")).text()).includes("curl -F a=@one.png -F b=@two.png"));
   const spec = await (await app.request("/openapi.json")).json();
   assert(spec.paths["/verify"].post);
+});
+
+Deno.test("a model whose input is not the edge's 28x28 is refused at load, naming both sizes", async () => {
+  const config = { ...SEED_MODEL, inputSize: 12 };
+  const { modelJson, bin } = await buildArtifact(initParams(config, createRng(1)), config, 0.5, "uint8", "test");
+  await assertRejects(
+    () => createVerifier(JSON.stringify(modelJson), bin),
+    (e: Error) => e instanceof ArtifactError && e.message.includes("12x12") && e.message.includes("28x28"),
+  );
 });

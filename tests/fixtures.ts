@@ -56,11 +56,6 @@ export async function randomVerifier(seed = 1) {
   return createVerifier(JSON.stringify(modelJson), bin);
 }
 
-export function b64(bytes: Uint8Array): string {
-  let s = "";
-  for (const x of bytes) s += String.fromCharCode(x);
-  return btoa(s);
-}
 
 /** Write the first nTrain/nTest real MNIST images as IDX files into `dir`. */
 export function writeMnistSlice(dir: string, nTrain: number, nTest: number, source: {

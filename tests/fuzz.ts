@@ -55,7 +55,7 @@ export async function check(t: Target, c: Case): Promise<string> {
 
 /** A case as a JSON fixture (tests/fuzz/*.json). */
 export function toFixture(c: Case, why: string): string {
-  const base64 = typeof c.body === "string" ? undefined : btoa(String.fromCharCode(...c.body));
+  const base64 = typeof c.body === "string" ? undefined : c.body.toBase64();
   return JSON.stringify(
     { why, kind: c.kind, headers: c.headers, ...(base64 ? { base64 } : { body: c.body }) },
     null,

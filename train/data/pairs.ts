@@ -2,6 +2,7 @@
 // sets, pairs drawn only within a split, balanced by construction, validation
 // and test pairs fixed, each test pair counted once.
 import { createRng, type Rng, shuffle } from "../../shared/rng.ts";
+import { PIXELS } from "../../shared/preprocess.ts";
 
 /** Pairs as two index arrays into one image set, plus per-pair same-class flag. */
 export interface Pairs {
@@ -21,7 +22,6 @@ export interface PairSample {
 /** One sample as a tuple: [img1, img2, class1, class2, same]. */
 export type PairTuple = [Uint8Array, Uint8Array, number, number, boolean];
 
-const PIXELS = 784;
 
 /**
  * Split `count` image indices into disjoint train/val sets (seeded shuffle).
@@ -110,7 +110,7 @@ export function pairTuple(pixels: Uint8Array, labels: Uint8Array, pairs: Pairs, 
 }
 
 /**
- * Write pairs [start, start+size) as one tower batch: Float32Array(2*size*784),
+ * Write pairs [start, start+size) as one tower batch: Float32Array(2*size*PIXELS),
  * first images then second images, values 0..1 (pixel/255, as the seed).
  * `pixels` is uint8 (0..255, MNIST) or already-scaled float32 (0..1).
  */

@@ -17,7 +17,7 @@ export function scorePairs(
 ): Float32Array {
   const model = new KernelModel(params, config);
   const out = new Float32Array(pairs.a.length);
-  const buf = new Float32Array(2 * chunk * 784);
+  const buf = new Float32Array(2 * chunk * config.inputSize ** 2);
   for (let s = 0; s < out.length; s += chunk) {
     const n = Math.min(chunk, out.length - s);
     const batch = fillBatch(pixels, pairs, s, n, n === chunk ? buf : undefined);

@@ -5,7 +5,7 @@
 // the file is there (the HEIC copies).
 import { decodeImage } from "../../shared/decode.ts";
 import { type PhoneOptions, phonePhoto } from "../../tools/phone_photo.ts";
-import { toMnist } from "../../shared/preprocess.ts";
+import { PIXELS, toMnist } from "../../shared/preprocess.ts";
 import type { ModelConfig } from "../../shared/config.ts";
 import type { ParamMap } from "../../shared/params.ts";
 import { createRng } from "../../shared/rng.ts";
@@ -33,14 +33,14 @@ async function bytesOf(dir: string, e: Entry, phone: { width: number; height: nu
 }
 
 /**
- * Images as the edge would feed them: Float32Array(n*784), labels and kinds.
+ * Images as the edge would feed them: Float32Array(n * PIXELS), labels and kinds.
  * `phone` sizes the rebuilt phone photos (default 4032x3024, 12 MP).
  */
 export async function loadRobustSet(dir = ROBUST_DIR, phone = { width: 4032, height: 3024 }) {
   const entries = JSON.parse(Deno.readTextFileSync(`${dir}/labels.json`)) as Entry[];
-  const images = new Float32Array(entries.length * 784);
+  const images = new Float32Array(entries.length * PIXELS);
   for (const [i, e] of entries.entries()) {
-    images.set(toMnist(await decodeImage(await bytesOf(dir, e, phone), e.file), e.file), i * 784);
+    images.set(toMnist(await decodeImage(await bytesOf(dir, e, phone), e.file), e.file), i * PIXELS);
   }
   return { images, labels: Uint8Array.from(entries, (e) => e.digit), kinds: entries.map((e) => e.kind) };
 }

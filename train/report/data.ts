@@ -8,7 +8,8 @@ import { KernelModel } from "../../shared/kernels/infer.ts";
 import { createRng } from "../../shared/rng.ts";
 import { scorePairs, testProtocols } from "../eval/evaluate.ts";
 import { equalErrorRate, rocCurve } from "../eval/metrics.ts";
-import { digitPng } from "../data/mnist.ts";
+import { digit, digitPng } from "../data/mnist.ts";
+import { PIXELS } from "../../shared/preprocess.ts";
 import type { EpochStats } from "../loop.ts";
 
 export interface ReportInput {
@@ -23,12 +24,9 @@ export interface ReportInput {
   balancedCount?: number;
 }
 
-/** 28x28 gray pixels (0..255) as a PNG data URL, for image marks. */
+/** SIDE x SIDE gray pixels (0..255) as a PNG data URL, for image marks. */
 export function digitUrl(px: Uint8Array): string {
-  const png = digitPng(px);
-  let s = "";
-  for (const b of png) s += String.fromCharCode(b);
-  return `data:image/png;base64,${btoa(s)}`;
+  return `data:image/png;base64,${digitPng(px).toBase64()}`;
 }
 
 /** Bias-corrected exponential moving average (as the seed smoothed its loss curve). */
@@ -47,7 +45,7 @@ function thin<T>(xs: T[], n: number): T[] {
 }
 
 export function collectReportData(r: ReportInput) {
-  const img = (i: number) => r.test.pixels.subarray(i * 784, (i + 1) * 784);
+  const img = (i: number) => digit(r.test.pixels, i);
   const protocols = testProtocols(r.test.labels, r.balancedCount ?? 10_000);
   const roc: { protocol: string; far: number; tar: number }[] = [];
   const points: { protocol: string; point: string; far: number; tar: number }[] = [];
@@ -89,7 +87,7 @@ export function collectReportData(r: ReportInput) {
   }
   const n = Math.min(r.embedCount ?? 1000, r.test.labels.length);
   const model = new KernelModel(r.params, r.config);
-  const e = model.embed(Float32Array.from(r.test.pixels.subarray(0, n * 784), (v) => v / 255));
+  const e = model.embed(Float32Array.from(r.test.pixels.subarray(0, n * PIXELS), (v) => v / 255));
   const dims = e.length / n;
   const rows = Array.from({ length: n }, (_, i) => Array.from(e.subarray(i * dims, (i + 1) * dims)));
   const rng = createRng(7);

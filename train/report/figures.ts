@@ -3,14 +3,13 @@ import type { TopLevelSpec } from "vega-lite";
 import type { ReportData } from "./data.ts";
 
 const base = { $schema: "https://vega.github.io/schema/vega-lite/v6.json", background: "white" } as const;
+/** The common head of a single-view figure. */
+const frame = (title: string, width: number, height: number) => ({ ...base, title, width, height });
 
 /** Training loss per step, raw and bias-corrected EMA. */
 function loss(d: ReportData): TopLevelSpec {
   return {
-    ...base,
-    title: "Training loss per step",
-    width: 640,
-    height: 240,
+    ...frame("Training loss per step", 640, 240),
     data: { values: d.loss },
     transform: [{ fold: ["raw", "ema"], as: ["series", "loss"] }],
     mark: { type: "line", strokeWidth: 1.2 },
@@ -83,10 +82,7 @@ function roc(d: ReportData): TopLevelSpec {
     scale: { domain: zoom ? [0.8, 1] : [0, 1] },
   };
   return {
-    ...base,
-    title: zoom ? "ROC (zoomed: FAR <= 10%)" : "ROC",
-    width: 420,
-    height: 320,
+    ...frame(zoom ? "ROC (zoomed: FAR <= 10%)" : "ROC", 420, 320),
     layer: [
       {
         data: { values: d.roc },
@@ -110,10 +106,7 @@ function roc(d: ReportData): TopLevelSpec {
 /** Predicted probability for same vs different pairs, threshold line. */
 function hist(d: ReportData): TopLevelSpec {
   return {
-    ...base,
-    title: "p(same) on the consecutive test pairs",
-    width: 520,
-    height: 240,
+    ...frame("p(same) on the consecutive test pairs", 520, 240),
     layer: [
       {
         data: { values: d.hist },
@@ -206,10 +199,7 @@ function pairs(rows: ReportData["grid"], title: string, threshold: number): TopL
 /** Ten test digits of each class. */
 function digits(d: ReportData): TopLevelSpec {
   return {
-    ...base,
-    title: "Input digits by class (MNIST test set)",
-    width: 10 * 34,
-    height: 10 * 34,
+    ...frame("Input digits by class (MNIST test set)", 10 * 34, 10 * 34),
     data: { values: d.digits },
     mark: { type: "image", width: 30, height: 30 },
     encoding: {
@@ -223,10 +213,7 @@ function digits(d: ReportData): TopLevelSpec {
 /** UMAP of test-image embeddings coloured by digit. */
 function embedding(d: ReportData): TopLevelSpec {
   return {
-    ...base,
-    title: `Embeddings of ${d.embedding.length} test images (UMAP)`,
-    width: 420,
-    height: 380,
+    ...frame(`Embeddings of ${d.embedding.length} test images (UMAP)`, 420, 380),
     data: { values: d.embedding },
     mark: { type: "circle", size: 14, opacity: 0.8 },
     encoding: {
