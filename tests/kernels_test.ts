@@ -2,7 +2,7 @@
 // reference on random inputs, for the shapes, strides and paddings it claims.
 import * as tf from "@tensorflow/tfjs";
 import { useBackend } from "../shared/backend.ts";
-import { registerWasmGradKernels } from "../train/kernels/kernels.ts";
+import { registerWasmGradKernels } from "../train/kernels/register.ts";
 import { applyAdam } from "../train/step.ts";
 import { assert, assertEquals } from "./assert.ts";
 

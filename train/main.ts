@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type BackendName, useBackend } from "../shared/backend.ts";
 import { checkModelConfig, SEED_MODEL } from "../shared/config.ts";
 import type { Quantize } from "../shared/weights.ts";
-import { registerWasmGradKernels } from "./kernels/kernels.ts";
+import { registerWasmGradKernels } from "./kernels/register.ts";
 import { DEFAULT_DATA_DIR, loadDataset } from "./data/mnist.ts";
 import { train, type TrainOptions } from "./loop.ts";
 import { EPOCH_HEADER, epochRow, modelSummary } from "./summary.ts";
@@ -16,16 +16,30 @@ import { readCheckpointDir, writeCheckpointDir } from "./artifact_io.ts";
 import { finishRun } from "./finish.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 
+/** --help's lines for the recipes of train/recipes.ts, wrapped at 80 columns. */
+function recipeList(): string {
+  const indent = " ".repeat(20);
+  return Object.entries(RECIPES).map(([name, r]) => {
+    const words = `${name}${name === DEFAULT_RECIPE ? " (default)" : ""}: ${r.description} (${r.epochs} ` +
+      `epochs x ${r.stepsPerEpoch} steps x ${r.batchSize} pairs, Adam lr ${r.lr.toExponential()} ` +
+      `${r.lrSchedule})`;
+    const lines = [indent];
+    for (const word of words.split(" ")) {
+      const last = lines.length - 1;
+      if (lines[last] === indent) lines[last] += word;
+      else if (lines[last].length + 1 + word.length <= 80) lines[last] += ` ${word}`;
+      else lines.push(`${indent}  ${word}`);
+    }
+    return lines.join("\n");
+  }).join("\n");
+}
+
 const HELP = `Usage: deno task train [options]
 
 Trains a Siamese ConvNet on MNIST pairs and writes weights/.
 
-  --recipe NAME     seed | v2 | v3 (default v3). seed: the PyTorch project's
-                    exact recipe and model (Adam lr 3e-4 constant, 10 epochs x
-                    480 steps x 100 pairs, no augmentation); v2: the seed with
-                    peak lr 1e-3 cosine-decayed to 0; v3: a wider tower ending
-                    in digit probabilities, digit loss, augmentation, 12
-                    epochs (train/recipes.ts). The flags below override.
+  --recipe NAME     one of train/recipes.ts (the flags below override):
+${recipeList()}
   --epochs N        epochs
   --steps N         steps per epoch
   --batch N         pairs per step
@@ -62,29 +76,22 @@ Trains a Siamese ConvNet on MNIST pairs and writes weights/.
                     the result equals an uninterrupted run with the same seed
   --help            this text`;
 
+/** parseArgs options for string flags without a default. */
+function strings<K extends string>(...names: K[]): Record<K, { type: "string" }> {
+  return Object.fromEntries(names.map((n) => [n, { type: "string" }])) as Record<K, { type: "string" }>;
+}
 const { values: a } = parseArgs({
   options: {
+    ...strings("epochs", "steps", "batch", "lr", "lr-schedule", "augment", "data"),
+    ...strings("conv1", "conv2", "embedding", "classes", "digit-loss", "checkpoint"),
     recipe: { type: "string", default: DEFAULT_RECIPE },
-    epochs: { type: "string" },
-    steps: { type: "string" },
-    batch: { type: "string" },
-    lr: { type: "string" },
-    "lr-schedule": { type: "string" },
-    augment: { type: "string" },
     seed: { type: "string", default: "1" },
     backend: { type: "string", default: "auto" },
-    data: { type: "string" },
     out: { type: "string", default: "weights" },
     quantize: { type: "string", default: "uint8" },
     "val-pairs": { type: "string", default: "10000" },
     "threshold-rule": { type: "string", default: "balanced" },
     workers: { type: "string", default: String(Math.min(navigator.hardwareConcurrency ?? 1, 8)) },
-    conv1: { type: "string" },
-    conv2: { type: "string" },
-    embedding: { type: "string" },
-    classes: { type: "string" },
-    "digit-loss": { type: "string" },
-    checkpoint: { type: "string" },
     resume: { type: "boolean", default: false },
     "no-report": { type: "boolean", default: false },
     help: { type: "boolean", default: false },

@@ -26,6 +26,12 @@ export interface Recipe {
   digitLoss: number;
 }
 
+/** A recipe as listed: its settings and the line `deno task train --help` prints for it. */
+export interface NamedRecipe extends Recipe {
+  /** What the recipe is, in a phrase (the help adds its epochs, steps, batch and lr). */
+  description: string;
+}
+
 const SEED_TOWER = {
   conv1: SEED_MODEL.conv1,
   conv2: SEED_MODEL.conv2,
@@ -36,8 +42,9 @@ const SEED_TOWER = {
 /** `--augment on`: rotation +-12 deg, scale +-10%, shift +-2 px. */
 export const AUGMENT = { rotate: 12, scale: 0.1, shift: 2 };
 
-export const RECIPES: Record<string, Recipe> = {
+export const RECIPES: Record<string, NamedRecipe> = {
   seed: {
+    description: "the PyTorch project's exact recipe and model, no augmentation",
     epochs: 10,
     stepsPerEpoch: 480,
     batchSize: 100,
@@ -48,6 +55,7 @@ export const RECIPES: Record<string, Recipe> = {
     digitLoss: 0,
   },
   v2: {
+    description: "the seed with a higher peak learning rate, cosine-decayed to 0",
     epochs: 10,
     stepsPerEpoch: 480,
     batchSize: 100,
@@ -58,6 +66,7 @@ export const RECIPES: Record<string, Recipe> = {
     digitLoss: 0,
   },
   v3: {
+    description: "a wider tower ending in digit probabilities, digit loss, augmentation",
     epochs: 12,
     stepsPerEpoch: 480,
     batchSize: 100,

@@ -6,7 +6,7 @@
 import { useBackend } from "../../shared/backend.ts";
 import type { ModelConfig } from "../../shared/config.ts";
 import type { ParamMap } from "../../shared/params.ts";
-import { registerWasmGradKernels } from "../kernels/kernels.ts";
+import { registerWasmGradKernels } from "../kernels/register.ts";
 import { Exchange, type ExchangeLayout } from "./exchange.ts";
 import {
   applyUpdate,
