@@ -39,6 +39,8 @@ export interface AppOptions {
   isolates?: number;
   /** Where each request's log line goes; none: no request log. */
   log?: RequestLog;
+  /** Requests in flight and the drain switch (edge/server.ts); none: never draining. */
+  inFlight?: InFlight;
   /** Static files by path (the demo page, its script, TF.js, the weights); "/" is the page. `body` is read when a request asks for it. */
   assets?: Record<string, { readonly body: Uint8Array; type: string }>;
 }
@@ -49,8 +51,43 @@ export const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 type Env = {
-  Variables: { requestId: string; errorCode?: string; timing?: { decode: number; infer: number } };
+  Variables: {
+    requestId: string;
+    errorCode?: string;
+    timing?: { decode: number; infer: number };
+    /** The loaded model, on the routes that need it. */
+    model: Verifier;
+  };
 };
+
+/**
+ * Requests in flight in one isolate, and its drain switch: once `draining`,
+ * new requests are answered 503 shutting_down (their connections closed)
+ * while those in flight finish.
+ */
+export class InFlight {
+  count = 0;
+  draining = false;
+  #first = Promise.withResolvers<void>();
+  /** Resolves when the first request has been answered. */
+  readonly answered: Promise<void> = this.#first.promise;
+
+  /** Count the request through `next`, or refuse it when draining. */
+  readonly middleware: MiddlewareHandler = async (c, next) => {
+    if (this.draining) {
+      c.header("connection", "close");
+      c.header("retry-after", "1");
+      throw new ClientError("shutting_down", "Server is shutting down; retry on another instance");
+    }
+    this.count++;
+    try {
+      await next();
+    } finally {
+      this.count--;
+      this.#first.resolve();
+    }
+  };
+}
 
 /** The route label of a request: its route, "static" for the page's files, or "other". */
 function routeOf(c: Context, assets: Record<string, unknown>): string {
@@ -151,17 +188,22 @@ export function createApp(opts: AppOptions) {
     opts.verifier.then((v) => (ready = v), (e) => (failure = (e as Error).message));
   }
   const limits = opts.imageLimits ?? DEFAULT_IMAGE_LIMITS;
-  const model = (): Verifier => {
-    if (ready) return ready;
-    throw new ClientError(
-      "not_ready",
-      failure ? `Model failed to load: ${failure}` : "Model is still loading",
-    );
+  /** Readiness: the routes that need the model answer 503 not_ready until it has loaded. */
+  const loaded: MiddlewareHandler<Env> = async (c, next) => {
+    if (!ready) {
+      throw new ClientError(
+        "not_ready",
+        failure ? `Model failed to load: ${failure}` : "Model is still loading",
+      );
+    }
+    c.set("model", ready);
+    await next();
   };
 
   const app = new Hono<Env>();
   app.use(requestId());
   if (opts.log || opts.metrics) app.use(observe(opts.metrics, opts.log, opts.assets ?? {}));
+  if (opts.inFlight) app.use(opts.inFlight.middleware);
   app.use(secureHeaders());
   if (opts.corsOrigins?.length) {
     const allowed = corsFor(opts.corsOrigins);
@@ -186,9 +228,13 @@ export function createApp(opts: AppOptions) {
   });
 
   app.get("/healthz", (c) => c.json({ ok: true }));
-  app.get("/readyz", async (c) => {
-    const m = model(), heap = Deno.memoryUsage(), held = opts.holdReadiness?.();
-    if (held) throw new ClientError("not_ready", held);
+  const held: MiddlewareHandler = async (_, next) => {
+    const why = opts.holdReadiness?.();
+    if (why) throw new ClientError("not_ready", why);
+    await next();
+  };
+  app.get("/readyz", loaded, held, async (c) => {
+    const m = c.var.model, heap = Deno.memoryUsage();
     return c.json({
       ready: true,
       model: { version: m.version, sha256: m.sha256 },
@@ -205,8 +251,8 @@ export function createApp(opts: AppOptions) {
   app.get("/openapi.json", (c) => c.json(openApi));
   const metrics = opts.metrics;
   if (metrics) {
-    app.get("/metrics", (c) =>
-      c.text(metrics.render(model(), opts.isolates ?? 1), 200, {
+    app.get("/metrics", loaded, (c) =>
+      c.text(metrics.render(c.var.model, opts.isolates ?? 1), 200, {
         "content-type": "text/plain; version=0.0.4; charset=utf-8",
       }));
   }
@@ -217,8 +263,8 @@ export function createApp(opts: AppOptions) {
   const weights = opts.assets?.["/weights/weights.bin"];
   if (weights) {
     const immutable = staticFile(weights, { immutable: true });
-    app.get("/weights/:file{[0-9a-f]{64}\\.bin}", (c) => {
-      if (c.req.param("file") !== `${model().sha256}.bin`) {
+    app.get("/weights/:file{[0-9a-f]{64}\\.bin}", loaded, (c) => {
+      if (c.req.param("file") !== `${c.var.model.sha256}.bin`) {
         throw new ClientError("not_found", `No weights ${c.req.param("file")} here`);
       }
       return immutable(c);
@@ -234,8 +280,8 @@ export function createApp(opts: AppOptions) {
       ));
   }
 
-  app.post("/verify", limit, async (c) => {
-    const m = model();
+  app.post("/verify", loaded, limit, async (c) => {
+    const m = c.var.model;
     const { images: [a, b], threshold, decodeMs, formats } = await readInputs(
       c.req.raw,
       ["a", "b"],
@@ -256,8 +302,8 @@ export function createApp(opts: AppOptions) {
     });
   });
 
-  app.post("/embed", limit, async (c) => {
-    const m = model();
+  app.post("/embed", loaded, limit, async (c) => {
+    const m = c.var.model;
     const { images: [x], decodeMs, formats } = await readInputs(
       c.req.raw,
       ["image"],

@@ -1,9 +1,8 @@
 // Wiring shared by the entries: the shipped weights (read relative to this
 // file, so it works from any cwd and on Deno Deploy), the app.
-import { type AppOptions, createApp } from "./app.ts";
+import { type AppOptions, createApp, InFlight } from "./app.ts";
 import { loadVerifier } from "./verifier.ts";
 import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
-import { STATUS } from "./errors.ts";
 import { warmDecoders } from "../shared/decode.ts";
 import { Metrics } from "./metrics.ts";
 import { requestLog } from "./log.ts";
@@ -110,45 +109,21 @@ export async function startServer(
   } & Partial<AppOptions>,
 ) {
   const { port, hostname, reusePort, dir, ...extra } = opts;
-  const { app, verifier, log } = buildApp(dir, loadVerifier, extra);
+  const inFlight = new InFlight();
+  const { app, verifier, log } = buildApp(dir, loadVerifier, { ...extra, inFlight });
   const v = await verifier;
-  let inflight = 0, draining = false, firstAnswer = () => {};
-  const answered = new Promise<void>((resolve) => firstAnswer = resolve);
-  const server = Deno.serve({
-    port,
-    hostname,
-    reusePort,
-    onListen: () => {},
-  }, async (req, info) => {
-    if (draining) {
-      // The one error shape, request id included, though the app is not asked.
-      const given = req.headers.get("x-request-id") ?? "";
-      const id = /^[\w\-]{1,255}$/.test(given) ? given : crypto.randomUUID(); // as Hono's requestId()
-      const error = { code: "shutting_down", message: "Server is shutting down; retry on another instance" };
-      return Response.json({ error, request_id: id }, {
-        status: STATUS.shutting_down,
-        headers: { connection: "close", "retry-after": "1", "x-request-id": id },
-      });
-    }
-    inflight++;
-    try {
-      return await app.fetch(req, info);
-    } finally {
-      inflight--;
-      firstAnswer();
-    }
-  });
+  const server = Deno.serve({ port, hostname, reusePort, onListen: () => {} }, app.fetch);
   // The image decoders load on first use; load them once the process has had
   // a second to answer what woke it (a cold start's first request).
   Deno.unrefTimer(setTimeout(() => warmDecoders().catch(() => {}), 1000));
   return {
     verifier: v,
     /** Resolves when this isolate has answered its first request. */
-    answered,
+    answered: inFlight.answered,
     async drain() {
-      draining = true;
+      inFlight.draining = true;
       const deadline = Date.now() + DRAIN_MS;
-      while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while (inFlight.count > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await server.shutdown();
       await log?.flush();
     },

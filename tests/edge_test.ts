@@ -1,5 +1,5 @@
 // The request path through app.request(): every input form, every error code.
-import { createApp } from "../edge/app.ts";
+import { createApp, InFlight } from "../edge/app.ts";
 import { useBackend } from "../shared/backend.ts";
 import { STATUS } from "../edge/errors.ts";
 import { bombPng, drawn, jpg, png, randomVerifier } from "./fixtures.ts";
@@ -71,9 +71,11 @@ Deno.test("POST /verify JSON: pixel arrays, base64, data: URL and JPEG give the 
   );
   const r1 = await (await json({ a: pixels(200), b: pixels(90) })).json();
   assertEquals(r1.probability, direct.probability);
-  const r2 =
-    await (await json({ a: png(40, 40, seven).toBase64(), b: `data:image/png;base64,${png(40, 40, one).toBase64()}` }))
-      .json();
+  const r2 = await (await json({
+    a: png(40, 40, seven).toBase64(),
+    b: `data:image/png;base64,${png(40, 40, one).toBase64()}`,
+  }))
+    .json();
   const r3 = await (await post(form({ a: png(40, 40, seven), b: png(40, 40, one) }))).json();
   assertEquals(r2.probability, r3.probability);
   const r4 = await json({ a: `data:image/jpeg;base64,${jpg(40, 40, seven).toBase64()}`, b: pixels(90) });
@@ -208,9 +210,49 @@ Deno.test("POST /embed returns the embedding; GET / and /openapi.json describe t
 
 Deno.test("a model whose input is not the edge's 28x28 is refused at load, naming both sizes", async () => {
   const config = { ...SEED_MODEL, inputSize: 12 };
-  const { modelJson, bin } = await buildArtifact(initParams(config, createRng(1)), config, 0.5, "uint8", "test");
+  const { modelJson, bin } = await buildArtifact(
+    initParams(config, createRng(1)),
+    config,
+    0.5,
+    "uint8",
+    "test",
+  );
   await assertRejects(
     () => createVerifier(JSON.stringify(modelJson), bin),
     (e: Error) => e instanceof ArtifactError && e.message.includes("12x12") && e.message.includes("28x28"),
   );
 });
+
+Deno.test("draining: new requests get 503 shutting_down in the one error shape; requests in flight are counted", async () => {
+  const inFlight = new InFlight();
+  const drained = createApp({ verifier, inFlight });
+  const gate = Promise.withResolvers<void>();
+  const slow = drained.request("/verify", await slowForm(gate.promise));
+  while (inFlight.count === 0) await new Promise((r) => setTimeout(r, 1));
+  inFlight.draining = true;
+  const r = await drained.request("/healthz", { headers: { "x-request-id": "drain-1" } });
+  const body = await r.json();
+  assertEquals(
+    [r.status, body.error.code, body.request_id, r.headers.get("connection"), r.headers.get("retry-after")],
+    [503, "shutting_down", "drain-1", "close", "1"],
+  );
+  assertEquals(inFlight.count, 1);
+  gate.resolve();
+  assertEquals((await slow).status, 200);
+  assertEquals(inFlight.count, 0);
+});
+
+/** A POST of two digits as multipart, whose body ends only when `until` resolves. */
+async function slowForm(until: Promise<void>): Promise<RequestInit> {
+  const f = new Response(form({ a: png(40, 40, seven), b: png(40, 40, one) }));
+  const bytes = new Uint8Array(await f.arrayBuffer());
+  const body = new ReadableStream<Uint8Array>({
+    async start(ctl) {
+      ctl.enqueue(bytes.subarray(0, 10));
+      await until;
+      ctl.enqueue(bytes.subarray(10));
+      ctl.close();
+    },
+  });
+  return { method: "POST", body, headers: { "content-type": f.headers.get("content-type")! } };
+}

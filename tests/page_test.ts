@@ -47,13 +47,17 @@ async function stroke(page: Page, canvas: string, pts: [number, number][]) {
 const ONE: [number, number][] = [[0.45, 0.18], [0.52, 0.12], [0.52, 0.86]];
 const SEVEN: [number, number][] = [[0.22, 0.2], [0.78, 0.2], [0.5, 0.88]];
 
-/** The first verdict answered after answer number `after`. */
-async function verdict(page: Page, after: number) {
+/**
+ * The verdict for the page's current inputs, answered after answer number
+ * `after` (the page marks its verdict stale from an input's change until the
+ * answer for it is shown).
+ */
+async function settled(page: Page, after: number) {
   await page.waitForFunction(
     (after) => {
       const out = document.getElementById("verdict")!;
       return (out.dataset.verdict === "same" || out.dataset.verdict === "different") &&
-        Number(out.dataset.answers ?? 0) > after;
+        Number(out.dataset.answers ?? 0) > after && out.dataset.stale === undefined;
     },
     after,
     { timeout: 15000 },
@@ -77,17 +81,6 @@ async function inputsChanged(page: Page, before: string[]) {
     before,
     { timeout: 15000 },
   );
-}
-
-/** The verdict once answers after number `after` have stopped coming for 400 ms. */
-async function settled(page: Page, after: number) {
-  let last = await verdict(page, after);
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 400));
-    const now = Number(await page.locator("#verdict").getAttribute("data-answers"));
-    if (now === last.n) return last;
-    last = await verdict(page, last.n);
-  }
 }
 
 Deno.test({
@@ -128,7 +121,7 @@ Deno.test({
       await page.setInputFiles("#a-file", file(0));
       await page.setInputFiles("#b-file", file(17));
       await inputsChanged(page, drawnInputs);
-      // Each file updates the verdict on its own: wait until it stops changing.
+      // Each file updates the verdict on its own: wait for the answer to both.
       const server = await settled(page, d11.n);
       await page.check("#mode-browser");
       const local = await settled(page, server.n);

@@ -1,6 +1,6 @@
 // deno task train [flags]: train the Siamese MNIST verifier on TF.js and write
 // quantized weights, their metrics and provenance to weights/.
-// `deno task train --help` lists the flags; the default recipe is v3 (README).
+// `deno task train --help` lists the flags; the default recipe and what was tried: docs/results.md.
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { type BackendName, useBackend } from "../shared/backend.ts";

@@ -1,4 +1,4 @@
-// Named training recipes, each found by measurement (README, "Recipes").
+// Named training recipes, each found by measurement (docs/results.md, "Recipes").
 // `seed` is the PyTorch student project's exact recipe (kept so the
 // reproduction stays one command); `v2` changes only the learning rate: peak
 // 1e-3 with cosine decay to 0. `v3`, the default: a tower twice as wide

@@ -920,15 +920,21 @@ var timer;
 function scheduleVerify() {
   clearTimeout(timer);
   timer = setTimeout(verify, 30);
+  $("verdict").dataset.stale = "";
+}
+function current(ticket) {
+  if (ticket === pending && timer === void 0) delete $("verdict").dataset.stale;
 }
 async function verify() {
   const [a, b] = panels, out = $("verdict"), gauge = $("gauge-fill"), mark = $("gauge-threshold");
   const ticket = ++pending;
+  timer = void 0;
   if (!a.input || !b.input) {
     out.textContent = a.error || b.error ? `No digit read in panel ${a.error ? "A" : "B"}: see its message` : "Draw or drop a digit in both panels";
     out.dataset.verdict = "";
     $("probability").textContent = $("latency").textContent = "";
     gauge.style.width = "0";
+    current(ticket);
     return;
   }
   const t0 = performance.now();
@@ -946,9 +952,11 @@ async function verify() {
     gauge.className = same ? "same" : "different";
     mark.style.left = `${(100 * threshold).toFixed(1)}%`;
   } catch (e) {
+    if (ticket !== pending) return;
     out.textContent = `Error: ${e.message}`;
     out.dataset.verdict = "error";
   }
+  current(ticket);
 }
 var panels = [
   setup("a"),

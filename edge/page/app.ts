@@ -190,11 +190,18 @@ let pending = 0, answers = 0, timer: ReturnType<typeof setTimeout> | undefined;
 function scheduleVerify() {
   clearTimeout(timer);
   timer = setTimeout(verify, 30);
+  $("verdict").dataset.stale = ""; // the verdict shown is not yet for these inputs
+}
+
+/** The verdict shown is for the current inputs (no newer answer is due). */
+function current(ticket: number) {
+  if (ticket === pending && timer === undefined) delete $("verdict").dataset.stale;
 }
 
 async function verify() {
   const [a, b] = panels, out = $("verdict"), gauge = $("gauge-fill"), mark = $("gauge-threshold");
   const ticket = ++pending;
+  timer = undefined;
   if (!a.input || !b.input) {
     out.textContent = a.error || b.error
       ? `No digit read in panel ${a.error ? "A" : "B"}: see its message`
@@ -202,6 +209,7 @@ async function verify() {
     out.dataset.verdict = "";
     $("probability").textContent = $("latency").textContent = "";
     gauge.style.width = "0";
+    current(ticket);
     return;
   }
   const t0 = performance.now();
@@ -219,9 +227,11 @@ async function verify() {
     gauge.className = same ? "same" : "different";
     mark.style.left = `${(100 * threshold).toFixed(1)}%`;
   } catch (e) {
+    if (ticket !== pending) return;
     out.textContent = `Error: ${(e as Error).message}`;
     out.dataset.verdict = "error";
   }
+  current(ticket);
 }
 
 const panels = [setup("a"), setup("b")];
