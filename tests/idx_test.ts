@@ -36,7 +36,11 @@ Deno.test("parseIdxImages() rejects a wrong magic number, naming the file", () =
 
 Deno.test("parseIdxImages() rejects a truncated file and a short header", () => {
   assertThrows(() => parseIdxImages(idx3(3).subarray(0, 100), "t"), /declares 3 images.*100 bytes/);
-  assertThrows(() => parseIdxImages(new Uint8Array(5), "t"), IdxError);
+  assertThrows(
+    () => parseIdxImages(new Uint8Array(5), "t"),
+    IdxError,
+    "5 bytes is shorter than its 16-byte header",
+  );
 });
 
 Deno.test("parseIdxLabels() rejects labels outside 0..9 and bad lengths", () => {

@@ -2,6 +2,7 @@
 // ends with the same weights as an uninterrupted run; weights/ is swapped
 // atomically; bad training input stops before any training.
 import { loadDataset } from "../train/data/mnist.ts";
+import { recoverArtifactDir, writeArtifactDir } from "../train/artifact_io.ts";
 import { writeMnistSlice } from "./fixtures.ts";
 import { assert, assertEquals } from "./assert.ts";
 
@@ -76,26 +77,86 @@ Deno.test("--resume without a checkpoint, and corrupt training data, stop with a
 
 Deno.test("an export killed at any moment leaves the old or the new complete artifact", async () => {
   const dir = await Deno.makeTempDir();
-  const io = new URL("../train/artifact_io.ts", import.meta.url).href;
-  const write = (tag: string, mb: number) =>
-    `import { writeArtifactDir } from "${io}";
-     await writeArtifactDir("${dir}/w", { "tag.txt": "${tag}", "big.bin": new Uint8Array(${mb} << 20).fill(${tag.length}) });`;
-  const run = (code: string) =>
-    new Deno.Command(Deno.execPath(), { args: ["eval", code], stdout: "null", stderr: "null" }).spawn();
+  // The child prints "writing" just before writeArtifactDir() and "written"
+  // once it has returned (console.log writes synchronously), so its output
+  // after a kill tells whether the kill landed while the export was under way.
+  const child = () =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { writeArtifactDir } from "${new URL("../train/artifact_io.ts", import.meta.url).href}";
+         const files = { "tag.txt": "newer", "big.bin": new Uint8Array(48 << 20).fill(5) };
+         console.log("writing");
+         const t0 = performance.now();
+         await writeArtifactDir("${dir}/w", files);
+         console.log("written", performance.now() - t0);`,
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+  /** Run a child; kill it `delay` ms after it starts writing (never: let it finish; -1: before it writes). */
+  const runKilledAfter = async (delay: number | "never" | -1) => {
+    const c = child();
+    const out = c.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    if (delay === -1) c.kill("SIGKILL");
+    else {
+      while (!text.includes("writing\n")) {
+        const { value, done } = await out.read();
+        if (done) break;
+        text += value;
+      }
+      if (delay !== "never") {
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        try {
+          c.kill("SIGKILL");
+        } catch (e) {
+          if (!(e instanceof TypeError)) throw e; // it had already exited
+        }
+      }
+    }
+    for (let r = await out.read(); !r.done; r = await out.read()) text += r.value;
+    const status = await c.status;
+    return { text, status, started: text.includes("writing\n"), finished: text.includes("written") };
+  };
+  const old = () =>
+    writeArtifactDir(`${dir}/w`, { "tag.txt": "old", "big.bin": new Uint8Array(1 << 20).fill(3) });
   try {
-    assertEquals((await run(write("old", 1)).status).code, 0);
-    for (const delay of [0, 5, 15, 30, 60, 120]) {
-      const child = run(write("newer", 48));
-      await new Promise((r) => setTimeout(r, delay));
-      child.kill("SIGKILL");
-      await child.status;
-      await (await import("../train/artifact_io.ts")).recoverArtifactDir(`${dir}/w`);
+    // How long one uninterrupted export takes here, to spread the kills over it.
+    await old();
+    const full = await runKilledAfter("never");
+    assertEquals(full.status.code, 0, full.text);
+    const ms = Number(full.text.match(/written ([\d.]+)/)![1]);
+    const delays = [
+      -1,
+      0,
+      ...[0.02, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8].map((f) => Math.round(f * ms)),
+      2 * ms,
+    ];
+    const landed: string[] = [];
+    let midWrite = 0;
+    for (const delay of delays) {
+      await old();
+      const run = await runKilledAfter(delay);
+      const during = run.started && !run.finished;
+      if (during) midWrite++;
+      await recoverArtifactDir(`${dir}/w`);
       const tag = await Deno.readTextFile(`${dir}/w/tag.txt`);
       const big = await Deno.readFile(`${dir}/w/big.bin`);
+      landed.push(`${delay} ms: ${during ? "mid-write" : run.started ? "after" : "before"} -> ${tag}`);
       const want = tag === "old" ? [1 << 20, 3] : [48 << 20, 5];
       assert(tag === "old" || tag === "newer", `mixed artifact: tag ${tag}`);
-      assertEquals([big.length, big[0], big[big.length - 1]], [want[0], want[1], want[1]], `delay ${delay}`);
+      assertEquals(
+        [big.length, big[0], big[big.length - 1]],
+        [want[0], want[1], want[1]],
+        `${landed.at(-1)}, big.bin ${big.length} bytes`,
+      );
+      // A killed export leaves its temporary sibling behind; clear it for the next kill.
+      for await (const e of Deno.readDir(dir)) {
+        if (e.name !== "w") await Deno.remove(`${dir}/${e.name}`, { recursive: true });
+      }
     }
+    assert(midWrite >= 3, `only ${midWrite} kills landed during the write (one export: ${ms} ms): ${landed}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -20,69 +20,191 @@ function start(env: Record<string, string> = {}) {
   return { child, base: `http://127.0.0.1:${port}` };
 }
 
+/** `p`, or an error naming `what` once `seconds` have passed. */
+async function within<T>(p: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${seconds} s`)), seconds * 1000);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Call `attempt` until it gives a value, for up to `seconds`; then an error naming `what`. */
+async function poll<T>(seconds: number, what: string, attempt: () => Promise<T | undefined>): Promise<T> {
+  for (const end = Date.now() + seconds * 1000; Date.now() < end;) {
+    const v = await attempt();
+    if (v !== undefined) return v;
+  }
+  throw new Error(`${what}: not within ${seconds.toFixed(1)} s`);
+}
+
+/** A child's output as it comes: `waitFor` a text in it, or `done` for all of it once the stream ends. */
+function follow(stream: ReadableStream<Uint8Array>) {
+  let text = "", ended = false, changed = Promise.withResolvers<void>();
+  const done = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      changed.resolve();
+      changed = Promise.withResolvers<void>();
+    }
+    ended = true;
+    changed.resolve();
+    return text;
+  })();
+  return {
+    done,
+    get text() {
+      return text;
+    },
+    waitFor: (want: string, seconds = 30) =>
+      within(
+        (async () => {
+          while (!text.includes(want)) {
+            if (ended) throw new Error(`output ended without ${JSON.stringify(want)}: ${text}`);
+            await changed.promise;
+          }
+        })(),
+        seconds,
+        `waiting for ${JSON.stringify(want)} in ${JSON.stringify(text)}`,
+      ),
+  };
+}
+
+/**
+ * HTTP/1.1 over a raw connection, for what fetch() hides: `Expect:
+ * 100-continue` (Deno's server answers 100 Continue as it hands the request
+ * to the handler) and a body sent in parts at moments the test chooses.
+ * `next()` reads the next response, an interim 1xx one included; a final
+ * one is read to the end of its Content-Length.
+ */
+function rawHttp(conn: Deno.Conn) {
+  let buf = "";
+  const decoder = new TextDecoder();
+  const more = async () => {
+    const chunk = new Uint8Array(64 * 1024);
+    const n = await conn.read(chunk);
+    if (n === null) throw new Error(`connection closed; read ${JSON.stringify(buf)}`);
+    buf += decoder.decode(chunk.subarray(0, n), { stream: true });
+  };
+  return {
+    send: (data: string | Uint8Array) =>
+      conn.write(typeof data === "string" ? new TextEncoder().encode(data) : data),
+    async next() {
+      while (!buf.includes("\r\n\r\n")) await more();
+      const end = buf.indexOf("\r\n\r\n") + 4;
+      const [statusLine, ...lines] = buf.slice(0, end - 4).split("\r\n");
+      const headers = new Headers(
+        lines.map((l): [string, string] => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1)]),
+      );
+      const status = Number(statusLine.split(" ")[1]);
+      const length = status < 200 ? 0 : Number(headers.get("content-length"));
+      assert(Number.isInteger(length), `no Content-Length: ${statusLine} ${[...headers]}`);
+      while (buf.length < end + length) await more(); // all ASCII: characters are bytes
+      const body = buf.slice(end, end + length);
+      buf = buf.slice(end + length);
+      return { status, headers, body };
+    },
+  };
+}
+
 Deno.test("the served entry (3 isolates) answers multipart /verify and drains an in-flight upload on SIGTERM", async () => {
   const { child, base } = await spawnServer({ stdout: "piped", stderr: "piped", env: { ISOLATES: "3" } });
-  const one = png(30, 30, drawn(30, 30, (x, y) => Math.abs(x - 15) < 2 && y > 3 && y < 27));
-  const f = new FormData();
-  f.append("a", new Blob([one as Uint8Array<ArrayBuffer>]), "a.png");
-  f.append("b", new Blob([one as Uint8Array<ArrayBuffer>]), "b.png");
-  const quick = await fetch(`${base}/verify`, { method: "POST", body: f });
-  assertEquals(quick.status, 200);
-  await quick.body?.cancel();
-  // The other isolates start after that first answer: wait until all three
-  // have answered (a new connection each time, so that they spread).
-  const seen = new Set<string>();
-  for (let i = 0; i < 200 && seen.size < 3; i++) {
-    const client = Deno.createHttpClient({});
-    const r = await fetch(`${base}/readyz`, { client }).catch(() => undefined);
-    if (r?.ok) seen.add((await r.json()).memory.isolate);
-    else await r?.body?.cancel();
-    client.close();
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assertEquals(seen.size, 3, `isolates that answered: ${[...seen]}`);
+  const out = follow(child.stdout), err = follow(child.stderr);
+  let conn: Deno.Conn | undefined;
+  let exited = false;
+  try {
+    const one = png(30, 30, drawn(30, 30, (x, y) => Math.abs(x - 15) < 2 && y > 3 && y < 27));
+    const f = new FormData();
+    f.append("a", new Blob([one as Uint8Array<ArrayBuffer>]), "a.png");
+    f.append("b", new Blob([one as Uint8Array<ArrayBuffer>]), "b.png");
+    const quick = await fetch(`${base}/verify`, { method: "POST", body: f });
+    assertEquals(quick.status, 200);
+    await quick.body?.cancel();
+    // /readyz, which spawnServer waited for, holds 503 until every isolate
+    // listens; new connections spread over them: ask until all three answer.
+    const seen = new Set<string>();
+    await poll(30, "three isolates answering /readyz", async () => {
+      const client = Deno.createHttpClient({});
+      const r = await fetch(`${base}/readyz`, { client }).catch(() => undefined);
+      if (r?.ok) seen.add((await r.json()).memory.isolate);
+      else await r?.body?.cancel();
+      client.close();
+      return seen.size === 3 || undefined;
+    }).catch((e) => {
+      throw new Error(`${(e as Error).message} (seen: ${[...seen]})`);
+    });
 
-  // A slow upload: its first half is sent, then SIGTERM, then the rest.
-  const body = JSON.stringify({
-    a: Array(784).fill(0).map((_, i) => (i % 7 ? 0 : 200)),
-    b: Array(784).fill(0).map((_, i) => (i % 5 ? 0 : 255)),
-  });
-  const bytes = new TextEncoder().encode(body);
-  let sent = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(c) {
-      if (sent >= bytes.length) return c.close();
-      if (sent > 0) await new Promise((r) => setTimeout(r, 300));
-      const end = sent === 0 ? bytes.length >> 1 : bytes.length;
-      c.enqueue(bytes.subarray(sent, end));
-      sent = end;
-    },
-  });
-  const inflight = fetch(`${base}/verify`, {
-    method: "POST",
-    body: stream,
-    headers: { "content-type": "application/json" },
-    duplex: "half",
-  } as RequestInit);
-  await new Promise((r) => setTimeout(r, 100));
-  const t0 = performance.now();
-  child.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 50));
-  const late = await fetch(`${base}/healthz`);
-  const lateBody = await late.json();
-  assertEquals([late.status, lateBody.error.code], [503, "shutting_down"]);
-  assert(typeof lateBody.request_id === "string" && lateBody.request_id === late.headers.get("x-request-id"));
-  const r = await inflight;
-  if (r.status !== 200) console.error(new TextDecoder().decode((await child.output()).stderr));
-  assertEquals(r.status, 200);
-  assert(typeof (await r.json()).probability === "number");
-  const status = await child.status;
-  assertEquals(status.code, 0);
-  assert(performance.now() - t0 < 5000);
-  await fetch(`${base}/healthz`).then(() => assert(false, "still accepting"), () => {});
-  const log = await new Response(child.stdout).text();
-  assert(log.includes("3 isolates") && log.includes("draining 3 isolate(s)"), log);
-  await child.stderr.cancel();
+    // An upload in flight: the server has taken it (100 Continue) and has its
+    // first half when SIGTERM comes; its second half is sent only once a new
+    // request has been answered 503 (or the wait for that has given up).
+    const bytes = new TextEncoder().encode(JSON.stringify({
+      a: Array(784).fill(0).map((_, i) => (i % 7 ? 0 : 200)),
+      b: Array(784).fill(0).map((_, i) => (i % 5 ? 0 : 255)),
+    }));
+    const half = bytes.length >> 1;
+    conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(base).port) });
+    const upload = rawHttp(conn);
+    await upload.send(
+      `POST /verify HTTP/1.1\r\nhost: ${new URL(base).host}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${bytes.length}\r\nexpect: 100-continue\r\n\r\n`,
+    );
+    assertEquals((await within(upload.next(), 30, "100 Continue")).status, 100);
+    await upload.send(bytes.subarray(0, half));
+
+    child.kill("SIGTERM");
+    const sigterm = performance.now();
+    await out.waitFor("SIGTERM: draining 3 isolate(s)");
+    // Every isolate is told to drain; a new connection may still reach one
+    // that has not heard yet (200): ask until the answer is the drain's 503.
+    // The drain waits 4.5 s at most for requests in flight (edge/server.ts),
+    // so the asking stops 3 s after SIGTERM, leaving the upload time to end
+    // inside it; the 503 is checked after the upload's answer, so that a
+    // missing 503 and a cut upload each fail under their own name.
+    const asking = 3 - (performance.now() - sigterm) / 1000;
+    const late = await poll(asking, "a new request answered 503 while draining", async () => {
+      const client = Deno.createHttpClient({});
+      const r = await fetch(`${base}/healthz`, { client }).catch(() => undefined);
+      const body = r && (await r.json());
+      client.close();
+      return r?.status === 503 ? { r, body } : undefined;
+    }).catch((e: Error) => e);
+
+    await upload.send(bytes.subarray(half));
+    const r = await within(upload.next(), 30, "the in-flight upload's answer").catch((e) => {
+      throw new Error(`${(e as Error).message}\nserver stderr: ${err.text}`);
+    });
+    const answered = performance.now();
+    assertEquals(r.status, 200, `${r.body}\nserver stderr: ${err.text}`);
+    assert(typeof JSON.parse(r.body).probability === "number", r.body);
+    if (late instanceof Error) throw late;
+    assertEquals(late.body.error.code, "shutting_down");
+    assert(
+      typeof late.body.request_id === "string" && late.body.request_id === late.r.headers.get("x-request-id"),
+    );
+    const status = await within(child.status, 30, "exit after the drain");
+    exited = true;
+    assertEquals(status.code, 0, err.text);
+    // Not at the drain's deadline (4.5 s): once the last request is answered.
+    const ms = performance.now() - answered;
+    assert(ms < 4000, `exited ${ms} ms after the in-flight upload was answered`);
+    await fetch(`${base}/healthz`).then(() => assert(false, "still accepting"), () => {});
+    const log = await out.done;
+    assert(log.includes("3 isolates") && log.includes("draining 3 isolate(s)"), log);
+  } finally {
+    conn?.close();
+    if (!exited) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already exited */ }
+      await child.status;
+    }
+    await Promise.all([out.done, err.done]);
+  }
 });
 
 for (

@@ -1,6 +1,8 @@
-// Over a real loopback socket: the body limit on a chunked upload, then a
-// valid request on the same server, and the shipped weights served by the
-// real entry (`deno task serve`) answering the README's curl form.
+// Over a real loopback socket (Deno.serve in this process, the app with a
+// random-weight verifier): a chunked upload (no Content-Length) past the body
+// limit gets 413 body_too_large, and the same server then answers a valid
+// multipart /verify. The real entry (`deno task serve`) with the shipped
+// weights answering the README's curl form is tests/serve_test.ts's.
 import { createApp } from "../edge/app.ts";
 import { useBackend } from "../shared/backend.ts";
 import { drawn, png, randomVerifier } from "./fixtures.ts";

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { useBackend } from "../shared/backend.ts";
-import { registerWasmGradKernels } from "../train/kernels/kernels.ts";
+import { registerWasmGradKernels } from "../train/kernels/register.ts";
 import { SEED_MODEL } from "../shared/config.ts";
 import { initParams, type ParamMap, trainableCount } from "../shared/params.ts";
 import { createTfModel, movingStatistics, pairLogits } from "../shared/model_tf.ts";
@@ -361,6 +361,6 @@ Deno.test("with classes, the embedding is digit probabilities, the head is tied 
   assertThrows(
     () => createTrainer(initParams(SEED_MODEL, createRng(1)), SEED_MODEL, 1e-3, 1),
     Error,
-    "classes",
+    "A digit loss needs config.classes",
   );
 });

@@ -1,5 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
-import { decodeWeights, encodeWeights, quantizeAffine, toFloat16Bits } from "../shared/weights.ts";
+import {
+  decodeWeights,
+  encodeWeights,
+  entryBytes,
+  quantizeAffine,
+  toFloat16Bits,
+  type WeightEntry,
+} from "../shared/weights.ts";
 import { ArtifactError, buildArtifact, loadArtifact, weightsFile } from "../shared/artifact.ts";
 import { SEED_MODEL } from "../shared/config.ts";
 import { initParams } from "../shared/params.ts";
@@ -72,7 +79,7 @@ Deno.test("biases and batch-norm vectors stay float32; uint8 artifact is <= 30% 
   assertEquals(loaded.params["bn3/gamma"].values, params["bn3/gamma"].values);
 });
 
-Deno.test("loadArtifact() refuses a flipped byte, a truncated file and a bad manifest", async () => {
+Deno.test("loadArtifact() refuses a flipped byte, a truncated file, a bad manifest and a wrong shape", async () => {
   const { modelJson, bin } = await buildArtifact(
     initParams(SEED_MODEL, createRng(2)),
     SEED_MODEL,
@@ -89,16 +96,27 @@ Deno.test("loadArtifact() refuses a flipped byte, a truncated file and a bad man
   );
   await assertRejects(() => loadArtifact(text, bin.subarray(0, 1000)), /1000 bytes/);
   await assertRejects(() => loadArtifact("{nope", bin), /Cannot read model.json/);
-  const wrongShape = JSON.parse(text);
-  wrongShape.weightsManifest[0].weights[0].shape = [3, 3, 1, 9];
-  await assertRejects(() => loadArtifact(JSON.stringify(wrongShape), bin), ArtifactError);
+  // conv2's kernel with its last two dimensions swapped: the same number of
+  // elements, so byte count and SHA-256 still match, and only the shape check
+  // can refuse it.
+  const swapped = JSON.parse(text);
+  const conv2 = swapped.weightsManifest[0].weights.find((w: WeightEntry) => w.name === "conv2/kernel");
+  assertEquals(conv2.shape, [3, 3, 8, 16]);
+  conv2.shape = [3, 3, 16, 8];
+  const bytes = (m: typeof modelJson) => m.weightsManifest[0].weights.reduce((a, e) => a + entryBytes(e), 0);
+  assertEquals(bytes(swapped), bin.length);
+  await assertRejects(
+    () => loadArtifact(JSON.stringify(swapped), bin),
+    (e: Error) =>
+      e instanceof ArtifactError && e.message.includes('"conv2/kernel" missing or not of shape [3,3,8,16]'),
+  );
 });
 
 Deno.test("weightsFile() refuses a manifest that points outside its directory", () => {
   const manifest = (p: unknown) => JSON.stringify({ weightsManifest: [{ paths: [p], weights: [] }] });
   assertEquals(weightsFile(manifest("weights.bin")), "weights.bin");
   for (const bad of ["../etc/passwd", "/abs.bin", ".hidden", "a/b.bin", 7]) {
-    assertThrows(() => weightsFile(manifest(bad)), ArtifactError);
+    assertThrows(() => weightsFile(manifest(bad)), ArtifactError, "Refusing weights path");
   }
   assertThrows(() => weightsFile("{nope"), /Cannot read model.json/);
 });

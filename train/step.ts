@@ -32,7 +32,7 @@ export interface Trainer {
  * `digitLoss` weighs the digit cross-entropy; it needs `config.classes`.
  */
 export function createTrainer(params: ParamMap, config: ModelConfig, lr: number, digitLoss = 0): Trainer {
-  if (digitLoss > 0 && !config.classes) throw new Error("A digit loss needs a class count > 0");
+  if (digitLoss > 0 && !config.classes) throw new Error("A digit loss needs config.classes > 0");
   const vars: Record<string, tf.Variable> = {};
   for (const s of paramSpecs(config)) {
     const p = params[s.name];
@@ -213,7 +213,7 @@ export function computeGrads(
   digits?: Int32Array,
 ): StepResult {
   if (t.digitLoss > 0 && digits?.length !== 2 * same.length) {
-    throw new Error(`The digit loss wants ${2 * same.length} digit labels, got ${digits?.length ?? 0}`);
+    throw new Error(`The digit loss needs ${2 * same.length} digit labels, got ${digits?.length ?? 0}`);
   }
   const s = t.config.inputSize;
   const stats: tf.Tensor[] = [];
