@@ -1,3 +1,4 @@
+import { progressLine } from "../train/summary.ts";
 import * as tf from "@tensorflow/tfjs";
 import { useBackend } from "../shared/backend.ts";
 import { registerWasmGradKernels } from "../train/kernels/register.ts";
@@ -362,5 +363,13 @@ Deno.test("with classes, the embedding is digit probabilities, the head is tied 
     () => createTrainer(initParams(SEED_MODEL, createRng(1)), SEED_MODEL, 1e-3, 1),
     Error,
     "A digit loss needs config.classes",
+  );
+});
+
+Deno.test("progressLine: the run's step and epoch, the smoothed loss, pairs/s and the run's ETA as m:ss", () => {
+  const p = { epoch: 3, step: 20, loss: 0.5, pairsPerSecond: 1834.4, etaSeconds: 151.6 };
+  assertEquals(
+    progressLine(p, 12, 480, 0.12345),
+    "step 980/5760 (epoch 3/12)  loss 0.1235  1834 pairs/s  ETA 2:32",
   );
 });

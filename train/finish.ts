@@ -51,8 +51,12 @@ export async function finishRun(result: TrainResult, opts: TrainOptions, data: D
   const meta = {
     generatedBy,
     createdAt: new Date().toISOString(),
+    // What the bytes depend on: the command (recipe, seed, workers, backend), the versions, the CPU class.
+    command: ["deno task train", ...Deno.args].join(" "),
     backend: f.backend,
     deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    cpu: { target: Deno.build.target, cores: navigator.hardwareConcurrency },
     recipe: { name: f.recipe, ...opts },
     threshold,
     thresholdRule: `${ruleText}, on the validation pairs, quantized model`,

@@ -10,20 +10,19 @@ import type { BackendName } from "../shared/backend.ts";
 import { augmentBatch } from "./data/augment.ts";
 import type { Recipe } from "./recipes.ts";
 import type { Checkpoint } from "./checkpoint.ts";
+import type { Progress } from "./summary.ts";
 import { bceWithLogits } from "./eval/evaluate.ts";
 import { confusion, rocAuc, summarize } from "./eval/metrics.ts";
 import { sigmoid } from "../shared/model.ts";
 
 /** A recipe (train/recipes.ts) plus what a run needs besides. */
-export interface TrainOptions extends Omit<Recipe, "tower"> {
+export interface TrainOptions extends Omit<Recipe, "tower" | "backend"> {
   model: ModelConfig;
   seed: number;
   /** Fraction of the training images held out for validation. */
   valFraction: number;
   /** Validation pairs (balanced, fixed by seed). */
   valPairs: number;
-  /** Data-parallel worker replicas; 0 trains in this thread. */
-  workers: number;
 }
 
 export interface EpochStats {
@@ -41,7 +40,7 @@ export interface EpochStats {
 export interface Hooks {
   /** Called after each epoch with a checkpoint; awaited before training goes on. */
   onCheckpoint?(c: Checkpoint): Promise<void> | void;
-  onStep?(s: { epoch: number; step: number; loss: number; pairsPerSecond: number; etaSeconds: number }): void;
+  onStep?(s: Progress): void;
   onEpoch?(e: EpochStats): void;
   now?(): number;
 }
@@ -76,7 +75,9 @@ export async function train(
   const now = hooks.now ?? (() => performance.now() / 1000);
   const { labels } = data, pixels = data.images.pixels, { rows, cols } = data.images;
   if (rows !== opts.model.inputSize || cols !== opts.model.inputSize) {
-    throw new Error(`images are ${rows}x${cols}, the model's input is ${opts.model.inputSize}x${opts.model.inputSize}`);
+    throw new Error(
+      `images are ${rows}x${cols}, the model's input is ${opts.model.inputSize}x${opts.model.inputSize}`,
+    );
   }
   const split = splitIndices(labels.length, opts.valFraction, opts.seed);
   const valPairs = balancedPairs(split.val, labels, opts.valPairs, createRng(opts.seed ^ 0x7a1));

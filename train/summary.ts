@@ -56,3 +56,23 @@ export function epochRow(e: EpochStats): string {
     e.seconds.toFixed(1).padStart(7),
   ].join("  ");
 }
+
+/** What the training loop reports after each step. */
+export interface Progress {
+  epoch: number;
+  step: number;
+  loss: number;
+  pairsPerSecond: number;
+  etaSeconds: number;
+}
+
+/**
+ * One progress line: the run's step and epoch, a smoothed loss, pairs/s and
+ * the time left for the run's remaining steps (m:ss).
+ */
+export function progressLine(p: Progress, epochs: number, steps: number, smoothLoss: number): string {
+  const eta = Math.max(0, Math.round(p.etaSeconds));
+  const mmss = `${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, "0")}`;
+  return `step ${(p.epoch - 1) * steps + p.step}/${epochs * steps} (epoch ${p.epoch}/${epochs})  ` +
+    `loss ${smoothLoss.toFixed(4)}  ${p.pairsPerSecond.toFixed(0)} pairs/s  ETA ${mmss}`;
+}

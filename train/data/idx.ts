@@ -2,7 +2,6 @@
 // magic-number and size checks that turn a corrupt download into a clear error.
 import { SIDE } from "../../shared/preprocess.ts";
 
-
 /** Images of one IDX3 file: `pixels` is Uint8Array(count*rows*cols), 0..255. */
 export interface IdxImages {
   count: number;

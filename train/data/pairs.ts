@@ -22,7 +22,6 @@ export interface PairSample {
 /** One sample as a tuple: [img1, img2, class1, class2, same]. */
 export type PairTuple = [Uint8Array, Uint8Array, number, number, boolean];
 
-
 /**
  * Split `count` image indices into disjoint train/val sets (seeded shuffle).
  *
