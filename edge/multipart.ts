@@ -56,8 +56,12 @@ export function boundaryOf(contentType: string): string {
  *
  * @example
  * ```ts
+ * const form = new FormData();
+ * form.append("a", new File([Uint8Array.of(1, 2, 3)], "a.png"));
+ * const req = new Request("http://localhost/verify", { method: "POST", body: form });
+ * const type = req.headers.get("content-type")!;
  * const parts = parseMultipart(new Uint8Array(await req.arrayBuffer()), boundaryOf(type));
- * parts.get("a")?.[0].data; // the file's bytes
+ * if (parts.get("a")?.[0].data.length !== 3) throw new Error("the file's bytes");
  * ```
  */
 export function parseMultipart(body: Uint8Array, boundary: string): Map<string, Part[]> {

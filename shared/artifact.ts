@@ -13,6 +13,17 @@ import {
   type WeightEntry,
 } from "./weights.ts";
 
+/**
+ * The name of the weights file beside model.json, as the manifest lists it.
+ *
+ * @example
+ * ```ts
+ * import { WEIGHTS_FILE } from "./artifact.ts";
+ *
+ * const bin = await Deno.readFile(new URL(`../weights/${WEIGHTS_FILE}`, import.meta.url));
+ * if (bin.length === 0) throw new Error("the shipped weights are empty");
+ * ```
+ */
 export const WEIGHTS_FILE = "weights.bin";
 
 /** model.json as written: a TF.js weights manifest plus serving metadata. */
@@ -30,7 +41,22 @@ export interface ModelJson {
   };
 }
 
-/** Encode params into model.json text and weights.bin bytes. */
+/**
+ * Encode params into model.json text and weights.bin bytes.
+ *
+ * @example
+ * ```ts
+ * import { buildArtifact, WEIGHTS_FILE } from "./artifact.ts";
+ * import { initParams } from "./params.ts";
+ * import { createRng } from "./rng.ts";
+ *
+ * const config = { inputSize: 4, conv1: 2, conv2: 2, embedding: 3, bnEpsilon: 1e-5, bnMomentum: 0.1 };
+ * const params = initParams(config, createRng(1));
+ * const { modelJson, bin } = await buildArtifact(params, config, 0.5, "none", "example");
+ * const file = modelJson.userDefinedMetadata.files[WEIGHTS_FILE];
+ * if (file.bytes !== bin.length || file.sha256.length !== 64) throw new Error("manifest does not fit");
+ * ```
+ */
 export async function buildArtifact(
   params: ParamMap,
   config: ModelConfig,
@@ -60,6 +86,20 @@ export async function buildArtifact(
 /**
  * The .bin file model.json names, checked to be a plain file name (the
  * manifest must not point outside its directory). Throws ArtifactError.
+ *
+ * @example
+ * ```ts
+ * import { ArtifactError, weightsFile } from "./artifact.ts";
+ *
+ * const manifest = (path: string) => JSON.stringify({ weightsManifest: [{ paths: [path] }] });
+ * if (weightsFile(manifest("weights.bin")) !== "weights.bin") throw new Error("plain name refused");
+ * try {
+ *   weightsFile(manifest("../../etc/passwd"));
+ *   throw new Error("a path outside the directory was accepted");
+ * } catch (e) {
+ *   if (!(e instanceof ArtifactError)) throw e;
+ * }
+ * ```
  */
 export function weightsFile(modelJsonText: string): string {
   let path: unknown;
@@ -74,7 +114,17 @@ export function weightsFile(modelJsonText: string): string {
   return path;
 }
 
-/** Thrown when the artifact does not match its own manifest. */
+/**
+ * Thrown when the artifact does not match its own manifest.
+ *
+ * @example
+ * ```ts
+ * import { ArtifactError, loadArtifact } from "./artifact.ts";
+ *
+ * const error = await loadArtifact("{}", new Uint8Array()).catch((e) => e);
+ * if (!(error instanceof ArtifactError)) throw new Error("not an ArtifactError");
+ * ```
+ */
 export class ArtifactError extends Error {
   constructor(message: string) {
     super(message);
@@ -86,6 +136,21 @@ export class ArtifactError extends Error {
  * Check model.json and weights.bin against each other (manifest shape, sizes,
  * SHA-256) and decode them. Throws ArtifactError on any mismatch, so a
  * tampered or truncated file is never served.
+ *
+ * @example
+ * ```ts
+ * import { loadArtifact } from "./artifact.ts";
+ *
+ * const dir = new URL("../weights/", import.meta.url);
+ * const text = await Deno.readTextFile(new URL("model.json", dir));
+ * const bin = await Deno.readFile(new URL("weights.bin", dir));
+ * const { config, threshold, params } = await loadArtifact(text, bin);
+ * if (config.inputSize !== 28 || !(threshold > 0 && threshold < 1)) throw new Error("bad config");
+ * if (params["conv1/kernel"].shape.join() !== `3,3,1,${config.conv1}`) throw new Error("bad params");
+ * bin[0] ^= 1; // one flipped bit: the SHA-256 no longer matches
+ * const refused = await loadArtifact(text, bin).catch((e) => e);
+ * if (!(refused instanceof Error)) throw new Error("tampering went unnoticed");
+ * ```
  */
 export async function loadArtifact(modelJsonText: string, bin: Uint8Array) {
   let m: ModelJson;

@@ -4,9 +4,20 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 
+/** The TF.js backends the project runs on: wasm (the default), webgpu, cpu (pure-JS reference). */
 export type BackendName = "wasm" | "webgpu" | "cpu";
 
-/** True when navigator.gpu offers an adapter that is not a software fallback. */
+/**
+ * True when navigator.gpu offers an adapter that is not a software fallback.
+ *
+ * @example
+ * ```ts
+ * import { hasHardwareGpu } from "./backend.ts";
+ *
+ * const gpu = await hasHardwareGpu(); // false without WebGPU, and on llvmpipe or SwiftShader
+ * if (typeof gpu !== "boolean") throw new Error("not a yes or no");
+ * ```
+ */
 export async function hasHardwareGpu(): Promise<boolean> {
   const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } })?.gpu;
   if (!gpu) return false;
@@ -25,7 +36,18 @@ export async function hasHardwareGpu(): Promise<boolean> {
   }
 }
 
-/** Activate a backend ("auto": webgpu on real hardware, else wasm). Returns its name. */
+/**
+ * Activate a backend ("auto": webgpu on real hardware, else wasm). Returns its name.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { useBackend } from "./backend.ts";
+ *
+ * if ((await useBackend("wasm")) !== "wasm" || tf.getBackend() !== "wasm") throw new Error("not on wasm");
+ * if (tf.add(1, 2).arraySync() !== 3) throw new Error("wasm cannot add");
+ * ```
+ */
 export async function useBackend(name: BackendName | "auto"): Promise<BackendName> {
   tf.env().set("IS_TEST", true); // silences the "install tfjs-node" banner...
   const chosen: BackendName = name === "auto" ? ((await hasHardwareGpu()) ? "webgpu" : "wasm") : name;

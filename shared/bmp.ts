@@ -8,6 +8,17 @@ import type { Raw8 } from "./image.ts";
  * Decode a BMP file to RGB (alpha dropped: BMP alpha is rarely meaningful).
  * `check(width, height)` runs on the header's size before any pixel is
  * decoded and may throw to refuse it. Throws Error on a malformed file.
+ *
+ * @example
+ * ```ts
+ * import { decodeBmpRgb } from "./bmp.ts";
+ *
+ * const bytes = await Deno.readFile(new URL("../tests/images/seven-24.bmp", import.meta.url));
+ * const rgb = decodeBmpRgb(bytes, (w, h) => {
+ *   if (w * h > 1e6) throw new Error("too large");
+ * });
+ * if (rgb.channels !== 3 || rgb.data.length !== rgb.width * rgb.height * 3) throw new Error("not RGB");
+ * ```
  */
 export function decodeBmpRgb(bytes: Uint8Array, check: (w: number, h: number) => void): Raw8 {
   if (bytes.length < 26) throw new Error("BMP header is truncated");

@@ -24,7 +24,19 @@ export interface ModelConfig {
   classes?: number;
 }
 
-/** The seed's sizes: 395,297 trainable parameters. */
+/**
+ * The seed's sizes: 395,297 trainable parameters.
+ *
+ * @example
+ * ```ts
+ * import { SEED_MODEL } from "./config.ts";
+ * import { trainableCount } from "./params.ts";
+ *
+ * if (trainableCount(SEED_MODEL) !== 395_297) throw new Error("not the seed's size");
+ * const wider = { ...SEED_MODEL, conv1: 16, conv2: 32 }; // a variant: a copy with fields changed
+ * if (trainableCount(wider) <= trainableCount(SEED_MODEL)) throw new Error("not larger");
+ * ```
+ */
 export const SEED_MODEL: ModelConfig = {
   inputSize: 28,
   conv1: 8,
@@ -34,7 +46,23 @@ export const SEED_MODEL: ModelConfig = {
   bnMomentum: 0.1,
 };
 
-/** Validate a config read from disk or flags; throws naming the bad field. */
+/**
+ * Validate a config read from disk or flags; throws naming the bad field.
+ * Returns the config itself.
+ *
+ * @example
+ * ```ts
+ * import { checkModelConfig, SEED_MODEL } from "./config.ts";
+ *
+ * checkModelConfig(SEED_MODEL); // valid: returned as is
+ * try {
+ *   checkModelConfig({ ...SEED_MODEL, inputSize: 30 });
+ *   throw new Error("accepted");
+ * } catch (e) {
+ *   if (!(e as Error).message.includes("inputSize")) throw e; // 30 is not divisible by 4
+ * }
+ * ```
+ */
 export function checkModelConfig(c: ModelConfig): ModelConfig {
   for (const k of ["inputSize", "conv1", "conv2", "embedding"] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) {

@@ -52,12 +52,32 @@ function loadSharp(): Promise<SharpFn> {
   });
 }
 
-/** Load the decoders now (in the background after start-up), so that the first photo does not wait. */
+/**
+ * Load the decoders now (in the background after start-up), so that the first photo does not wait.
+ *
+ * @example
+ * ```ts
+ * import { decoderInUse, warmDecoders } from "./decode.ts";
+ *
+ * await warmDecoders(); // a server calls this without await once it listens
+ * if (!["native", "wasm32", "javascript"].includes(await decoderInUse())) throw new Error("no decoder");
+ * ```
+ */
 export async function warmDecoders(): Promise<void> {
   await Promise.all([jsDecoders(), sharpDecodes()]);
 }
 
-/** Which sharp build loaded: "native" (libvips) or "wasm32" (its WebAssembly build). */
+/**
+ * Which sharp build loaded: "native" (libvips) or "wasm32" (its WebAssembly build).
+ *
+ * @example
+ * ```ts
+ * import { decoderBuild } from "./decode.ts";
+ *
+ * const build = await decoderBuild(); // "native" where the process may load libvips (--allow-ffi)
+ * if (build !== "native" && build !== "wasm32") throw new Error(`unknown build ${build}`);
+ * ```
+ */
 export async function decoderBuild(): Promise<"native" | "wasm32"> {
   return "emscripten" in (await loadSharp()).versions ? "wasm32" : "native";
 }
@@ -68,6 +88,14 @@ let sharpRuns: Promise<boolean> | undefined;
  * tried once on a tiny image, since under Deno 2.5 it hangs (a 640x480 pair
  * took 80 s). When it does not, JPEG and PNG decode in JavaScript
  * (shared/decode_js.ts) and the other formats are refused.
+ *
+ * @example
+ * ```ts
+ * import { decoderInUse, sharpDecodes } from "./decode.ts";
+ *
+ * const viaSharp = await sharpDecodes(); // the answer is kept: later calls do not try again
+ * if (viaSharp !== ((await decoderInUse()) !== "javascript")) throw new Error("inconsistent");
+ * ```
  */
 export function sharpDecodes(): Promise<boolean> {
   return sharpRuns ??= loadSharp().then(async (sharp) =>
@@ -80,7 +108,17 @@ export function sharpDecodes(): Promise<boolean> {
   );
 }
 
-/** The decoders in use, for /readyz: sharp's build, or "javascript" where sharp cannot run. */
+/**
+ * The decoders in use, for /readyz: sharp's build, or "javascript" where sharp cannot run.
+ *
+ * @example
+ * ```ts
+ * import { decoderInUse } from "./decode.ts";
+ *
+ * const readyz = { decoder: await decoderInUse() }; // e.g. { decoder: "native" }
+ * if (!["native", "wasm32", "javascript"].includes(readyz.decoder)) throw new Error("no decoder");
+ * ```
+ */
 export async function decoderInUse(): Promise<"native" | "wasm32" | "javascript"> {
   return (await sharpDecodes()) ? await decoderBuild() : "javascript";
 }
@@ -116,8 +154,14 @@ async function toGray(img: Sharp): Promise<Gray> {
  *
  * @example
  * ```ts
- * const gray = await decodeImage(await Deno.readFile("photo.heic"), "a");
- * toMnist(gray, "a"); // Float32Array(PIXELS)
+ * import { decodeImage } from "./decode.ts";
+ * import { PIXELS, toMnist } from "./preprocess.ts";
+ *
+ * const bytes = await Deno.readFile(new URL("../tests/images/seven.png", import.meta.url));
+ * const gray = await decodeImage(bytes, "a"); // "a": the image's name in error messages
+ * if (toMnist(gray, "a").length !== PIXELS) throw new Error("not a model input");
+ * const refused = await decodeImage(new TextEncoder().encode("not an image at all"), "b").catch((e) => e);
+ * if (refused.code !== "unsupported_image_format") throw refused;
  * ```
  */
 export async function decodeImage(

@@ -45,7 +45,21 @@ function jpegSize(b: Uint8Array): [number, number] | undefined {
   return undefined;
 }
 
-/** EXIF Orientation (1-8) from the JPEG's APP1 segment; 1 when absent or malformed. */
+/**
+ * EXIF Orientation (1-8) from the JPEG's APP1 segment; 1 when absent or malformed.
+ *
+ * @example
+ * ```ts
+ * import { exifOrientation } from "./decode_js.ts";
+ *
+ * // SOI, then APP1: "Exif\0\0", a big-endian TIFF header, one IFD entry (0x0112 Orientation = 6)
+ * const exif = [..."Exif\0\0MM\0*"].map((c) => c.charCodeAt(0));
+ * const ifd = [0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]; // IFD at 8, 1 entry
+ * const jpeg = Uint8Array.of(0xff, 0xd8, 0xff, 0xe1, 0, 2 + exif.length + ifd.length, ...exif, ...ifd);
+ * if (exifOrientation(jpeg) !== 6) throw new Error("Orientation 6 not read");
+ * if (exifOrientation(Uint8Array.of(0xff, 0xd8, 0xff, 0xd9)) !== 1) throw new Error("no EXIF is not 1");
+ * ```
+ */
 export function exifOrientation(b: Uint8Array): number {
   for (const [m, at, len] of segments(b)) {
     if (m !== 0xe1 || len < 14 || String.fromCharCode(...b.subarray(at, at + 6)) !== "Exif\0\0") continue;
@@ -109,6 +123,16 @@ function fromJpeg(bytes: Uint8Array, name: string, limits: ImageLimits): Gray {
  * Decode a JPEG or PNG with the JavaScript decoders (size checked from the
  * header first). Other formats are unsupported_image_format here.
  * Returns Gray at full size. Throws ClientError, or Error on a malformed file.
+ *
+ * @example
+ * ```ts
+ * import { decodeJs } from "./decode_js.ts";
+ * import { DEFAULT_IMAGE_LIMITS } from "./image.ts";
+ *
+ * const bytes = await Deno.readFile(new URL("../tests/images/seven.png", import.meta.url));
+ * const gray = decodeJs(bytes, "png", "a", DEFAULT_IMAGE_LIMITS);
+ * if (gray.width !== 160 || gray.height !== 120) throw new Error(`${gray.width}x${gray.height}`);
+ * ```
  */
 export function decodeJs(bytes: Uint8Array, format: ImageFormat, name: string, limits: ImageLimits): Gray {
   if (format === "jpeg") return fromJpeg(bytes, name, limits);
@@ -123,7 +147,17 @@ export function decodeJs(bytes: Uint8Array, format: ImageFormat, name: string, l
   );
 }
 
-/** 8-bit gray or RGB samples -> Gray (Rec. 601), at full size. */
+/**
+ * 8-bit gray or RGB samples -> Gray (Rec. 601), at full size.
+ *
+ * @example
+ * ```ts
+ * import { rawToGray } from "./decode_js.ts";
+ *
+ * const gray = rawToGray({ width: 2, height: 1, channels: 3, data: Uint8Array.of(0, 0, 0, 255, 0, 0) });
+ * if (gray.data[0] !== 0 || Math.abs(gray.data[1] - 0.299) > 1e-6) throw new Error("not Rec. 601");
+ * ```
+ */
 export function rawToGray({ width, height, channels, data }: Raw8): Gray {
   if (channels === 1) return { width, height, data: Float32Array.from(data, (v) => v / 255) };
   const out = new Float32Array(width * height);

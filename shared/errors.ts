@@ -4,6 +4,13 @@
 /**
  * Every error code the API answers with, and its HTTP status: the one table
  * (edge/errors.ts maps errors by it; the OpenAPI description lists it).
+ *
+ * @example
+ * ```ts
+ * import { ERROR_STATUS } from "./errors.ts";
+ *
+ * if (ERROR_STATUS.blank_image !== 422 || ERROR_STATUS.image_too_large !== 413) throw new Error("changed");
+ * ```
  */
 export const ERROR_STATUS = {
   bad_request: 400,
@@ -27,6 +34,20 @@ export const ERROR_STATUS = {
 /** What a client's request (or the server's state) can be refused with: every code but `internal`. */
 export type ClientErrorCode = Exclude<keyof typeof ERROR_STATUS, "internal">;
 
+/**
+ * An error the client caused (or the server's state refuses): a stable
+ * `code` and a message for people. The edge (edge/errors.ts) answers it
+ * with the status ERROR_STATUS[code] and a JSON body holding both.
+ *
+ * @example
+ * ```ts
+ * import { ClientError, ERROR_STATUS } from "./errors.ts";
+ *
+ * const e = new ClientError("blank_image", 'Image "a" has no ink');
+ * if (!(e instanceof Error) || e.name !== "ClientError") throw new Error("not an Error");
+ * if (ERROR_STATUS[e.code] !== 422) throw new Error("wrong status");
+ * ```
+ */
 export class ClientError extends Error {
   constructor(readonly code: ClientErrorCode, message: string) {
     super(message);

@@ -20,6 +20,17 @@ function libheif(): Promise<LibHeif> {
  * Decode the primary image of a HEIC file to its luma (Y) plane, 8-bit.
  * `check(width, height)` runs on the declared size before decoding and may
  * throw to refuse it. Throws Error on a file libheif cannot read.
+ *
+ * @example
+ * ```ts
+ * import { decodeHeicLuma } from "./heic.ts";
+ *
+ * const bytes = await Deno.readFile(new URL("../tests/images/seven.heic", import.meta.url));
+ * const luma = await decodeHeicLuma(bytes, (w, h) => {
+ *   if (w * h > 50e6) throw new Error("too large");
+ * });
+ * if (luma.channels !== 1 || luma.data.length !== luma.width * luma.height) throw new Error("not a plane");
+ * ```
  */
 export async function decodeHeicLuma(
   bytes: Uint8Array,

@@ -18,7 +18,19 @@ let worker: Promise<Worker | undefined> | undefined, noWorkers = false, nextId =
 let idle: ReturnType<typeof setTimeout> | undefined;
 const pending = new Map<number, Pending>();
 
-/** Stop the decoder worker now (a script that is done: a live worker keeps Deno running). */
+/**
+ * Stop the decoder worker now (a script that is done: a live worker keeps Deno running).
+ *
+ * @example
+ * ```ts
+ * import { decodeHeicOffThread, stopHeicDecoder } from "./heic_thread.ts";
+ * import { DEFAULT_IMAGE_LIMITS } from "./image.ts";
+ *
+ * const bytes = await Deno.readFile(new URL("../tests/images/seven.heic", import.meta.url));
+ * await decodeHeicOffThread(bytes, "a", DEFAULT_IMAGE_LIMITS);
+ * stopHeicDecoder(); // the script can end now; the next HEIC would start a new worker
+ * ```
+ */
 export function stopHeicDecoder(): void {
   clearTimeout(idle);
   worker?.then((w) => w?.terminate());
@@ -69,6 +81,18 @@ function start(): Promise<Worker | undefined> {
 /**
  * Decode a HEIC file's primary image to its luma plane (see shared/heic.ts),
  * refusing a declared size over `limits` (ClientError image_too_large).
+ *
+ * @example
+ * ```ts
+ * import { decodeHeicOffThread, stopHeicDecoder } from "./heic_thread.ts";
+ * import { DEFAULT_IMAGE_LIMITS } from "./image.ts";
+ *
+ * const bytes = await Deno.readFile(new URL("../tests/images/seven.heic", import.meta.url));
+ * const luma = await decodeHeicOffThread(bytes, "a", DEFAULT_IMAGE_LIMITS);
+ * const tiny = await decodeHeicOffThread(bytes, "b", { maxSide: 16, maxPixels: 256 }).catch((e) => e);
+ * stopHeicDecoder();
+ * if (luma.channels !== 1 || tiny.code !== "image_too_large") throw new Error("limits not applied");
+ * ```
  */
 export async function decodeHeicOffThread(
   bytes: Uint8Array,

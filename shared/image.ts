@@ -17,6 +17,7 @@ export interface Raw8 {
   data: Uint8Array;
 }
 
+/** How large an image the service agrees to decode, checked on the size its header declares. */
 export interface ImageLimits {
   /** Largest width or height accepted. */
   maxSide: number;
@@ -27,6 +28,14 @@ export interface ImageLimits {
 /**
  * Phone cameras up to 48 MP (8064x6048) and panoramas up to 16384 px long.
  * JPEGs shrink on load, so their size costs time, not memory.
+ *
+ * @example
+ * ```ts
+ * import { checkSize, DEFAULT_IMAGE_LIMITS } from "./image.ts";
+ *
+ * checkSize(8064, 6048, "photo", DEFAULT_IMAGE_LIMITS); // 48 MP: accepted
+ * checkSize(16384, 2000, "panorama", DEFAULT_IMAGE_LIMITS); // 16384 px long: accepted
+ * ```
  */
 export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxSide: 16384, maxPixels: 50_000_000 };
 
@@ -34,6 +43,20 @@ export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxSide: 16384, maxPixels: 50
  * Refuse a declared size before anything is decoded: 0 pixels is
  * undecodable_image, more than `limits` is image_too_large (a 109-byte PNG
  * can declare 30000x30000).
+ *
+ * @example
+ * ```ts
+ * import { checkSize, DEFAULT_IMAGE_LIMITS } from "./image.ts";
+ * import { ClientError } from "./errors.ts";
+ *
+ * checkSize(640, 480, "a", DEFAULT_IMAGE_LIMITS); // fine: returns nothing
+ * try {
+ *   checkSize(30000, 30000, "b", DEFAULT_IMAGE_LIMITS);
+ *   throw new Error("accepted");
+ * } catch (e) {
+ *   if (!(e instanceof ClientError) || e.code !== "image_too_large") throw e;
+ * }
+ * ```
  */
 export function checkSize(w: number, h: number, name: string, limits: ImageLimits): void {
   if (!(w > 0 && h > 0)) {

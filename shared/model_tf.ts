@@ -13,6 +13,7 @@ import type { ParamMap } from "./params.ts";
  */
 export type Norm = (x: tf.Tensor, bn: string, bias: tf.Tensor, pool: boolean) => tf.Tensor;
 
+/** How tfExecutor and pairLogits treat batch norm and the head. */
 export interface TfOptions {
   /** Batch norm; absent: the weights are folded (`foldBatchNorm`). */
   norm?: Norm;
@@ -23,7 +24,26 @@ export interface TfOptions {
   tieHead?: boolean;
 }
 
-/** The Executor of TF.js tensors over weights `w` (by parameter name). */
+/**
+ * The Executor of TF.js tensors over weights `w` (by parameter name).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { createTfModel, tfExecutor } from "./model_tf.ts";
+ * import { foldBatchNorm, forward } from "./model.ts";
+ * import { useBackend } from "./backend.ts";
+ * import { SEED_MODEL } from "./config.ts";
+ * import { initParams } from "./params.ts";
+ * import { createRng } from "./rng.ts";
+ *
+ * await useBackend("wasm");
+ * const m = createTfModel(foldBatchNorm(initParams(SEED_MODEL, createRng(1)), SEED_MODEL), SEED_MODEL);
+ * const { logits } = forward(tfExecutor(m.w), SEED_MODEL, tf.zeros([4, 28, 28, 1])); // 2 pairs
+ * if (logits.shape.join() !== "2") throw new Error(`shape ${logits.shape}`);
+ * m.dispose();
+ * ```
+ */
 export function tfExecutor(w: Record<string, tf.Tensor>, opts: TfOptions = {}): Executor<tf.Tensor> {
   const { norm, tieHead } = opts;
   const pool = (x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, 2, 2, "valid");
@@ -62,7 +82,28 @@ export function tfExecutor(w: Record<string, tf.Tensor>, opts: TfOptions = {}): 
   };
 }
 
-/** Batch norm with the running statistics in `w` (inference mode, unfolded). */
+/**
+ * Batch norm with the running statistics in `w` (inference mode, unfolded).
+ *
+ * @example
+ * ```ts
+ * import { createTfModel, movingStatistics, pairLogits } from "./model_tf.ts";
+ * import { foldBatchNorm } from "./model.ts";
+ * import { useBackend } from "./backend.ts";
+ * import { SEED_MODEL } from "./config.ts";
+ * import { initParams } from "./params.ts";
+ * import { createRng } from "./rng.ts";
+ *
+ * await useBackend("wasm");
+ * const params = initParams(SEED_MODEL, createRng(1)), rng = createRng(2);
+ * const batch = Float32Array.from({ length: 4 * 28 * 28 }, () => rng.next()); // 2 pairs of noise
+ * const raw = createTfModel(params, SEED_MODEL);
+ * const folded = createTfModel(foldBatchNorm(params, SEED_MODEL), SEED_MODEL);
+ * const a = pairLogits(raw, batch, { norm: movingStatistics(raw.w, SEED_MODEL.bnEpsilon) });
+ * const b = pairLogits(folded, batch); // folding batch norm into the weights does not change the model
+ * if (a.some((z, i) => Math.abs(z - b[i]) > 1e-5)) throw new Error(`${a} vs ${b}`);
+ * ```
+ */
 export function movingStatistics(w: Record<string, tf.Tensor>, eps: number): Norm {
   return (x, bn, bias, pool) => {
     const y = tf.relu(
@@ -81,12 +122,34 @@ export function movingStatistics(w: Record<string, tf.Tensor>, eps: number): Nor
 
 /** Parameters as tensors on the active backend, with a dispose. */
 export interface TfModel {
+  /** The architecture the parameters are for. */
   config: ModelConfig;
+  /** One tensor per parameter, by name ("conv1/kernel", ...). */
   w: Record<string, tf.Tensor>;
+  /** Free every tensor in `w`. */
   dispose(): void;
 }
 
-/** Upload parameters (folded or not) to the active backend. */
+/**
+ * Upload parameters (folded or not) to the active backend.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { createTfModel } from "./model_tf.ts";
+ * import { useBackend } from "./backend.ts";
+ * import { SEED_MODEL } from "./config.ts";
+ * import { initParams } from "./params.ts";
+ * import { createRng } from "./rng.ts";
+ *
+ * await useBackend("wasm");
+ * const before = tf.memory().numTensors, params = initParams(SEED_MODEL, createRng(1));
+ * const m = createTfModel(params, SEED_MODEL); // one tensor per parameter
+ * if (tf.memory().numTensors - before !== Object.keys(params).length) throw new Error("one per parameter");
+ * m.dispose();
+ * if (tf.memory().numTensors !== before) throw new Error("tensors left behind");
+ * ```
+ */
 export function createTfModel(params: ParamMap, config: ModelConfig): TfModel {
   const w: Record<string, tf.Tensor> = {};
   for (const [name, { shape, values }] of Object.entries(params)) w[name] = tf.tensor(values, shape);
@@ -97,6 +160,24 @@ export function createTfModel(params: ParamMap, config: ModelConfig): TfModel {
  * Logits for B pairs given as one batch: Float32Array(2*B*S*S), the B first
  * images then the B second images, values 0..1. Returns Float32Array(B).
  * `opts` as tfExecutor's (default: folded weights).
+ *
+ * @example
+ * ```ts
+ * import { createTfModel, pairLogits } from "./model_tf.ts";
+ * import { foldBatchNorm } from "./model.ts";
+ * import { useBackend } from "./backend.ts";
+ * import { SEED_MODEL } from "./config.ts";
+ * import { initParams } from "./params.ts";
+ * import { createRng } from "./rng.ts";
+ *
+ * await useBackend("wasm");
+ * const folded = foldBatchNorm(initParams(SEED_MODEL, createRng(1)), SEED_MODEL);
+ * folded["head/bias"].values[0] = 0.25; // any bias: the pair below scores exactly it
+ * const m = createTfModel(folded, SEED_MODEL);
+ * const [z] = pairLogits(m, new Float32Array(2 * 28 * 28)); // one pair: an image and itself
+ * if (z !== folded["head/bias"].values[0]) throw new Error("identical images score other than the bias");
+ * m.dispose();
+ * ```
  */
 export function pairLogits(m: TfModel, batch: Float32Array, opts?: TfOptions): Float32Array {
   const s = m.config.inputSize, n = batch.length / (s * s);
@@ -107,7 +188,26 @@ export function pairLogits(m: TfModel, batch: Float32Array, opts?: TfOptions): F
   return out;
 }
 
-/** Embeddings [N, E] of images [N, S, S, 1] (E: classes, else embedding), folded weights. */
+/**
+ * Embeddings [N, E] of images [N, S, S, 1] (E: classes, else embedding), folded weights.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { createTfModel, embed } from "./model_tf.ts";
+ * import { foldBatchNorm } from "./model.ts";
+ * import { useBackend } from "./backend.ts";
+ * import { SEED_MODEL } from "./config.ts";
+ * import { initParams } from "./params.ts";
+ * import { createRng } from "./rng.ts";
+ *
+ * await useBackend("wasm");
+ * const m = createTfModel(foldBatchNorm(initParams(SEED_MODEL, createRng(1)), SEED_MODEL), SEED_MODEL);
+ * const e = embed(m, tf.zeros([3, 28, 28, 1]));
+ * if (e.shape.join() !== `3,${SEED_MODEL.embedding}`) throw new Error(`shape ${e.shape}`);
+ * m.dispose();
+ * ```
+ */
 export function embed(m: TfModel, x: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => tower(tfExecutor(m.w), m.config, x).embedding as tf.Tensor2D);
 }

@@ -4,6 +4,7 @@
 import type { ModelConfig } from "./config.ts";
 import type { Rng } from "./rng.ts";
 
+/** Parameters by name (e.g. "conv1/kernel"): each a shape and its values, row-major. */
 export type ParamMap = Record<string, { shape: number[]; values: Float32Array }>;
 
 /** One row of the parameter table: name, shape, trainable (BN stats are not). */
@@ -52,7 +53,21 @@ function tiedHead(classes: number): ParamSpec[] {
   ];
 }
 
-/** Every parameter of the model in a fixed order (the artifact's order). */
+/**
+ * Every parameter of the model in a fixed order (the artifact's order).
+ *
+ * @example
+ * ```ts
+ * import { paramSpecs } from "./params.ts";
+ * import { SEED_MODEL } from "./config.ts";
+ *
+ * const specs = paramSpecs(SEED_MODEL);
+ * if (specs[0].name !== "conv1/kernel" || specs[0].shape.join() !== "3,3,1,8") throw new Error("first");
+ * const fc = specs.find((s) => s.name === "fc/kernel")!; // 7x7 after two 2x2 pools, 16 channels
+ * if (fc.shape.join() !== "784,500" || fc.init !== "xavier") throw new Error("fc");
+ * if (specs.filter((s) => !s.trainable).length !== 6) throw new Error("BN running stats: 3 layers x 2");
+ * ```
+ */
 export function paramSpecs(c: ModelConfig): ParamSpec[] {
   const flat = (c.inputSize / 4) ** 2 * c.conv2;
   return [
@@ -71,6 +86,18 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
  * Fresh parameters, initialised as the seed did: conv kernels Kaiming-normal
  * (fan_out, ReLU gain), dense kernels Xavier-uniform, biases 0, BN gamma 1,
  * beta 0, running stats 0/1.
+ *
+ * @example
+ * ```ts
+ * import { initParams } from "./params.ts";
+ * import { SEED_MODEL } from "./config.ts";
+ * import { createRng } from "./rng.ts";
+ *
+ * const a = initParams(SEED_MODEL, createRng(42)), b = initParams(SEED_MODEL, createRng(42));
+ * const [x, y] = [a["fc/kernel"].values, b["fc/kernel"].values];
+ * if (!x.every((v, i) => v === y[i])) throw new Error("not reproducible from the seed");
+ * if (!a["bn1/gamma"].values.every((g) => g === 1)) throw new Error("BN gamma does not start at 1");
+ * ```
  */
 export function initParams(c: ModelConfig, rng: Rng): ParamMap {
   const out: ParamMap = {};
@@ -92,7 +119,17 @@ export function initParams(c: ModelConfig, rng: Rng): ParamMap {
   return out;
 }
 
-/** Count of trainable parameters (the seed's 395,297 for SEED_MODEL). */
+/**
+ * Count of trainable parameters (the seed's 395,297 for SEED_MODEL).
+ *
+ * @example
+ * ```ts
+ * import { trainableCount } from "./params.ts";
+ * import { SEED_MODEL } from "./config.ts";
+ *
+ * if (trainableCount(SEED_MODEL) !== 395_297) throw new Error("not the seed's count");
+ * ```
+ */
 export function trainableCount(c: ModelConfig): number {
   return paramSpecs(c).filter((s) => s.trainable).reduce(
     (a, s) => a + s.shape.reduce((x, y) => x * y, 1),

@@ -11,6 +11,17 @@ import type { Gray } from "./image.ts";
 /**
  * Decode a PNG whose header declared w x h to luminance (alpha over white).
  * Throws Error on a malformed or truncated file.
+ *
+ * @example
+ * ```ts
+ * import { fromPng } from "./png.ts";
+ * import { declaredSize } from "./format.ts";
+ *
+ * const bytes = await Deno.readFile(new URL("../tests/images/seven.png", import.meta.url));
+ * const [w, h] = declaredSize(bytes, "png")!; // 160x120
+ * const gray = fromPng(bytes, w, h);
+ * if (gray.data.length !== w * h || gray.data.some((v) => v < 0 || v > 1)) throw new Error("not 0..1 luma");
+ * ```
  */
 export function fromPng(bytes: Uint8Array, w: number, h: number): Gray {
   const png = decodePng(bytes);

@@ -10,9 +10,29 @@
 import { ClientError } from "./errors.ts";
 import type { Gray } from "./image.ts";
 
-/** The model input's side: MNIST's format, SIDE x SIDE, one channel. */
+/**
+ * The model input's side: MNIST's format, SIDE x SIDE, one channel.
+ *
+ * @example
+ * ```ts
+ * import { SIDE } from "./preprocess.ts";
+ * import { SEED_MODEL } from "./config.ts";
+ *
+ * if (SEED_MODEL.inputSize !== SIDE) throw new Error("the model and its preprocessing disagree");
+ * ```
+ */
 export const SIDE = 28;
-/** Pixels of one model input. */
+/**
+ * Pixels of one model input.
+ *
+ * @example
+ * ```ts
+ * import { PIXELS } from "./preprocess.ts";
+ *
+ * const pair = new Float32Array(2 * PIXELS); // two model inputs back to back, as a batch holds them
+ * if (pair.length !== 1568) throw new Error("not 2 x 28 x 28");
+ * ```
+ */
 export const PIXELS = SIDE * SIDE;
 const BOX = 20;
 /** Ink must stand this far (0..1) above the background, else the image is blank. */
@@ -21,7 +41,19 @@ const MIN_CONTRAST = 0.15;
 const NOISE = 0.2;
 /** Connected ink with less than this share of all the ink's mass is a speck. */
 const SPECK = 0.02;
-/** Larger images are area-averaged to this longer side first. */
+/**
+ * Larger images are area-averaged to this longer side first (decodeImage's
+ * sharp path and the demo page already shrink to it, never enlarging).
+ *
+ * @example
+ * ```ts
+ * import { WORK } from "./preprocess.ts";
+ *
+ * // The demo page draws a 4032x3024 photo at WORK px a side, as the server's decoder reads it.
+ * const scale = Math.min(1, WORK / Math.max(4032, 3024)); // never enlarge
+ * if (Math.round(4032 * scale) !== 320 || Math.round(3024 * scale) !== 240) throw new Error("not 320x240");
+ * ```
+ */
 export const WORK = 320;
 /** MNIST's pen: stroke width as a fraction of the digit's longer side. */
 const PEN = 0.12;
@@ -55,8 +87,19 @@ function scratch<T extends Float32Array | Int32Array | Uint8Array>(
  *
  * @example
  * ```ts
+ * import { PIXELS, SIDE, toMnist } from "./preprocess.ts";
+ *
  * const img = { width: 3, height: 3, data: Float32Array.of(1, 1, 1, 1, 0, 1, 1, 1, 1) };
- * toMnist(img, "a"); // one dark dot on white -> a centred bright blob
+ * const x = toMnist(img, "a"); // one dark dot on white -> a bright 20x20 square centred in 28x28
+ * if (x.length !== PIXELS || x[14 * SIDE + 14] !== 1 || x[0] !== 0) throw new Error("not centred");
+ * if (x.filter((v) => v === 1).length !== 20 * 20) throw new Error("not scaled into 20x20");
+ * const blank = { width: 3, height: 3, data: new Float32Array(9).fill(1) };
+ * try {
+ *   toMnist(blank, "b");
+ *   throw new Error("blank paper accepted");
+ * } catch (e) {
+ *   if ((e as { code?: string }).code !== "blank_image") throw e;
+ * }
  * ```
  */
 export function toMnist(img: Gray, name: string): Float32Array {
@@ -365,7 +408,19 @@ function borderMedian({ width: w, height: h, data }: Gray): number {
   return 1;
 }
 
-/** Area-weighted resampling of the box (x0, y0, bw, bh) of `src` (row width w) to tw x th. */
+/**
+ * Area-weighted resampling of the box (x0, y0, bw, bh) of `src` (row width w) to tw x th.
+ * Writes into `out` when given; returns it.
+ *
+ * @example
+ * ```ts
+ * import { resampleArea } from "./preprocess.ts";
+ *
+ * const src = Float32Array.of(0, 1, 2, 3, 4, 5); // 3 wide, 2 high
+ * const [mean] = resampleArea(src, 3, 1, 0, 2, 2, 1, 1); // the 2x2 box at (1, 0) to one pixel
+ * if (mean !== (1 + 2 + 4 + 5) / 4) throw new Error(`got ${mean}`);
+ * ```
+ */
 export function resampleArea(
   src: Float32Array,
   w: number,
@@ -396,7 +451,17 @@ export function resampleArea(
   return out;
 }
 
-/** Place a tw x th patch in SIDE x SIDE so its centre of mass sits at the centre. */
+/**
+ * Place a tw x th patch in SIDE x SIDE so its centre of mass sits at the centre.
+ *
+ * @example
+ * ```ts
+ * import { centreByMass, SIDE } from "./preprocess.ts";
+ *
+ * const out = centreByMass(Float32Array.of(0, 0, 1), 3, 1); // the mass is at the patch's right end
+ * if (out.indexOf(1) !== 14 * SIDE + 14) throw new Error(`at ${out.indexOf(1)}`);
+ * ```
+ */
 export function centreByMass(patch: Float32Array, tw: number, th: number): Float32Array {
   let m = 0, mx = 0, my = 0;
   for (let y = 0; y < th; y++) {

@@ -18,8 +18,12 @@ export interface Rng {
  *
  * @example
  * ```ts
+ * import { createRng } from "./rng.ts";
+ *
  * const a = createRng(7), b = createRng(7);
  * if (a.next() !== b.next()) throw new Error("not deterministic");
+ * const resumed = createRng(a.state()); // a checkpoint: the saved state goes on where `a` is
+ * if (resumed.int(1000) !== a.int(1000)) throw new Error("state does not round-trip");
  * ```
  */
 export function createRng(seed: number | readonly number[]): Rng {
@@ -54,7 +58,18 @@ export function createRng(seed: number | readonly number[]): Rng {
   };
 }
 
-/** Fisher-Yates shuffle in place; returns `xs`. */
+/**
+ * Fisher-Yates shuffle in place; returns `xs`.
+ *
+ * @example
+ * ```ts
+ * import { createRng, shuffle } from "./rng.ts";
+ *
+ * const order = shuffle([0, 1, 2, 3, 4, 5], createRng(1));
+ * if (order.join() !== shuffle([0, 1, 2, 3, 4, 5], createRng(1)).join()) throw new Error("not seeded");
+ * if ([...order].sort().join() !== "0,1,2,3,4,5") throw new Error("not a permutation");
+ * ```
+ */
 export function shuffle<T>(xs: T[] | Int32Array, rng: Rng): typeof xs {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);

@@ -7,6 +7,7 @@
 // (tests/weights_test.ts).
 import type { ParamMap } from "./params.ts";
 
+/** How encodeWeights stores kernels: uint8 affine codes, IEEE half floats, or float32 as they are. */
 export type Quantize = "uint8" | "float16" | "none";
 
 /** One weightsManifest entry, as TF.js defines it. */
@@ -20,6 +21,17 @@ export interface WeightEntry {
 /**
  * Affine uint8/uint16 quantization of `values` (TF.js converter scheme).
  * Returns the codes and the {scale, min} that dequantize as q * scale + min.
+ *
+ * @example
+ * ```ts
+ * import { quantizeAffine } from "./weights.ts";
+ *
+ * const values = Float32Array.of(-1, -0.3, 0, 0.5, 2);
+ * const { q, scale, min } = quantizeAffine(values, 8);
+ * const back = Array.from(q, (c) => c * scale + min);
+ * if (back.some((v, i) => Math.abs(v - values[i]) > scale / 2 + 1e-6)) throw new Error("over half a step");
+ * if (back[2] !== 0) throw new Error("0.0 is not exact"); // the nudged minimum makes 0 a code
+ * ```
  */
 export function quantizeAffine(values: Float32Array, bits: 8 | 16) {
   const qmax = 2 ** bits - 1;
@@ -39,7 +51,18 @@ export function quantizeAffine(values: Float32Array, bits: 8 | 16) {
   return { q, scale, min };
 }
 
-/** float32 -> IEEE half bits, round to nearest even. */
+/**
+ * float32 -> IEEE half bits, round to nearest even.
+ *
+ * @example
+ * ```ts
+ * import { toFloat16Bits } from "./weights.ts";
+ *
+ * const bits = toFloat16Bits(Float32Array.of(1, -2, 0.5, 65504, 1e6));
+ * // 1, -2, 0.5, the largest half (65504), and 1e6 rounded to +Infinity:
+ * if (bits.join() !== [0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00].join()) throw new Error(`${bits}`);
+ * ```
+ */
 export function toFloat16Bits(values: Float32Array): Uint16Array {
   const out = new Uint16Array(values.length);
   const f = new Float32Array(1), u = new Uint32Array(f.buffer);
@@ -71,6 +94,19 @@ export function toFloat16Bits(values: Float32Array): Uint16Array {
  * Encode parameters (in `order`) into one buffer and its manifest entries.
  * Only kernels (names ending in "/kernel") are quantized; the small bias and
  * batch-norm vectors stay float32.
+ *
+ * @example
+ * ```ts
+ * import { encodeWeights } from "./weights.ts";
+ *
+ * const params = {
+ *   "fc/kernel": { shape: [2, 3], values: Float32Array.of(1, 2, 3, 4, 5, 6) },
+ *   "fc/bias": { shape: [3], values: Float32Array.of(0.1, 0.2, 0.3) },
+ * };
+ * const { entries, data } = encodeWeights(params, ["fc/kernel", "fc/bias"], "uint8");
+ * if (entries[0].quantization?.dtype !== "uint8" || entries[1].quantization) throw new Error("entries");
+ * if (data.length !== 6 * 1 + 3 * 4) throw new Error("not 6 uint8 codes then 3 float32 biases");
+ * ```
  */
 export function encodeWeights(params: ParamMap, order: string[], quantize: Quantize) {
   const entries: WeightEntry[] = [];
@@ -101,7 +137,19 @@ export function encodeWeights(params: ParamMap, order: string[], quantize: Quant
   return { entries, data };
 }
 
-/** Byte size each entry occupies in the .bin (for size checks before decoding). */
+/**
+ * Byte size each entry occupies in the .bin (for size checks before decoding).
+ *
+ * @example
+ * ```ts
+ * import { entryBytes } from "./weights.ts";
+ *
+ * const kernel = { name: "fc/kernel", shape: [784, 500], dtype: "float32" as const };
+ * if (entryBytes(kernel) !== 784 * 500 * 4) throw new Error("float32");
+ * const half = { ...kernel, quantization: { dtype: "float16" as const } };
+ * if (entryBytes(half) !== 784 * 500 * 2) throw new Error("float16");
+ * ```
+ */
 export function entryBytes(e: WeightEntry): number {
   const n = e.shape.reduce((a, b) => a * b, 1);
   const q = e.quantization?.dtype;
@@ -116,7 +164,20 @@ function fromFloat16(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-/** Decode a .bin by its manifest entries into a ParamMap (float32, dequantized as TF.js does). */
+/**
+ * Decode a .bin by its manifest entries into a ParamMap (float32, dequantized as TF.js does).
+ * Throws Error when the bytes do not match the entries' sizes.
+ *
+ * @example
+ * ```ts
+ * import { decodeWeights, encodeWeights } from "./weights.ts";
+ *
+ * const params = { "head/kernel": { shape: [4, 1], values: Float32Array.of(-3, -1.5, 0, 0.25) } };
+ * const { entries, data } = encodeWeights(params, ["head/kernel"], "float16");
+ * const back = decodeWeights(data, entries)["head/kernel"]; // these values are exact in float16
+ * if (back.values.join() !== "-3,-1.5,0,0.25" || back.shape.join() !== "4,1") throw new Error("round trip");
+ * ```
+ */
 export function decodeWeights(data: Uint8Array, entries: WeightEntry[]): ParamMap {
   const want = entries.reduce((a, e) => a + entryBytes(e), 0);
   if (data.length !== want) {
@@ -155,7 +216,17 @@ export function decodeWeights(data: Uint8Array, entries: WeightEntry[]): ParamMa
   return out;
 }
 
-/** Lower-case hex SHA-256 of bytes (Web Crypto: Deno, browsers, Deploy). */
+/**
+ * Lower-case hex SHA-256 of bytes (Web Crypto: Deno, browsers, Deploy).
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./weights.ts";
+ *
+ * const hex = await sha256Hex(new TextEncoder().encode("abc"));
+ * if (hex !== "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") throw new Error(hex);
+ * ```
+ */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");

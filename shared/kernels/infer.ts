@@ -99,6 +99,25 @@ interface DenseLayer {
   out: number;
 }
 
+/**
+ * The model on the SIMD kernels, as the edge serves it: weights folded and
+ * packed once into a memory of fixed size; scoring allocates nothing.
+ *
+ * @example
+ * ```ts
+ * import { KernelModel } from "./infer.ts";
+ * import { loadArtifact } from "../artifact.ts";
+ * import { sigmoid } from "../model.ts";
+ *
+ * const dir = new URL("../../weights/", import.meta.url);
+ * const text = await Deno.readTextFile(new URL("model.json", dir));
+ * const bin = await Deno.readFile(new URL("weights.bin", dir));
+ * const { params, config, threshold } = await loadArtifact(text, bin);
+ * const model = new KernelModel(params, config); // the shipped weights, as trained
+ * const [z] = model.pairLogits(new Float32Array(2 * config.inputSize ** 2)); // one pair: a blank image twice
+ * if (!(sigmoid(z) > threshold)) throw new Error("an image and itself are not the same digit");
+ * ```
+ */
 export class KernelModel {
   /** Largest batch of pairs one pass scores; larger batches run in chunks. */
   readonly maxPairs: number;
@@ -360,6 +379,24 @@ export class KernelModel {
   /**
    * Logits of B pairs: `batch` holds 2B images of S*S values (0..1), the B
    * first sides then the B second sides. Returns Float32Array(B).
+   *
+   * @example
+   * ```ts
+   * import { KernelModel } from "./infer.ts";
+   * import { SEED_MODEL } from "../config.ts";
+   * import { initParams } from "../params.ts";
+   * import { createRng } from "../rng.ts";
+   *
+   * const params = initParams(SEED_MODEL, createRng(1)), px = 28 * 28, rng = createRng(2);
+   * params["head/bias"].values[0] = 0.25; // any bias: the pairs below score exactly it
+   * const model = new KernelModel(params, SEED_MODEL, 2); // 2 pairs a pass: 5 pairs run in 3
+   * const images = Float32Array.from({ length: 5 * px }, () => rng.next());
+   * const batch = new Float32Array(10 * px);
+   * batch.set(images);
+   * batch.set(images, 5 * px); // pair i: image i and itself
+   * const logits = model.pairLogits(batch); // |e1 - e2| = 0: each logit is the head's bias
+   * if (logits.length !== 5 || logits.some((z) => z !== 0.25)) throw new Error(`${logits}`);
+   * ```
    */
   pairLogits(batch: Float32Array): Float32Array {
     const px = this.config.inputSize ** 2, n = batch.length / px;
@@ -378,7 +415,25 @@ export class KernelModel {
     return out;
   }
 
-  /** Embeddings of n images (n * S*S values): Float32Array(n * E), E = classes or embedding. */
+  /**
+   * Embeddings of n images (n * S*S values): Float32Array(n * E), E = classes or embedding.
+   *
+   * @example
+   * ```ts
+   * import { KernelModel } from "./infer.ts";
+   * import { loadArtifact } from "../artifact.ts";
+   *
+   * const dir = new URL("../../weights/", import.meta.url);
+   * const text = await Deno.readTextFile(new URL("model.json", dir));
+   * const bin = await Deno.readFile(new URL("weights.bin", dir));
+   * const { params, config } = await loadArtifact(text, bin);
+   * const model = new KernelModel(params, config);
+   * const e = model.embed(new Float32Array(3 * config.inputSize ** 2)); // 3 images
+   * if (e.length !== 3 * config.classes!) throw new Error("not one row of class probabilities per image");
+   * const first = e.subarray(0, config.classes); // image 0's digit probabilities
+   * if (Math.abs(first.reduce((a, b) => a + b) - 1) > 1e-5) throw new Error("not a softmax");
+   * ```
+   */
   embed(images: Float32Array): Float32Array {
     const px = this.config.inputSize ** 2, n = images.length / px;
     const d = this.config.classes || this.config.embedding, out = new Float32Array(n * d);

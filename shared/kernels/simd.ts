@@ -70,23 +70,66 @@ interface Module {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** The kernels' module, compiled once per process from simd.wasm's bytes (simd_wasm.ts). */
+/**
+ * The kernels' module, compiled once per process from simd.wasm's bytes (simd_wasm.ts).
+ *
+ * @example
+ * ```ts
+ * import { kernelModule } from "./simd.ts";
+ *
+ * const names = WebAssembly.Module.exports(kernelModule()).map((e) => e.name);
+ * if (!names.includes("gemm") || kernelModule() !== kernelModule()) throw new Error("not compiled once");
+ * ```
+ */
 export function kernelModule(): WebAssembly.Module {
   return compiled ??= new WebAssembly.Module(Uint8Array.fromBase64(SIMD_WASM));
 }
 
-/** The kernels instantiated on `memory` (which they read and write in place). */
+/**
+ * The kernels instantiated on `memory` (which they read and write in place).
+ *
+ * @example
+ * ```ts
+ * import { instantiate } from "./simd.ts";
+ *
+ * const memory = new WebAssembly.Memory({ initial: 1 }), f32 = new Float32Array(memory.buffer);
+ * f32.set([-1, 2, -3, 4, 1, 1, 1, 1]); // x [1, 4] at byte 0, a bias [4] at byte 16
+ * instantiate(memory).bias_act(0, 1, 4, 16, 1); // x = relu(x + bias), in place
+ * if (f32.subarray(0, 4).join() !== "0,3,0,5") throw new Error(`${f32.subarray(0, 4)}`);
+ * ```
+ */
 export function instantiate(memory: WebAssembly.Memory): Exports {
   return new WebAssembly.Instance(kernelModule(), { env: { mem: memory } }).exports as unknown as Exports;
 }
 
-/** The kernels bound to a backend's heap, with a growable scratch area on it. */
+/**
+ * The kernels bound to a backend's heap, with a growable scratch area on it:
+ * what training's kernels (train/kernels/) run tensors through, in place.
+ * Get one with simdFor.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { useBackend } from "../backend.ts";
+ * import { heap, simdFor } from "./simd.ts";
+ *
+ * await useBackend("wasm");
+ * const backend = tf.backend() as BackendWasm, simd = simdFor(backend);
+ * const a = tf.tensor2d([[1, 2], [3, 4]]), c = tf.zeros([2, 2]);
+ * const at = simd.addr(a.dataId); // row stride 8 bytes, column stride 4: row-major float32
+ * simd.matmul(at, 8, 4, at, 8, 4, simd.addr(c.dataId), 2, 2, 2); // c = a a, written into c's data
+ * if (heap(backend, c).join() !== "7,10,15,22") throw new Error(`${heap(backend, c)}`);
+ * ```
+ */
 export class Simd {
+  /** The kernels, instantiated on the backend's own memory. */
   readonly k: Exports;
   private readonly module: Module;
   private scratchAt = 0;
   private scratchBytes = 0;
 
+  /** Bind the kernels to `backend` (a second instance per backend only wastes memory: see simdFor). */
   constructor(readonly backend: BackendWasm) {
     this.module = backend.wasm as unknown as Module;
     this.k = instantiate(this.module.asm.memory);
@@ -107,14 +150,17 @@ export class Simd {
     return (this.scratchAt + 15) & ~15;
   }
 
+  /** `n` int32s of the heap at byte offset `at` (a view, valid until the heap grows). */
   heapI32(at: number, n: number): Int32Array {
     return new Int32Array(this.module.asm.memory.buffer, at, n);
   }
 
+  /** `n` float32s of the heap at byte offset `at` (a view, valid until the heap grows). */
   heapF32(at: number, n: number): Float32Array {
     return new Float32Array(this.module.asm.memory.buffer, at, n);
   }
 
+  /** `n` float64s of the heap at byte offset `at` (a view, valid until the heap grows). */
   heapF64(at: number, n: number): Float64Array {
     return new Float64Array(this.module.asm.memory.buffer, at, n);
   }
@@ -146,6 +192,14 @@ export class Simd {
 /**
  * For conv_gemm and conv_dw: the byte offset of each tap (a, b, c) of a
  * kh x kw x ci filter from its window's corner, in an input wp pixels wide.
+ *
+ * @example
+ * ```ts
+ * import { tapOffsets } from "./simd.ts";
+ *
+ * // A 3x3 one-channel filter over rows 5 pixels wide: 3 floats a row, then the next row 20 bytes on.
+ * if (tapOffsets(3, 3, 1, 5).join() !== "0,4,8,20,24,28,40,44,48") throw new Error("offsets");
+ * ```
  */
 export function tapOffsets(kh: number, kw: number, ci: number, wp: number): Int32Array {
   const o = new Int32Array(kh * kw * ci);
@@ -155,14 +209,43 @@ export function tapOffsets(kh: number, kw: number, ci: number, wp: number): Int3
   return o;
 }
 
-/** A float32 tensor's data on the backend's heap (a view, valid until the heap grows). */
+/**
+ * A float32 tensor's data on the backend's heap (a view, valid until the heap grows).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { useBackend } from "../backend.ts";
+ * import { heap } from "./simd.ts";
+ *
+ * await useBackend("wasm");
+ * const t = tf.tensor1d([1, 2, 3]), view = heap(tf.backend() as BackendWasm, t);
+ * view[0] = 10; // writes the tensor itself: no copy
+ * if ((await t.data()).join() !== "10,2,3") throw new Error("not a view");
+ * ```
+ */
 export function heap(backend: BackendWasm, t: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
 const simds = new WeakMap<BackendWasm, Simd>();
 
-/** The kernels on this backend's heap (one instance per backend). */
+/**
+ * The kernels on this backend's heap (one instance per backend).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { useBackend } from "../backend.ts";
+ * import { simdFor } from "./simd.ts";
+ *
+ * await useBackend("wasm");
+ * const backend = tf.backend() as BackendWasm;
+ * if (simdFor(backend) !== simdFor(backend)) throw new Error("not one instance per backend");
+ * ```
+ */
 export function simdFor(backend: BackendWasm): Simd {
   let s = simds.get(backend);
   if (!s) simds.set(backend, s = new Simd(backend));
