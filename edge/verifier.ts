@@ -28,7 +28,9 @@ export async function createVerifier(modelJsonText: string, bin: Uint8Array): Pr
   const art = await loadArtifact(modelJsonText, bin);
   if (art.config.inputSize !== SIDE) {
     // Images are turned into the MNIST format, SIDE x SIDE; a model of another size cannot read them.
-    throw new ArtifactError(`the model's input is ${art.config.inputSize}x${art.config.inputSize}; the edge makes ${SIDE}x${SIDE} images`);
+    throw new ArtifactError(
+      `the model's input is ${art.config.inputSize}x${art.config.inputSize}; the edge makes ${SIDE}x${SIDE} images`,
+    );
   }
   const model = new KernelModel(art.params, art.config);
   const side = art.config.inputSize, pair = new Float32Array(2 * side * side);

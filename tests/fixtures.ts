@@ -56,7 +56,6 @@ export async function randomVerifier(seed = 1) {
   return createVerifier(JSON.stringify(modelJson), bin);
 }
 
-
 /** Write the first nTrain/nTest real MNIST images as IDX files into `dir`. */
 export function writeMnistSlice(dir: string, nTrain: number, nTest: number, source: {
   train: { images: { pixels: Uint8Array }; labels: Uint8Array };
