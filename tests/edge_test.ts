@@ -2,12 +2,10 @@
 import { createApp, InFlight } from "../edge/app.ts";
 import { useBackend } from "../shared/backend.ts";
 import { STATUS } from "../edge/errors.ts";
-import { bombPng, drawn, jpg, png, randomVerifier } from "./fixtures.ts";
+import { bombPng, drawn, jpg, png, randomArtifact, randomVerifier } from "./fixtures.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
-import { ArtifactError, buildArtifact } from "../shared/artifact.ts";
+import { ArtifactError } from "../shared/artifact.ts";
 import { SEED_MODEL } from "../shared/config.ts";
-import { initParams } from "../shared/params.ts";
-import { createRng } from "../shared/rng.ts";
 import { createVerifier } from "../edge/verifier.ts";
 
 await useBackend("wasm");
@@ -210,13 +208,7 @@ Deno.test("POST /embed returns the embedding; GET / and /openapi.json describe t
 
 Deno.test("a model whose input is not the edge's 28x28 is refused at load, naming both sizes", async () => {
   const config = { ...SEED_MODEL, inputSize: 12 };
-  const { modelJson, bin } = await buildArtifact(
-    initParams(config, createRng(1)),
-    config,
-    0.5,
-    "uint8",
-    "test",
-  );
+  const { modelJson, bin } = await randomArtifact(config);
   await assertRejects(
     () => createVerifier(JSON.stringify(modelJson), bin),
     (e: Error) => e instanceof ArtifactError && e.message.includes("12x12") && e.message.includes("28x28"),

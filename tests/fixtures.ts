@@ -3,7 +3,7 @@
 import { encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";
 import { buildArtifact } from "../shared/artifact.ts";
-import { SEED_MODEL } from "../shared/config.ts";
+import { type ModelConfig, SEED_MODEL } from "../shared/config.ts";
 import { initParams } from "../shared/params.ts";
 import { createRng } from "../shared/rng.ts";
 import { createVerifier } from "../edge/verifier.ts";
@@ -44,15 +44,14 @@ export function drawn(w: number, h: number, draw: (x: number, y: number) => bool
   return out;
 }
 
+/** An artifact (model.json, weights.bin) of random weights, uint8-quantized. */
+export function randomArtifact(config: ModelConfig = SEED_MODEL, seed = 1, threshold = 0.5) {
+  return buildArtifact(initParams(config, createRng(seed)), config, threshold, "uint8", "test");
+}
+
 /** A verifier on random seed-model weights: fast, for request-path tests. */
 export async function randomVerifier(seed = 1) {
-  const { modelJson, bin } = await buildArtifact(
-    initParams(SEED_MODEL, createRng(seed)),
-    SEED_MODEL,
-    0.5,
-    "uint8",
-    "test",
-  );
+  const { modelJson, bin } = await randomArtifact(SEED_MODEL, seed);
   return createVerifier(JSON.stringify(modelJson), bin);
 }
 

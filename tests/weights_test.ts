@@ -12,6 +12,7 @@ import { SEED_MODEL } from "../shared/config.ts";
 import { initParams } from "../shared/params.ts";
 import { createRng } from "../shared/rng.ts";
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
+import { randomArtifact } from "./fixtures.ts";
 
 const values = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 0.3 - 0.05);
 
@@ -80,13 +81,7 @@ Deno.test("biases and batch-norm vectors stay float32; uint8 artifact is <= 30% 
 });
 
 Deno.test("loadArtifact() refuses a flipped byte, a truncated file, a bad manifest and a wrong shape", async () => {
-  const { modelJson, bin } = await buildArtifact(
-    initParams(SEED_MODEL, createRng(2)),
-    SEED_MODEL,
-    0.6,
-    "uint8",
-    "t",
-  );
+  const { modelJson, bin } = await randomArtifact(SEED_MODEL, 2, 0.6);
   const text = JSON.stringify(modelJson);
   const flipped = bin.slice();
   flipped[1234] ^= 1;

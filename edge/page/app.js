@@ -821,6 +821,25 @@ async function fromFile(p, file) {
   bmp.close();
   update(p, toGray(off.getImageData(0, 0, w, h)));
 }
+function mount(id, ordinal) {
+  const panel = $("panel").content.firstElementChild.cloneNode(true);
+  const name = id.toUpperCase(), part = (sel) => panel.querySelector(sel);
+  panel.setAttribute("aria-label", `${ordinal} digit`);
+  part("h2").textContent = `Digit ${name}`;
+  Object.assign(part("canvas.draw"), {
+    id: `${id}-canvas`
+  }).setAttribute("aria-label", `Drawing area for digit ${name}`);
+  part("button").id = `${id}-clear`;
+  part("input").id = `${id}-file`;
+  const input = Object.assign(part("canvas.input"), {
+    id: `${id}-input`,
+    width: SIDE,
+    height: SIDE
+  });
+  input.setAttribute("aria-label", `Model input ${name}`);
+  part("p.error").id = `${id}-error`;
+  $("panels").append(panel);
+}
 function setup(id) {
   const p = {
     canvas: $(`${id}-canvas`),
@@ -958,6 +977,8 @@ async function verify() {
   }
   current(ticket);
 }
+mount("a", "First");
+mount("b", "Second");
 var panels = [
   setup("a"),
   setup("b")

@@ -103,6 +103,28 @@ async function fromFile(p: Panel, file: File) {
   update(p, toGray(off.getImageData(0, 0, w, h)));
 }
 
+/** Panel `id` ("a" or "b") from the page's template, with its ids and labels, added to the page. */
+function mount(id: string, ordinal: string) {
+  const panel = ($<HTMLTemplateElement>("panel")).content.firstElementChild!.cloneNode(true) as HTMLElement;
+  const name = id.toUpperCase(), part = (sel: string) => panel.querySelector(sel)!;
+  panel.setAttribute("aria-label", `${ordinal} digit`);
+  part("h2").textContent = `Digit ${name}`;
+  Object.assign(part("canvas.draw"), { id: `${id}-canvas` }).setAttribute(
+    "aria-label",
+    `Drawing area for digit ${name}`,
+  );
+  part("button").id = `${id}-clear`;
+  part("input").id = `${id}-file`;
+  const input = Object.assign(part("canvas.input") as HTMLCanvasElement, {
+    id: `${id}-input`,
+    width: INPUT_SIDE,
+    height: INPUT_SIDE,
+  });
+  input.setAttribute("aria-label", `Model input ${name}`);
+  part("p.error").id = `${id}-error`;
+  $("panels").append(panel);
+}
+
 function setup(id: string): Panel {
   const p: Panel = { canvas: $(`${id}-canvas`), preview: $(`${id}-input`), note: $(`${id}-error`) };
   const ctx = p.canvas.getContext("2d", { willReadFrequently: true })!;
@@ -234,5 +256,7 @@ async function verify() {
   current(ticket);
 }
 
+mount("a", "First");
+mount("b", "Second");
 const panels = [setup("a"), setup("b")];
 for (const id of ["mode-server", "mode-browser"]) $(id).addEventListener("change", scheduleVerify);
