@@ -69,3 +69,32 @@ export async function cannon(
   if (r.non2xx || r.errors) throw new Error(`${req.method} ${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
 }
+
+/**
+ * `n` uploads that stall: each connection sends the headers of a multipart
+ * POST /verify declaring `declared` bytes, then `sent` bytes of its body, and
+ * no more. `answers` resolves, for each, with the status line the server
+ * answered with ("closed" when it closed without one); `close()` drops them.
+ */
+export async function stalledUploads(base: string, n: number, declared: number, sent: number) {
+  const { hostname, port } = new URL(base);
+  const head = new TextEncoder().encode(
+    `POST /verify HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: multipart/form-data; boundary=${BOUNDARY}\r\n` +
+      `content-length: ${declared}\r\n\r\n`,
+  );
+  const body = new Uint8Array(sent).fill(0x41);
+  const conns: Deno.TcpConn[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = await Deno.connect({ hostname, port: Number(port) });
+    conns.push(c);
+    await c.write(head);
+    // The server may already have answered (503 overloaded) and closed: that write fails.
+    for (let at = 0; at < sent;) at += await c.write(body.subarray(at)).catch(() => sent);
+  }
+  const answers = Promise.all(conns.map(async (c) => {
+    const buf = new Uint8Array(256);
+    const got = await c.read(buf).catch(() => null);
+    return got ? new TextDecoder().decode(buf.subarray(0, got)).split("\r\n")[0] : "closed";
+  }));
+  return { answers, close: () => conns.forEach((c) => c.close()) };
+}

@@ -11,6 +11,7 @@ import { ClientError } from "../shared/errors.ts";
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "../shared/image.ts";
 import { errorBody, onError } from "./errors.ts";
 import { readInputs } from "./inputs.ts";
+import type { BodyBudget, BodyOptions } from "./body.ts";
 import { decoderInUse } from "../shared/decode.ts";
 import { openApi } from "./openapi.ts";
 import { staticFile } from "./static.ts";
@@ -39,6 +40,10 @@ export interface AppOptions {
   isolates?: number;
   /** Where each request's log line goes; none: no request log. */
   log?: RequestLog;
+  /** How long a request body may take to arrive whole (default DEFAULT_BODY_TIMEOUT_MS); then 408. */
+  bodyTimeoutMs?: number;
+  /** Bytes all bodies being read at once may reserve (shared by the process's isolates); beyond: 503. */
+  bodyBudget?: BodyBudget;
   /** Requests in flight and the drain switch (edge/server.ts); none: never draining. */
   inFlight?: InFlight;
   /** Static files by path (the demo page, its script, TF.js, the weights); "/" is the page. `body` is read when a request asks for it. */
@@ -47,6 +52,8 @@ export interface AppOptions {
 
 /** Two phone photos of up to 12 MiB each, with room for the multipart framing. */
 export const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
+/** A body that has not arrived whole this long after its request is answered 408. */
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -57,6 +64,8 @@ type Env = {
     timing?: { decode: number; infer: number };
     /** The loaded model, on the routes that need it. */
     model: Verifier;
+    /** How the model routes read their body. */
+    body: BodyOptions;
   };
 };
 
@@ -220,6 +229,17 @@ export function createApp(opts: AppOptions) {
     return c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`, c), 404);
   });
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const bodyTimeout = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  /** The body's deadline and its share of the budget, given back when the answer is made. */
+  const upload: MiddlewareHandler<Env> = async (c, next) => {
+    const lease = opts.bodyBudget?.lease();
+    c.set("body", { deadline: performance.now() + bodyTimeout, lease });
+    try {
+      await next();
+    } finally {
+      lease?.release();
+    }
+  };
   const limit = bodyLimit({
     maxSize: maxBody,
     onError: () => {
@@ -280,13 +300,14 @@ export function createApp(opts: AppOptions) {
       ));
   }
 
-  app.post("/verify", loaded, limit, async (c) => {
+  app.post("/verify", loaded, upload, limit, async (c) => {
     const m = c.var.model;
     const { images: [a, b], threshold, decodeMs, formats } = await readInputs(
       c.req.raw,
       ["a", "b"],
       m.config.inputSize,
       limits,
+      c.var.body,
     );
     for (const f of formats) metrics?.image(f);
     const t0 = performance.now();
@@ -302,13 +323,14 @@ export function createApp(opts: AppOptions) {
     });
   });
 
-  app.post("/embed", loaded, limit, async (c) => {
+  app.post("/embed", loaded, upload, limit, async (c) => {
     const m = c.var.model;
     const { images: [x], decodeMs, formats } = await readInputs(
       c.req.raw,
       ["image"],
       m.config.inputSize,
       limits,
+      c.var.body,
     );
     for (const f of formats) metrics?.image(f);
     const t0 = performance.now();

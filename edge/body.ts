@@ -1,29 +1,116 @@
-// A request body read whole into one buffer, sized by its Content-Length (up
-// to FIRST_BYTES at first) and grown by doubling past it. With
-// Request.arrayBuffer() a Deno server stood at 618 MiB RSS after 80 two-photo
-// uploads (5.2 MB each) at concurrency 4; reading this way, at 127 MiB
-// (docs/images.md). Limits are bodyLimit's (edge/app.ts), which runs first.
+// A request body read whole into one buffer, grown by doubling as bytes
+// arrive (from FIRST_BYTES, never past its Content-Length), so a client holds
+// memory in proportion to what it has sent. Limits are bodyLimit's
+// (edge/app.ts), which runs first. Two guards against slow and stalled
+// clients: a body must arrive whole within a deadline (else 408
+// request_timeout), and the buffers of all bodies being read at once, in
+// every isolate of the process, stay under a budget (else 503 overloaded).
+// A body's first FIRST_BYTES do not draw on it: small requests (JSON, a PNG)
+// are answered even while hundreds of uploads stall at the body limit.
+import { ClientError } from "../shared/errors.ts";
 
-/** At most this much is reserved up front, whatever Content-Length says (a stalled client may never send it). */
-const FIRST_BYTES = 4 * 1024 * 1024;
+/** The first buffer, at most (a stalled client may never send what its Content-Length says). */
+const FIRST_BYTES = 64 * 1024;
 
-/** The body's bytes (empty without a body). */
-export async function readBody(req: Request): Promise<Uint8Array> {
+/**
+ * Bytes reserved for request bodies across the process: a counter in shared
+ * memory (KiB), so every isolate draws from one budget.
+ *
+ * @example
+ * ```ts
+ * const budget = new BodyBudget(2048);
+ * const lease = budget.lease();
+ * if (!lease.take(1500) || lease.take(1500)) throw new Error("the second 1500 bytes pass the cap");
+ * lease.release();
+ * if (budget.inUse() !== 0) throw new Error("released");
+ * ```
+ */
+export class BodyBudget {
+  readonly #kib: Int32Array;
+  constructor(readonly maxBytes: number, readonly buffer = new SharedArrayBuffer(4)) {
+    this.#kib = new Int32Array(buffer);
+  }
+  /** Bytes reserved now. */
+  inUse(): number {
+    return Atomics.load(this.#kib, 0) * 1024;
+  }
+  /** A request's share: what it takes is given back at once by `release()`. */
+  lease(): BodyLease {
+    let held = 0;
+    const kib = this.#kib, cap = Math.floor(this.maxBytes / 1024);
+    return {
+      take(bytes: number) {
+        const k = Math.ceil(bytes / 1024);
+        if (Atomics.add(kib, 0, k) + k > cap) {
+          Atomics.sub(kib, 0, k);
+          return false;
+        }
+        held += k;
+        return true;
+      },
+      release() {
+        Atomics.sub(kib, 0, held);
+        held = 0;
+      },
+    };
+  }
+}
+
+/** One request's reservation from a BodyBudget. */
+export interface BodyLease {
+  /** Reserve `bytes` more; false (nothing taken) when that would pass the budget. */
+  take(bytes: number): boolean;
+  /** Give back everything taken. */
+  release(): void;
+}
+
+/** How a body is read: by when it must have arrived, and the budget its buffer draws on. */
+export interface BodyOptions {
+  /** performance.now() by which the whole body must have arrived. */
+  deadline: number;
+  lease?: BodyLease;
+}
+
+/** The body's bytes (empty without a body); throws ClientError request_timeout or overloaded. */
+export async function readBody(req: Request, opts: BodyOptions): Promise<Uint8Array> {
   if (!req.body) return new Uint8Array(0);
   const n = Number(req.headers.get("content-length"));
   const declared = Number.isSafeInteger(n) && n > 0 ? n : 0;
-  let buf = new Uint8Array(Math.min(declared || 64 * 1024, FIRST_BYTES)), len = 0;
   const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return buf.subarray(0, len);
-    if (len + value.length > buf.length) {
-      const want = Math.max(2 * buf.length, len + value.length);
-      const grown = new Uint8Array(declared >= len + value.length ? Math.min(want, declared) : want);
-      grown.set(buf.subarray(0, len));
-      buf = grown;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ClientError("request_timeout", "The request body did not arrive in time")),
+      Math.max(0, opts.deadline - performance.now()),
+    );
+  });
+  let allocated = 0;
+  const alloc = (bytes: number) => {
+    const over = (n: number) => Math.max(0, n - FIRST_BYTES);
+    if (opts.lease && !opts.lease.take(over(allocated + bytes) - over(allocated))) {
+      throw new ClientError("overloaded", "Too many uploads in progress; retry shortly");
     }
-    buf.set(value, len);
-    len += value.length;
+    allocated += bytes;
+    return new Uint8Array(bytes);
+  };
+  try {
+    let buf = alloc(Math.min(declared || FIRST_BYTES, FIRST_BYTES)), len = 0;
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), late]);
+      if (done) return buf.subarray(0, len);
+      if (len + value.length > buf.length) {
+        const want = Math.max(2 * buf.length, len + value.length);
+        const grown = alloc(declared >= len + value.length ? Math.min(want, declared) : want);
+        grown.set(buf.subarray(0, len));
+        buf = grown;
+      }
+      buf.set(value, len);
+      len += value.length;
+    }
+  } catch (e) {
+    reader.cancel().catch(() => {});
+    throw e;
+  } finally {
+    clearTimeout(timer);
   }
 }

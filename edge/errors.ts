@@ -16,6 +16,9 @@ export function onError(err: Error, c: Context): Response {
   if (err instanceof ClientError) {
     c.set("errorCode", err.code);
     if (err.code === "unauthorized") c.header("www-authenticate", 'Bearer realm="verifier"');
+    // The rest of an unread body is not waited for: the connection closes after the answer.
+    if (err.code === "request_timeout" || err.code === "overloaded") c.header("connection", "close");
+    if (err.code === "overloaded") c.header("retry-after", "1");
     return c.json(errorBody(err.code, err.message, c), STATUS[err.code]);
   }
   if (err instanceof HTTPException && err.status === 413) {

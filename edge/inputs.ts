@@ -7,7 +7,7 @@ import { sniffFormat } from "../shared/format.ts";
 import type { ImageLimits } from "../shared/image.ts";
 import { toMnist } from "../shared/preprocess.ts";
 import { boundaryOf, parseMultipart } from "./multipart.ts";
-import { readBody } from "./body.ts";
+import { type BodyOptions, readBody } from "./body.ts";
 
 export interface Parsed {
   images: Float32Array[];
@@ -19,27 +19,38 @@ export interface Parsed {
 
 type Raw = Uint8Array | number[];
 
-const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** `data:` URL: media type, its parameters, then ",". */
+const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*),/i;
 
-function fromBase64(s: string, field: string): Uint8Array {
-  const m = /^data:([^;,]*)(;base64)?,/.exec(s);
+/**
+ * An image sent as a JSON string: base64 (standard or URL-safe alphabet,
+ * padded or not, ASCII whitespace ignored) or a data: URL of an image type
+ * in base64. The one decoder is the engine's `Uint8Array.fromBase64`; any
+ * string it refuses is 400 bad_base64 (docs/inputs.md has the table).
+ */
+export function fromBase64(s: string, field: string): Uint8Array {
+  const m = DATA_URL.exec(s);
   // The type only has to say "image": the bytes themselves tell the format.
-  if (m && !/^image\/[a-z0-9.+-]+$/i.test(m[1])) {
+  if (m && !/^image\/[a-z0-9.+-]+$/i.test(m[1].trim())) {
     throw new ClientError(
       "unsupported_image_format",
       `Field "${field}": data URL type "${m[1]}" is not an image type`,
     );
   }
-  if (m && !m[2]) throw new ClientError("bad_base64", `Field "${field}": data URL is not base64-encoded`);
-  const body = (m ? s.slice(m[0].length) : s).replace(/\s+/g, "");
-  if (body.length === 0 || body.length % 4 === 1 || !B64.test(body)) {
-    throw new ClientError("bad_base64", `Field "${field}": not valid base64`);
+  if (m && !/;base64$/i.test(m[2])) {
+    throw new ClientError("bad_base64", `Field "${field}": data URL is not base64-encoded`);
   }
+  const body = m ? s.slice(m[0].length) : s;
+  // Either alphabet, not both: "-" or "_" make it base64url.
+  const alphabet = /[-_]/.test(body) ? "base64url" : "base64";
+  let bytes: Uint8Array | undefined;
   try {
-    return Uint8Array.fromBase64(body);
-  } catch { // padding in the wrong place ("ENklhL="): the pattern above does not see it
-    throw new ClientError("bad_base64", `Field "${field}": not valid base64`);
+    bytes = Uint8Array.fromBase64(body, { alphabet });
+  } catch {
+    // SyntaxError: a character outside the alphabet, or padding where it cannot be
   }
+  if (!bytes?.length) throw new ClientError("bad_base64", `Field "${field}": not valid base64`);
+  return bytes;
 }
 
 function pixels(v: unknown[], field: string, side: number): Float32Array {
@@ -79,8 +90,8 @@ function parseThreshold(v: unknown): number | undefined {
   return t;
 }
 
-async function fromMultipart(req: Request, type: string, fields: string[]) {
-  const parts = parseMultipart(await readBody(req), boundaryOf(type));
+async function fromMultipart(req: Request, type: string, fields: string[], read: BodyOptions) {
+  const parts = parseMultipart(await readBody(req, read), boundaryOf(type));
   const raws: Raw[] = [];
   for (const f of fields) {
     const all = parts.get(f) ?? [];
@@ -96,8 +107,8 @@ async function fromMultipart(req: Request, type: string, fields: string[]) {
   return { raws, threshold: parseThreshold(t[0] && new TextDecoder().decode(t[0].data)) };
 }
 
-async function fromJson(req: Request, fields: string[]) {
-  const bytes = await readBody(req);
+async function fromJson(req: Request, fields: string[], read: BodyOptions) {
+  const bytes = await readBody(req, read);
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder().decode(bytes));
@@ -130,12 +141,13 @@ export async function readInputs(
   fields: string[],
   side: number,
   limits: ImageLimits,
+  body: BodyOptions,
 ): Promise<Parsed> {
   const header = req.headers.get("content-type") ?? "";
   const type = header.split(";")[0].trim().toLowerCase();
   let got: { raws: Raw[]; threshold?: number };
-  if (type === "multipart/form-data") got = await fromMultipart(req, header, fields);
-  else if (type === "application/json") got = await fromJson(req, fields);
+  if (type === "multipart/form-data") got = await fromMultipart(req, header, fields, body);
+  else if (type === "application/json") got = await fromJson(req, fields, body);
   else {
     throw new ClientError(
       "unsupported_media_type",

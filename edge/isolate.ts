@@ -1,7 +1,8 @@
 // One more serving isolate (a Web Worker started by edge/main.ts): loads the
 // model itself, listens on the shared port, drains when told to.
-import { startServer } from "./server.ts";
+import { startServer, uploadBudgetFromEnv } from "./server.ts";
 import { Metrics } from "./metrics.ts";
+import { BodyBudget } from "./body.ts";
 
 const self_ = self as unknown as {
   onmessage: (e: MessageEvent) => void;
@@ -15,19 +16,21 @@ self_.onmessage = async (e) => {
     self_.postMessage("closed");
     return;
   }
-  const { metrics, isolates, ...listen } = e.data as {
+  const { metrics, isolates, uploads, ...listen } = e.data as {
     port: number;
     hostname: string;
     reusePort: boolean;
     dir?: string;
     metrics: SharedArrayBuffer;
     isolates: number;
+    uploads: SharedArrayBuffer;
   };
   server = startServer({
     ...listen,
     dir: listen.dir ? new URL(listen.dir) : undefined,
     metrics: new Metrics(metrics),
     isolates,
+    bodyBudget: new BodyBudget(uploadBudgetFromEnv(), uploads),
   }).then((s) => {
     self_.postMessage("listening");
     return s;

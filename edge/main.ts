@@ -4,8 +4,9 @@
 // are Web Workers (edge/isolate.ts) listening on the same port. Refuses to
 // start on weights that fail verification; on SIGINT/SIGTERM every isolate
 // drains (new requests get 503, requests in flight finish), then it exits 0.
-import { listenFromEnv, startServer, weightsFromEnv } from "./server.ts";
+import { listenFromEnv, startServer, uploadBudgetFromEnv, weightsFromEnv } from "./server.ts";
 import { Metrics } from "./metrics.ts";
+import { BodyBudget } from "./body.ts";
 
 const onDeploy = Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined;
 const isolates = Math.max(
@@ -23,10 +24,12 @@ const holdReadiness = () =>
 
 // One set of counters for every isolate (edge/metrics.ts): /metrics counts the whole process.
 const metrics = new Metrics();
+// One budget for the bodies being read at once, drawn on by every isolate (edge/body.ts).
+const bodyBudget = new BodyBudget(uploadBudgetFromEnv());
 
 let server;
 try {
-  server = await startServer({ ...listen, holdReadiness, metrics, isolates });
+  server = await startServer({ ...listen, holdReadiness, metrics, isolates, bodyBudget });
 } catch (e) {
   console.error(`Refusing to start: ${(e as Error).message}`);
   Deno.exit(1);
@@ -41,7 +44,13 @@ console.log(
 /** A worker isolate: resolves when it has drained and closed its listener. */
 function worker(i: number) {
   const w = new Worker(new URL("./isolate.ts", import.meta.url), { type: "module", name: `isolate-${i}` });
-  w.postMessage({ ...listen, dir: listen.dir?.href, metrics: metrics.buffer, isolates });
+  w.postMessage({
+    ...listen,
+    dir: listen.dir?.href,
+    metrics: metrics.buffer,
+    isolates,
+    uploads: bodyBudget.buffer,
+  });
   const closed = new Promise<void>((resolve) => {
     w.onmessage = (e) => {
       if (e.data === "listening") started++;

@@ -6,6 +6,7 @@ import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
 import { warmDecoders } from "../shared/decode.ts";
 import { Metrics } from "./metrics.ts";
 import { requestLog } from "./log.ts";
+import { BodyBudget } from "./body.ts";
 
 export const WEIGHTS_DIR = new URL("../weights/", import.meta.url);
 
@@ -43,19 +44,33 @@ export function productionFromEnv(): Pick<AppOptions, "corsOrigins" | "apiKeys" 
   };
 }
 
+/** A positive number from the environment, else undefined. */
+function envNumber(k: string): number | undefined {
+  const v = Number(Deno.env.get(k));
+  return Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+/** Bytes of request bodies being read at once, all isolates together (MAX_UPLOADS_MB, default 256). */
+export function uploadBudgetFromEnv(): number {
+  return Math.round((envNumber("MAX_UPLOADS_MB") ?? 256) * 1024 * 1024);
+}
+
 /**
- * MAX_BODY_MB (request body, MiB) and MAX_IMAGE_MP (pixels per image,
- * millions) override the defaults; anything but a positive number is ignored.
+ * MAX_BODY_MB (request body, MiB), MAX_IMAGE_MP (pixels per image,
+ * millions), BODY_TIMEOUT_S (seconds for a body to arrive whole) and
+ * MAX_UPLOADS_MB (see uploadBudgetFromEnv) override the defaults; anything
+ * but a positive number is ignored.
  */
-export function limitsFromEnv(): Pick<AppOptions, "maxBodyBytes" | "imageLimits"> {
-  const num = (k: string) => {
-    const v = Number(Deno.env.get(k));
-    return Number.isFinite(v) && v > 0 ? v : undefined;
-  };
-  const body = num("MAX_BODY_MB"), mp = num("MAX_IMAGE_MP");
+export function limitsFromEnv(): Pick<
+  AppOptions,
+  "maxBodyBytes" | "imageLimits" | "bodyTimeoutMs" | "bodyBudget"
+> {
+  const body = envNumber("MAX_BODY_MB"), mp = envNumber("MAX_IMAGE_MP"), wait = envNumber("BODY_TIMEOUT_S");
   return {
     maxBodyBytes: body && Math.round(body * 1024 * 1024),
     imageLimits: mp ? { ...DEFAULT_IMAGE_LIMITS, maxPixels: Math.round(mp * 1e6) } : undefined,
+    bodyTimeoutMs: wait && wait * 1000,
+    bodyBudget: new BodyBudget(uploadBudgetFromEnv()),
   };
 }
 

@@ -176,16 +176,23 @@ export async function decodeImage(
       `Cannot decode image "${name}": not a ${FORMATS.join(", ").toUpperCase()} file`,
     );
   }
+  // Loading a decoder is the server's business (a failure there is a 500);
+  // what a decoder makes of the client's bytes is the client's (a 4xx).
+  const { fromPng, decodeBmpRgb, decodeJs, rawToGray } = await jsDecoders();
+  const check = (w: number, h: number) => checkSize(w, h, name, limits);
+  let declared: [number, number] | undefined;
   try {
-    const check = (w: number, h: number) => checkSize(w, h, name, limits);
-    const declared = format === "heic" || format === "bmp" ? undefined : declaredSize(bytes, format);
+    declared = format === "heic" || format === "bmp" ? undefined : declaredSize(bytes, format);
     if (declared) check(...declared);
-    const { fromPng, decodeBmpRgb, decodeJs, rawToGray } = await jsDecoders();
     if (format === "png" && declared![0] * declared![1] <= SMALL_PNG_PIXELS) {
       return fromPng(bytes, ...declared!);
     }
-    const viaSharp = await sharpDecodes();
-    const sharp = viaSharp ? await loadSharp() : undefined;
+  } catch (e) {
+    throw failure(e, name);
+  }
+  const viaSharp = await sharpDecodes();
+  const sharp = viaSharp ? await loadSharp() : undefined;
+  try {
     // Where sharp cannot run (its WebAssembly build stuck under Deno 2.5), a
     // HEIC worker does not start either: decode inline there.
     const raw = format === "heic"

@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   bad_threshold: 400,
   unauthorized: 401,
   not_found: 404,
+  request_timeout: 408,
   body_too_large: 413,
   image_too_large: 413,
   unsupported_media_type: 415,
@@ -28,6 +29,7 @@ export const ERROR_STATUS = {
   blank_image: 422,
   internal: 500,
   not_ready: 503,
+  overloaded: 503,
   shutting_down: 503,
 } as const;
 

@@ -248,3 +248,33 @@ async function slowForm(until: Promise<void>): Promise<RequestInit> {
   });
   return { method: "POST", body, headers: { "content-type": f.headers.get("content-type")! } };
 }
+
+Deno.test("a fault of the server itself is a 500 internal without detail, logged with its request id", async () => {
+  const broken = {
+    ...verifier,
+    score: () => {
+      throw new TypeError("kernel exploded");
+    },
+  };
+  const logged: unknown[][] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => logged.push(args);
+  try {
+    const r = await createApp({ verifier: broken }).request("/verify", {
+      method: "POST",
+      headers: { "x-request-id": "fault-1" },
+      body: form({ a: png(40, 40, seven), b: png(40, 40, one) }),
+    });
+    const body = await r.json();
+    assertEquals([r.status, body.error.code, body.error.message, body.request_id], [
+      500,
+      "internal",
+      "Internal error",
+      "fault-1",
+    ]);
+  } finally {
+    console.error = original;
+  }
+  assert(String(logged[0]?.[0]).includes("fault-1"));
+  assert(String(logged[0]?.[1]).includes("kernel exploded"));
+});
