@@ -71,19 +71,38 @@ export interface BodyOptions {
   lease?: BodyLease;
 }
 
+/**
+ * Bodies being read, each with its deadline: one timer for them all (a
+ * quarter-second sweep while any is waiting), not one per request.
+ */
+const waiting = new Set<{ deadline: number; expire: () => void }>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+function sweep() {
+  const now = performance.now();
+  for (const w of waiting) {
+    if (now >= w.deadline) {
+      waiting.delete(w);
+      w.expire();
+    }
+  }
+  if (!waiting.size) sweeper = void clearInterval(sweeper);
+}
+
 /** The body's bytes (empty without a body); throws ClientError request_timeout or overloaded. */
 export async function readBody(req: Request, opts: BodyOptions): Promise<Uint8Array> {
   if (!req.body) return new Uint8Array(0);
   const n = Number(req.headers.get("content-length"));
   const declared = Number.isSafeInteger(n) && n > 0 ? n : 0;
   const reader = req.body.getReader();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const watch = { deadline: opts.deadline, expire: () => {} };
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ClientError("request_timeout", "The request body did not arrive in time")),
-      Math.max(0, opts.deadline - performance.now()),
-    );
+    watch.expire = () => reject(new ClientError("request_timeout", "The request body did not arrive in time"));
   });
+  waiting.add(watch);
+  if (!sweeper) {
+    sweeper = setInterval(sweep, 250);
+    Deno.unrefTimer(sweeper);
+  }
   let allocated = 0;
   const alloc = (bytes: number) => {
     const over = (n: number) => Math.max(0, n - FIRST_BYTES);
@@ -111,6 +130,6 @@ export async function readBody(req: Request, opts: BodyOptions): Promise<Uint8Ar
     reader.cancel().catch(() => {});
     throw e;
   } finally {
-    clearTimeout(timer);
+    waiting.delete(watch);
   }
 }
