@@ -128,7 +128,9 @@ export async function readBody(req: Request, opts: BodyOptions): Promise<Uint8Ar
     }
   } catch (e) {
     reader.cancel().catch(() => {});
-    throw e;
+    if (e instanceof ClientError) throw e;
+    // The stream itself failed: a malformed chunked body, or a client gone mid-upload.
+    throw new ClientError("bad_request", "The request body could not be read: malformed or cut short");
   } finally {
     waiting.delete(watch);
   }
