@@ -2,7 +2,6 @@
 // model. Routes: POST /verify, POST /embed, GET /healthz, GET /readyz,
 // GET /metrics, GET /openapi.json, GET / (the page) and its files.
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { requestId } from "hono/request-id";
@@ -233,19 +232,13 @@ export function createApp(opts: AppOptions) {
   /** The body's deadline and its share of the budget, given back when the answer is made. */
   const upload: MiddlewareHandler<Env> = async (c, next) => {
     const lease = opts.bodyBudget?.lease();
-    c.set("body", { deadline: performance.now() + bodyTimeout, lease });
+    c.set("body", { maxBytes: maxBody, deadline: performance.now() + bodyTimeout, lease });
     try {
       await next();
     } finally {
       lease?.release();
     }
   };
-  const limit = bodyLimit({
-    maxSize: maxBody,
-    onError: () => {
-      throw new ClientError("body_too_large", `Request body exceeds ${maxBody} bytes`);
-    },
-  });
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   const held: MiddlewareHandler = async (_, next) => {
@@ -300,7 +293,7 @@ export function createApp(opts: AppOptions) {
       ));
   }
 
-  app.post("/verify", loaded, upload, limit, async (c) => {
+  app.post("/verify", loaded, upload, async (c) => {
     const m = c.var.model;
     const { images: [a, b], threshold, decodeMs, formats } = await readInputs(
       c.req.raw,
@@ -323,7 +316,7 @@ export function createApp(opts: AppOptions) {
     });
   });
 
-  app.post("/embed", loaded, upload, limit, async (c) => {
+  app.post("/embed", loaded, upload, async (c) => {
     const m = c.var.model;
     const { images: [x], decodeMs, formats } = await readInputs(
       c.req.raw,

@@ -1,7 +1,7 @@
 // A request body read whole into one buffer, grown by doubling as bytes
 // arrive (from FIRST_BYTES, never past its Content-Length), so a client holds
-// memory in proportion to what it has sent. Limits are bodyLimit's
-// (edge/app.ts), which runs first. Two guards against slow and stalled
+// memory in proportion to what it has sent, and no more than the body limit
+// (413 body_too_large, at once when Content-Length says so). Two guards against slow and stalled
 // clients: a body must arrive whole within a deadline (else 408
 // request_timeout), and the buffers of all bodies being read at once, in
 // every isolate of the process, stay under a budget (else 503 overloaded).
@@ -64,8 +64,9 @@ export interface BodyLease {
   release(): void;
 }
 
-/** How a body is read: by when it must have arrived, and the budget its buffer draws on. */
+/** How a body is read: its size limit, by when it must have arrived, and the budget its buffer draws on. */
 export interface BodyOptions {
+  maxBytes: number;
   /** performance.now() by which the whole body must have arrived. */
   deadline: number;
   lease?: BodyLease;
@@ -88,21 +89,21 @@ function sweep() {
   if (!waiting.size) sweeper = void clearInterval(sweeper);
 }
 
-/** The body's bytes (empty without a body); throws ClientError request_timeout or overloaded. */
+/** The body's bytes (empty without a body); throws ClientError body_too_large, request_timeout or overloaded. */
 export async function readBody(req: Request, opts: BodyOptions): Promise<Uint8Array> {
   if (!req.body) return new Uint8Array(0);
   const n = Number(req.headers.get("content-length"));
   const declared = Number.isSafeInteger(n) && n > 0 ? n : 0;
+  const tooLarge = () => new ClientError("body_too_large", `Request body exceeds ${opts.maxBytes} bytes`);
+  if (declared > opts.maxBytes) throw tooLarge();
   const reader = req.body.getReader();
   const watch = { deadline: opts.deadline, expire: () => {} };
   const late = new Promise<never>((_, reject) => {
-    watch.expire = () => reject(new ClientError("request_timeout", "The request body did not arrive in time"));
+    watch.expire = () =>
+      reject(new ClientError("request_timeout", "The request body did not arrive in time"));
   });
   waiting.add(watch);
-  if (!sweeper) {
-    sweeper = setInterval(sweep, 250);
-    Deno.unrefTimer(sweeper);
-  }
+  sweeper ??= setInterval(sweep, 250); // cleared when no body is waiting
   let allocated = 0;
   const alloc = (bytes: number) => {
     const over = (n: number) => Math.max(0, n - FIRST_BYTES);
@@ -117,6 +118,7 @@ export async function readBody(req: Request, opts: BodyOptions): Promise<Uint8Ar
     for (;;) {
       const { done, value } = await Promise.race([reader.read(), late]);
       if (done) return buf.subarray(0, len);
+      if (len + value.length > opts.maxBytes) throw tooLarge();
       if (len + value.length > buf.length) {
         const want = Math.max(2 * buf.length, len + value.length);
         const grown = alloc(declared >= len + value.length ? Math.min(want, declared) : want);
@@ -133,5 +135,6 @@ export async function readBody(req: Request, opts: BodyOptions): Promise<Uint8Ar
     throw new ClientError("bad_request", "The request body could not be read: malformed or cut short");
   } finally {
     waiting.delete(watch);
+    if (!waiting.size) sweeper = void clearInterval(sweeper);
   }
 }

@@ -34,10 +34,23 @@ function find(hay: Uint8Array, needle: Uint8Array, from: number): number {
   return -1;
 }
 
-/** A parameter of a header value (`name="a"`, `filename=x.png`), unquoted; undefined if absent. */
+/** One `; key=value` of a header value, the value quoted (with `\\` escapes) or not. */
+const PARAM = /\s*;\s*([^\s=;"]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/y;
+
+/**
+ * A parameter of a header value (`form-data; name="a"; filename=x.png`),
+ * unquoted; undefined if absent. Parameters are read in order from the first
+ * `;`, each whole, so `name=` inside a quoted filename is part of the filename.
+ * The first of a repeated key counts; reading stops at anything malformed.
+ */
 function param(value: string, key: string): string | undefined {
-  const m = new RegExp(`(?:^|;)\\s*${key}\\s*=\\s*(?:"((?:[^"\\\\]|\\\\.)*)"|([^;\\s]*))`, "i").exec(value);
-  return m ? (m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]) : undefined;
+  const start = value.indexOf(";");
+  if (start < 0) return undefined;
+  PARAM.lastIndex = start;
+  for (let m; (m = PARAM.exec(value));) {
+    if (m[1].toLowerCase() === key) return m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : m[3].trim();
+  }
+  return undefined;
 }
 
 /**
@@ -88,7 +101,7 @@ export function parseMultipart(body: Uint8Array, boundary: string): Map<string, 
     const start = at + headEnd + 4, end = find(body, delim, start);
     if (end < 0) throw bad("it ends before its closing boundary");
     const filename = param(disposition!, "filename") ??
-      (param(disposition!, "filename\\*") !== undefined ? "" : undefined);
+      (param(disposition!, "filename*") !== undefined ? "" : undefined);
     const list = out.get(name) ?? [];
     list.push({ filename, data: body.subarray(start, end) });
     out.set(name, list);

@@ -278,3 +278,22 @@ Deno.test("a fault of the server itself is a 500 internal without detail, logged
   assert(String(logged[0]?.[0]).includes("fault-1"));
   assert(String(logged[0]?.[1]).includes("kernel exploded"));
 });
+
+Deno.test("a body that stalls without a Content-Length (chunked) is cut off at its deadline: 408", async () => {
+  const quick = createApp({ verifier, bodyTimeoutMs: 200 });
+  const body = new ReadableStream<Uint8Array>({
+    start(ctl) {
+      ctl.enqueue(new TextEncoder().encode('{"a": [0, 0'));
+    },
+  });
+  const r = await quick.request("/verify", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  assertEquals([r.status, (await r.json()).error.code, r.headers.get("connection")], [
+    408,
+    "request_timeout",
+    "close",
+  ]);
+});

@@ -76,3 +76,21 @@ Deno.test("parseMultipart() refuses malformed bodies with bad_request", () => {
   ).join("");
   badRequest(() => parseMultipart(raw(`${many}--b--`), "b"), /more than 32 parts/);
 });
+
+Deno.test("parseMultipart() skips transport padding (spaces, tabs) after a boundary", () => {
+  const body = raw(
+    '--b \t \nContent-Disposition: form-data; name="a"\n\nx\n--b\t\nContent-Disposition: form-data; name="c"\n\ny\n--b--',
+  );
+  const parts = parseMultipart(body, "b");
+  assertEquals([...parts].map(([k, [p]]) => [k, text(p.data)]), [["a", "x"], ["c", "y"]]);
+});
+
+Deno.test("parseMultipart() reads parameters whole: `name=` or `;` inside a quoted value belong to it", () => {
+  const enc = new TextEncoder();
+  const body = (disposition: string) =>
+    enc.encode(`--B\r\nContent-Disposition: ${disposition}\r\n\r\nxx\r\n--B--\r\n`);
+  const fields = (d: string) => [...parseMultipart(body(d), "B")].map(([k, v]) => [k, v[0].filename]);
+  assertEquals(fields('form-data; filename="x name=b"; name="a"'), [["a", "x name=b"]]);
+  assertEquals(fields('form-data; name="a"; filename="a;b.png"'), [["a", "a;b.png"]]);
+  assertEquals(fields('form-data; NAME="a\\"q"; filename=f.png'), [['a"q', "f.png"]]);
+});
