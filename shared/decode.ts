@@ -120,6 +120,7 @@ export function sharpDecodes(): Promise<boolean> {
  * ```
  */
 export async function decoderInUse(): Promise<"native" | "wasm32" | "javascript"> {
+  // deno-coverage-ignore -- "javascript": sharp's probe fails only under Deno 2.5 (deno25_test; coverage unreadable) or if wasm32 takes over 3 s
   return (await sharpDecodes()) ? await decoderBuild() : "javascript";
 }
 
@@ -127,9 +128,11 @@ export async function decoderInUse(): Promise<"native" | "wasm32" | "javascript"
 function failure(e: unknown, name: string): ClientError {
   if (e instanceof ClientError) return e;
   const msg = (e as Error)?.message ?? String(e);
+  // deno-coverage-ignore-start -- sharp's pixel limit applies to the header's size, which check() has already held to the same limit
   if (/pixel limit/i.test(msg)) {
     return new ClientError("image_too_large", `Cannot decode image "${name}": it exceeds the pixel limit`);
   }
+  // deno-coverage-ignore-stop
   return new ClientError("undecodable_image", `Cannot decode image "${name}": ${msg.split("\n")[0]}`);
 }
 
@@ -191,19 +194,23 @@ export async function decodeImage(
     throw failure(e, name);
   }
   const viaSharp = await sharpDecodes();
+  // deno-coverage-ignore -- no sharp: its probe fails only under Deno 2.5 (deno25_test; coverage unreadable) or if wasm32 takes over 3 s
   const sharp = viaSharp ? await loadSharp() : undefined;
   try {
     // Where sharp cannot run (its WebAssembly build stuck under Deno 2.5), a
     // HEIC worker does not start either: decode inline there.
     const raw = format === "heic"
+      // deno-coverage-ignore -- no sharp: its probe fails only under Deno 2.5 (deno25_test; coverage unreadable) or if wasm32 takes over 3 s
       ? await (viaSharp ? decodeHeicOffThread(bytes, name, limits) : decodeHeicLuma(bytes, check))
       : format === "bmp"
       ? decodeBmpRgb(bytes, check)
       : undefined;
     if (raw) {
       const { width, height, channels } = raw;
+      // deno-coverage-ignore -- no sharp: its probe fails only under Deno 2.5 (deno25_test; coverage unreadable) or if wasm32 takes over 3 s
       return sharp ? await toGray(sharp(raw.data, { raw: { width, height, channels } })) : rawToGray(raw);
     }
+    // deno-coverage-ignore -- no sharp: its probe fails only under Deno 2.5 (deno25_test; coverage unreadable) or if wasm32 takes over 3 s
     if (!sharp) return decodeJs(bytes, format, name, limits);
     // ignoreIcc: colour management (a phone's Display P3 profile, say) moves
     // hues, not the gray of ink on paper, and costs half the decode time of a
@@ -216,6 +223,7 @@ export async function decodeImage(
     } as const;
     // The header's size, checked here so the message can name it.
     const meta = await sharp(bytes, { ...opts, limitInputPixels: false }).metadata();
+    // deno-coverage-ignore -- sharp's metadata() has a width and height for every file it opens (and throws for others)
     check(meta.width ?? 0, meta.height ?? 0);
     return await toGray(sharp(bytes, opts));
   } catch (e) {

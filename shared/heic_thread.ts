@@ -69,11 +69,13 @@ function start(): Promise<Worker | undefined> {
       if (!ready) {
         noWorkers = true; // it never started: it never will
         return resolve(undefined);
+        // deno-coverage-ignore-start -- only if the worker's isolate dies after starting (out of memory): heic_worker.ts catches and posts back every error a decode throws
       }
       // It died on a file (its WebAssembly aborted or ran out of memory): fail
       // that file's jobs; the next HEIC starts a new worker.
       for (const p of pending.values()) p.reject(new Error("the HEIC decoder failed on this file"));
       pending.clear();
+      // deno-coverage-ignore-stop
     };
   });
 }
