@@ -1,12 +1,13 @@
 // A request body read whole into one buffer, grown by doubling as bytes
-// arrive (from FIRST_BYTES, never past its Content-Length), so a client holds
-// memory in proportion to what it has sent, and no more than the body limit
-// (413 body_too_large, at once when Content-Length says so). Two guards against slow and stalled
-// clients: a body must arrive whole within a deadline (else 408
-// request_timeout), and the buffers of all bodies being read at once, in
-// every isolate of the process, stay under a budget (else 503 overloaded).
-// A body's first FIRST_BYTES do not draw on it: small requests (JSON, a PNG)
-// are answered even while hundreds of uploads stall at the body limit.
+// arrive (from FIRST_BYTES, never past its Content-Length or the body limit),
+// so a client holds memory in proportion to what it has sent. Over the limit
+// is 413 body_too_large (at once when Content-Length says so). Two guards
+// against slow and stalled clients: a body must arrive whole within a
+// deadline (else 408 request_timeout), and the buffers of all bodies being
+// read at once, in every isolate of the process, stay under a budget (else
+// 503 overloaded). A body's first FIRST_BYTES do not draw on the budget:
+// small requests (JSON, a PNG) are answered even while hundreds of uploads
+// stall at the body limit.
 import { ClientError } from "../shared/errors.ts";
 
 /** The first buffer, at most (a stalled client may never send what its Content-Length says). */
@@ -120,7 +121,7 @@ export async function readBody(req: Request, opts: BodyOptions): Promise<Uint8Ar
       if (done) return buf.subarray(0, len);
       if (len + value.length > opts.maxBytes) throw tooLarge();
       if (len + value.length > buf.length) {
-        const want = Math.max(2 * buf.length, len + value.length);
+        const want = Math.min(Math.max(2 * buf.length, len + value.length), opts.maxBytes);
         const grown = alloc(declared >= len + value.length ? Math.min(want, declared) : want);
         grown.set(buf.subarray(0, len));
         buf = grown;
