@@ -7,11 +7,32 @@ import { encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";
 import sharp from "sharp";
 
-/** A request to send: method POST to /verify, headers and body. */
+/**
+ * What a case must get back (its oracle): the exact status and error code
+ * (`code: null` for a 200), or "framing" for malformed HTTP framing, where a
+ * JSON 4xx, the HTTP layer's own bare 4xx, or a closed connection are all
+ * acceptable (never a 5xx or a hang).
+ */
+export type Expect = { status: number; code: string | null } | "framing";
+
+/** A request to send: by default POST /verify, headers and body. */
 export interface Case {
+  /** The generator that made it (tests/fuzz_gen.ts families: "b64.mixed", "mp.truncated", ...). */
   kind: string;
   headers: Record<string, string>;
   body: Uint8Array | string;
+  /** Default "/verify". */
+  path?: string;
+  /** Default "POST". */
+  method?: string;
+  /** Over a socket: send the body chunked instead of with a Content-Length. */
+  chunked?: boolean;
+  /** The whole request as bytes, for a raw socket only (transport cases): headers and body are then unused. */
+  raw?: Uint8Array;
+  /** With `raw`: shut the write side once sent (the request's body ends there, whatever it declared). */
+  halfClose?: boolean;
+  /** The oracle, when one exists; otherwise only the invariants are checked. */
+  expect?: Expect;
 }
 
 const digit = (w: number, h: number) => {
@@ -21,8 +42,10 @@ const digit = (w: number, h: number) => {
 };
 const PNG = encodePng({ width: 24, height: 24, data: digit(24, 24), channels: 1, depth: 8 });
 const RGBA = new Uint8Array(24 * 24 * 4).map((_, i) => (i % 4 === 3 ? 255 : digit(24, 24)[i >> 2]));
-const JPG = jpeg.encode({ width: 24, height: 24, data: RGBA }, 80).data;
+// A copy: jpeg-js gives a Node Buffer, whose slice() is a view (mutations would change the fixture).
+const JPG = new Uint8Array(jpeg.encode({ width: 24, height: 24, data: RGBA }, 80).data);
 export const VALID_PNG = PNG;
+export { JPG, PNG };
 // The same digit in every other format the service reads, from real encoders
 // (sharp's libwebp, cgif, libtiff, aom; tests/images for HEIC and 1-bit BMP).
 const png24 = sharp(PNG);
@@ -38,10 +61,39 @@ const OTHERS = await Promise.all([
   Deno.readFileSync(new URL("./images/seven.heic", import.meta.url)),
   Deno.readFileSync(new URL("./images/seven-1.bmp", import.meta.url)),
 ]);
-const GIF = OTHERS[2], BMP = OTHERS[7];
+export const GIF = OTHERS[2], BMP = OTHERS[7];
+
+/**
+ * Every image format the service reads, each a digit: 200, except where
+ * `code` says otherwise (RLE BMP: bmpimagejs does not read it, tests/decode_test.ts).
+ */
+export const FIXTURES: { name: string; bytes: Uint8Array; code?: string }[] = [
+  { name: "png-fastpng", bytes: PNG },
+  { name: "jpeg-jpegjs", bytes: JPG },
+  ...[
+    "webp-lossy",
+    "webp-lossless",
+    "gif",
+    "tiff-deflate",
+    "avif",
+    "jpeg-progressive-orient6",
+    "heic",
+    "bmp-1",
+  ]
+    .map((name, i) => ({ name, bytes: OTHERS[i] })),
+  ...["seven.png", "seven-8.bmp", "seven-24.bmp", "seven-32v5.bmp", "seven-rle8.bmp"].map((f) => ({
+    name: f,
+    bytes: Deno.readFileSync(new URL(`./images/${f}`, import.meta.url)),
+    ...(f.includes("rle") ? { code: "undecodable_image" } : {}),
+  })),
+  ...["mouse-0-0.png", "pencil-3-0.jpg", "typed-7-0.jpg", "phone-4-4.heic"].map((f) => ({
+    name: `robust/${f}`,
+    bytes: Deno.readFileSync(new URL(`../data/robust/${f}`, import.meta.url)),
+  })),
+];
 
 const enc = new TextEncoder();
-const cat = (...parts: (Uint8Array | string)[]) => {
+export const cat = (...parts: (Uint8Array | string)[]) => {
   const bs = parts.map((p) => (typeof p === "string" ? enc.encode(p) : p));
   const out = new Uint8Array(bs.reduce((a, b) => a + b.length, 0));
   let o = 0;
@@ -50,7 +102,7 @@ const cat = (...parts: (Uint8Array | string)[]) => {
 };
 
 /** Multipart body by hand, so it can lie. */
-function multipart(
+export function multipart(
   boundary: string,
   parts: { name: string; file?: boolean; data: Uint8Array | string }[],
   end = true,
@@ -71,7 +123,7 @@ function multipart(
 }
 
 /** A PNG whose IHDR says anything (CRC not fixed: decoders must cope). */
-function lyingPng(w: number, h: number, depth: number, color: number, interlace: number): Uint8Array {
+export function lyingPng(w: number, h: number, depth: number, color: number, interlace: number): Uint8Array {
   const b = PNG.slice();
   const v = new DataView(b.buffer);
   v.setUint32(16, w);
@@ -90,7 +142,7 @@ function lyingSize(src: Uint8Array, w: number, h: number): Uint8Array {
   return b;
 }
 
-const mutate = (src: Uint8Array) =>
+export const mutate = (src: Uint8Array) =>
   fc.oneof(
     fc.nat({ max: src.length }).map((n) => src.slice(0, n)),
     fc.array(fc.tuple(fc.nat({ max: src.length - 1 }), fc.integer({ min: 0, max: 255 })), {
@@ -107,7 +159,7 @@ const mutate = (src: Uint8Array) =>
     ),
   );
 
-const imageBytes = fc.oneof(
+export const imageBytes: fc.Arbitrary<Uint8Array> = fc.oneof(
   mutate(PNG),
   mutate(JPG),
   fc.constantFrom(...OTHERS).chain(mutate),
