@@ -10,7 +10,6 @@
 // stack trace). A body over the limit is 413 body_too_large whatever it is
 // (tests/fuzz_judge.ts applies that).
 import fc from "fast-check";
-import { encode as encodePng } from "fast-png";
 import { ERROR_STATUS } from "../shared/errors.ts";
 import {
   type Case,
@@ -25,6 +24,7 @@ import {
   mutate,
   PNG,
 } from "./hostile.ts";
+import { png } from "./fixtures.ts";
 
 type Code = keyof typeof ERROR_STATUS;
 type Exact = Exclude<Expect, "framing">;
@@ -83,13 +83,7 @@ const jsonCase = (kind: string, path: Route, body: string | Uint8Array, expect?:
 // ---------------------------------------------------------------------------
 // Image bytes with known answers, for the layers above the decoders.
 
-const BLANK_PNG = encodePng({
-  width: 24,
-  height: 24,
-  data: new Uint8Array(576).fill(250),
-  channels: 1,
-  depth: 8,
-});
+const BLANK_PNG = png(24, 24, new Uint8Array(576).fill(250));
 /** PNG signature and IHDR (24x24), then garbage where the pixels were. */
 const CORRUPT_PNG = PNG.slice().fill(0x55, 33, PNG.length - 12);
 /** 109 bytes declaring 30000x30000. */
