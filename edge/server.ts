@@ -50,9 +50,9 @@ function envNumber(k: string): number | undefined {
   return Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
-/** Bytes of request bodies being read at once, all isolates together (MAX_UPLOADS_MB, default 256). */
+/** Bytes of request bodies being read at once, all isolates together (MAX_UPLOADS_MB, default 128). */
 export function uploadBudgetFromEnv(): number {
-  return Math.round((envNumber("MAX_UPLOADS_MB") ?? 256) * 1024 * 1024);
+  return Math.round((envNumber("MAX_UPLOADS_MB") ?? 128) * 1024 * 1024);
 }
 
 /**
