@@ -83,11 +83,9 @@ function sweep() {
   const now = performance.now();
   for (const w of waiting) {
     if (now >= w.deadline) {
-      waiting.delete(w);
-      w.expire();
+      w.expire(); // its readBody's finally removes it and stops the sweep when none is left
     }
   }
-  if (!waiting.size) sweeper = void clearInterval(sweeper);
 }
 
 /** The body's bytes (empty without a body); throws ClientError body_too_large, request_timeout or overloaded. */

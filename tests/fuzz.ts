@@ -554,15 +554,10 @@ function processTarget(proc: ServerProcess, timeoutMs: number): Target {
 
 /**
  * `n` cases from `seed` in process, as a fast-check property (shrinking a
- * failure); returns counts by "status code". Throws on a violation whose
- * signature is not in `known`, with `failure` holding the smallest case found.
+ * failure); returns counts by "status code". Throws on any violation, with
+ * `failure` holding the smallest case found.
  */
-export async function fuzz(
-  t: Target,
-  n: number,
-  seed: number,
-  known: ReadonlySet<string> = new Set(),
-): Promise<Record<string, number>> {
+export async function fuzz(t: Target, n: number, seed: number): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   const ch = t.channel();
   let failure: { c: Case; violation: Violation } | undefined;
@@ -588,11 +583,6 @@ export async function fuzz(
             expect: null,
             observed: { status: 0, code: null },
           };
-        }
-        // A bug already in the corpus fails there (tests/fuzz_test.ts), not here again.
-        if (v.violation && known.has(v.violation.signature)) {
-          counts["known bug"] = (counts["known bug"] ?? 0) + 1;
-          return;
         }
         if (v.violation) {
           failure = { c, violation: v.violation };
