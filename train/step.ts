@@ -198,7 +198,19 @@ export interface StepResult {
   stats: Float32Array;
 }
 
+/** The same as tensors, which the caller disposes. */
+export interface GradTensors {
+  loss: number;
+  /** One per trainable param, in paramSpecs order. */
+  grads: tf.Tensor[];
+  /** Batch mean then variance of bn1, bn2, bn3. */
+  stats: tf.Tensor[];
+}
+
 const BN_LAYERS = ["bn1", "bn2", "bn3"];
+
+/** The trainable variables, in paramSpecs order (the order of gradients everywhere). */
+export const trainableVars = (t: Trainer) => Object.values(t.vars).filter((v) => v.trainable);
 
 /**
  * Loss, gradients and BN statistics for B pairs, without updating anything.
@@ -206,18 +218,18 @@ const BN_LAYERS = ["bn1", "bn2", "bn3"];
  * same: Float32Array(B) of 0/1; digits: the 2B images' classes in batch order
  * (needed when the trainer has a digit loss).
  */
-export function computeGrads(
+export function gradTensors(
   t: Trainer,
   batch: Float32Array,
   same: Float32Array,
   digits?: Int32Array,
-): StepResult {
+): GradTensors {
   if (t.digitLoss > 0 && digits?.length !== 2 * same.length) {
     throw new Error(`The digit loss needs ${2 * same.length} digit labels, got ${digits?.length ?? 0}`);
   }
   const s = t.config.inputSize;
   const stats: tf.Tensor[] = [];
-  const trainable = Object.values(t.vars).filter((v) => v.trainable);
+  const trainable = trainableVars(t);
   const { value, grads } = tf.tidy(() => {
     const x = tf.tensor4d(batch, [batch.length / (s * s), s, s, 1]);
     const y = tf.tensor1d(same);
@@ -232,16 +244,26 @@ export function computeGrads(
       ) as tf.Scalar;
     }, trainable);
   });
-  const out = {
-    loss: value.dataSync()[0],
-    grads: flatten(trainable.map((v) => grads[v.name])),
-    stats: flatten(stats),
-  };
-  tf.dispose([value, ...Object.values(grads), ...stats]);
+  const loss = value.dataSync()[0];
+  value.dispose();
+  return { loss, grads: trainable.map((v) => grads[v.name]), stats };
+}
+
+/** gradTensors, flattened into arrays. */
+export function computeGrads(
+  t: Trainer,
+  batch: Float32Array,
+  same: Float32Array,
+  digits?: Int32Array,
+): StepResult {
+  const r = gradTensors(t, batch, same, digits);
+  const out = { loss: r.loss, grads: flatten(r.grads), stats: flatten(r.stats) };
+  tf.dispose([...r.grads, ...r.stats]);
   return out;
 }
 
-function flatten(ts: tf.Tensor[]): Float32Array {
+/** Tensors' data, concatenated. */
+export function flatten(ts: tf.Tensor[]): Float32Array {
   const out = new Float32Array(ts.reduce((a, t) => a + t.size, 0));
   let o = 0;
   for (const t of ts) {
@@ -254,11 +276,12 @@ function flatten(ts: tf.Tensor[]): Float32Array {
 /**
  * Apply (averaged) gradients with Adam and fold (averaged) BN statistics into
  * the running averages as PyTorch does (unbiased variance over `images`, the
- * images per replica that the statistics came from).
+ * images per replica that the statistics came from). `grads`: flattened in
+ * paramSpecs order, or one tensor per trainable param (not disposed here).
  */
 export function applyUpdate(
   t: Trainer,
-  grads: Float32Array,
+  grads: Float32Array | tf.Tensor[],
   stats: Float32Array,
   images: number,
   lr?: number,
@@ -267,12 +290,12 @@ export function applyUpdate(
   // tfjs's Adam reads this field on every update, so a schedule can set it.
   if (lr !== undefined) (t.optimizer as unknown as { learningRate: number }).learningRate = lr;
   tf.tidy(() => {
-    const named: { name: string; tensor: tf.Tensor }[] = [];
     let o = 0;
-    for (const v of Object.values(t.vars).filter((v) => v.trainable)) {
-      named.push({ name: v.name, tensor: tf.tensor(grads.subarray(o, o + v.size), v.shape) });
+    const named = trainableVars(t).map((v, i) => {
+      const tensor = Array.isArray(grads) ? grads[i] : tf.tensor(grads.subarray(o, o + v.size), v.shape);
       o += v.size;
-    }
+      return { name: v.name, tensor };
+    });
     applyAdam(t.optimizer, named);
     o = 0;
     for (const bn of BN_LAYERS) {
@@ -401,7 +424,7 @@ export async function readOptimizerState(t: Trainer): Promise<OptimizerState> {
  */
 export async function writeOptimizerState(t: Trainer, s: OptimizerState): Promise<void> {
   if (s.moments.length === 0) return;
-  const trainable = Object.values(t.vars).filter((v) => v.trainable);
+  const trainable = trainableVars(t);
   const named = [{ name: "iter", tensor: tf.scalar(s.iterations, "int32") }];
   s.moments.forEach((m, i) => {
     const v = trainable[i % trainable.length];

@@ -44,8 +44,8 @@ export class Exchange {
   private readonly ctrl: Int32Array;
   /** Slots by step parity. */
   private readonly slots: { meta: Float64Array; grads: Float32Array; stats: Float32Array }[];
-  /** The weighted means, rewritten by every exchange. */
-  private readonly mean: { grads: Float32Array; stats: Float32Array };
+  /** The statistics' weighted mean, rewritten by every exchange. */
+  private readonly mean: { stats: Float32Array };
   private step = 0;
 
   constructor(buffer: SharedArrayBuffer, private readonly l: ExchangeLayout, private readonly rank: number) {
@@ -58,26 +58,35 @@ export class Exchange {
         stats: new Float32Array(buffer, g + 4 * l.replicas * l.grads, l.replicas * l.stats),
       };
     });
-    this.mean = { grads: new Float32Array(l.grads), stats: new Float32Array(l.stats) };
+    this.mean = { stats: new Float32Array(l.stats) };
   }
 
   /**
    * Publish this replica's results (or its failure), wait for every replica,
-   * and return the weighted means (arrays reused by the next exchange).
-   * Throws if any replica failed.
+   * and write the weighted mean of the gradients into `into` (pieces that
+   * together hold every gradient, in order, e.g. views of the tensors the
+   * update reads); returns the mean of the statistics (an array reused by the
+   * next exchange) and of the loss. The gradients come in pieces too (e.g.
+   * views of each gradient tensor's data), so nothing is copied but into
+   * this replica's slot and out of the slots. Throws if any replica failed.
    */
   exchange(
-    mine: { grads: Float32Array; stats: Float32Array; loss: number } | Error,
+    mine: { grads: Float32Array[]; stats: Float32Array; loss: number } | Error,
     weight: number,
-  ): { grads: Float32Array; stats: Float32Array; loss: number } {
+    into: Float32Array[],
+  ): { stats: Float32Array; loss: number } {
     const { replicas: n, grads: G, stats: S } = this.l, k = this.rank;
     const slot = this.slots[this.step++ & 1];
     if (mine instanceof Error) Atomics.store(this.ctrl, 2, 1);
     else {
-      if (mine.grads.length !== G || mine.stats.length !== S) {
+      if (total(mine.grads) !== G || total(into) !== G || mine.stats.length !== S) {
         throw new Error("Exchange: unexpected gradient size");
       }
-      slot.grads.set(mine.grads, k * G);
+      let o = k * G;
+      for (const g of mine.grads) {
+        slot.grads.set(g, o);
+        o += g.length;
+      }
       slot.stats.set(mine.stats, k * S);
       slot.meta[META * k] = weight;
       slot.meta[META * k + 1] = mine.loss;
@@ -85,15 +94,19 @@ export class Exchange {
     this.barrier();
     if (mine instanceof Error) throw mine;
     if (Atomics.load(this.ctrl, 2)) throw new Error("Another training replica failed");
-    const { grads, stats } = this.mean;
+    const { stats } = this.mean;
     let loss = 0;
     for (let r = 0; r < n; r++) {
       const w = slot.meta[META * r];
       loss += w * slot.meta[META * r + 1];
-      accumulate(grads, slot.grads.subarray(r * G, (r + 1) * G), w, r === 0);
+      let o = r * G;
+      for (const piece of into) {
+        accumulate(piece, slot.grads.subarray(o, o + piece.length), w, r === 0);
+        o += piece.length;
+      }
       accumulate(stats, slot.stats.subarray(r * S, (r + 1) * S), w, r === 0);
     }
-    return { grads, stats, loss };
+    return { stats, loss };
   }
 
   /** Sense-reversing barrier over ctrl[0] (arrivals) and ctrl[1] (generation). */
@@ -114,6 +127,8 @@ export class Exchange {
     }
   }
 }
+
+const total = (pieces: Float32Array[]) => pieces.reduce((a, p) => a + p.length, 0);
 
 /** into = (first ? 0 : into) + w * from, in place. */
 function accumulate(into: Float32Array, from: Float32Array, w: number, first: boolean) {

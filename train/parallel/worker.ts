@@ -8,13 +8,19 @@ import type { ModelConfig } from "../../shared/config.ts";
 import type { ParamMap } from "../../shared/params.ts";
 import { registerWasmGradKernels } from "../kernels/register.ts";
 import { Exchange, type ExchangeLayout } from "./exchange.ts";
+import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { heap } from "../../shared/kernels/simd.ts";
 import {
   applyUpdate,
-  computeGrads,
   createTrainer,
+  flatten,
+  type GradTensors,
+  gradTensors,
   type OptimizerState,
   readOptimizerState,
   readParams,
+  trainableVars,
   type Trainer,
   writeOptimizerState,
 } from "../step.ts";
@@ -56,6 +62,15 @@ const self = globalThis as unknown as {
   postMessage(m: unknown, transfer?: Transferable[]): void;
 };
 
+/** A float32 tensor's data on the wasm heap (a view, valid until the next allocation). */
+const heapData = (t: tf.Tensor) => heap(tf.backend() as BackendWasm, t);
+const copy = (t: tf.Tensor) => t.dataSync() as Float32Array;
+
+/** A float32 tensor on the wasm heap whose data is yet to be written. */
+function uninitialised(shape: number[]): tf.Tensor {
+  return tf.engine().makeTensorFromTensorInfo((tf.backend() as BackendWasm).makeOutput(shape, "float32"));
+}
+
 self.onmessage = async (e) => {
   const m = e.data;
   try {
@@ -70,15 +85,33 @@ self.onmessage = async (e) => {
       exchange = new Exchange(m.buffer, m.layout, m.rank);
       self.postMessage({ ok: true });
     } else if (m.type === "step") {
-      let mine;
+      let mine: GradTensors | Error, mean: tf.Tensor[] = [];
       try {
-        mine = computeGrads(trainer!, m.batch, m.same, m.digits);
+        mine = gradTensors(trainer!, m.batch, m.same, m.digits);
       } catch (err) {
         mine = err as Error;
       }
-      const mean = exchange!.exchange(mine, m.weight);
-      applyUpdate(trainer!, mean.grads, mean.stats, m.images, m.lr);
-      self.postMessage({ ok: true, loss: mean.loss });
+      try {
+        const vars = trainableVars(trainer!), wasm = tf.getBackend() === "wasm";
+        // On wasm the mean goes straight into fresh tensors' heap data, and the
+        // gradients are read from theirs: views taken after the last allocation
+        // (a growing heap detaches them).
+        if (wasm) mean = vars.map((v) => uninitialised(v.shape));
+        const into = wasm ? mean.map(heapData) : vars.map((v) => new Float32Array(v.size));
+        const { stats, loss } = exchange!.exchange(
+          mine instanceof Error
+            ? mine
+            : { stats: flatten(mine.stats), grads: mine.grads.map(wasm ? heapData : copy), loss: mine.loss },
+          m.weight,
+          into,
+        );
+        if (!wasm) mean = into.map((a, i) => tf.tensor(a, vars[i].shape));
+        applyUpdate(trainer!, mean, stats, m.images, m.lr);
+        self.postMessage({ ok: true, loss });
+      } finally {
+        tf.dispose(mean);
+        if (!(mine instanceof Error)) tf.dispose([...mine.grads, ...mine.stats]);
+      }
     } else if (m.type === "score") {
       const logits = scorePairs(readParams(trainer!), trainer!.config, pixels!, m.pairs);
       self.postMessage({ ok: true, logits }, [logits.buffer as ArrayBuffer]);
