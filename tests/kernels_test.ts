@@ -50,7 +50,8 @@ const cases: [number, number, number, number, number, number, Pad][] = [
   [2, 9, 2, 3, 5, 1, "same"],
   [2, 8, 4, 2, 2, 1, "same"],
   [3, 28, 1, 8, 3, 1, "same"],
-  [3, 14, 8, 16, 3, 1, "same"],
+  [3, 14, 8, 16, 3, 1, "same"], // Winograd forward and input gradient, one group of images
+  [7, 14, 16, 32, 3, 1, "same"], // Winograd in groups of 3 images, the last one partial
   [2, 5, 6, 20, 3, 1, "same"],
   [2, 11, 3, 24, 5, 2, 2], // direct filter gradient: 75 taps (a partial tile), 3 channel panels
 ];

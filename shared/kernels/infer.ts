@@ -55,7 +55,7 @@ const WINO_GROUP = 4;
  * (4x4): G takes (a, b, c) to (a, (a + b + c) / 2, (a - b + c) / 2, c),
  * applied to the columns, then to the rows.
  */
-function winogradFilter(g: ArrayLike<number>, u: Float64Array, t = new Float64Array(12)) {
+export function winogradFilter(g: ArrayLike<number>, u: Float64Array, t = new Float64Array(12)) {
   const g4 = (a: number, b: number, c: number, out: Float64Array, at: number, step: number) => {
     out[at] = a;
     out[at + step] = (a + b + c) / 2;

@@ -1382,6 +1382,69 @@
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $lt))))
 
+  ;; Winograd F(2x2, 3x3), output side alone (training, where batch norm
+  ;; needs the full output): the 16 products M [16][T, co] (co % 4 == 0) of
+  ;; tiles t0..t1-1 (tps a side per image) give each tile's 2x2 outputs
+  ;; Y = A^T M A, written to out [n, 2*tps, 2*tps, co] at the tile's place.
+  (func (export "wino_out")
+    (param $m i32) (param $tiles i32) (param $co i32) (param $tps i32) (param $t0 i32) (param $out i32)
+    (local $t i32) (local $g i32) (local $cb i32) (local $posb i32) (local $src i32) (local $rowb i32)
+    (local $img i32) (local $ty i32) (local $tx i32) (local $dst i32) (local $t1 i32)
+    (local $m00 v128) (local $m01 v128) (local $m02 v128) (local $m03 v128) (local $m10 v128) (local $m11 v128) (local $m12 v128) (local $m13 v128) (local $m20 v128) (local $m21 v128) (local $m22 v128) (local $m23 v128) (local $m30 v128) (local $m31 v128) (local $m32 v128) (local $m33 v128)
+    (local $s00 v128) (local $s01 v128) (local $s02 v128) (local $s03 v128) (local $s10 v128) (local $s11 v128) (local $s12 v128) (local $s13 v128)
+    (local.set $cb (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $posb (i32.mul (local.get $tiles) (local.get $cb)))
+    (local.set $rowb (i32.mul (i32.shl (local.get $tps) (i32.const 1)) (local.get $cb)))
+    (block $done
+      (loop $lt
+        (br_if $done (i32.ge_s (local.get $t) (local.get $tiles)))
+        (local.set $t1 (i32.add (local.get $t) (local.get $t0)))
+        (local.set $img (i32.div_u (local.get $t1) (i32.mul (local.get $tps) (local.get $tps))))
+        (local.set $ty (i32.div_u (i32.rem_u (local.get $t1) (i32.mul (local.get $tps) (local.get $tps))) (local.get $tps)))
+        (local.set $tx (i32.rem_u (local.get $t1) (local.get $tps)))
+        (local.set $dst (i32.add (local.get $out) (i32.add
+          (i32.mul (i32.add (i32.mul (local.get $img) (i32.shl (local.get $tps) (i32.const 1))) (i32.shl (local.get $ty) (i32.const 1)))
+            (local.get $rowb))
+          (i32.mul (i32.shl (local.get $tx) (i32.const 1)) (local.get $cb)))))
+        (local.set $g (i32.const 0))
+        (loop $lg
+          (local.set $src (i32.add (local.get $m) (i32.add (i32.mul (local.get $t) (local.get $cb)) (local.get $g))))
+            (local.set $m00 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 0) (local.get $posb)))))
+            (local.set $m01 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 1) (local.get $posb)))))
+            (local.set $m02 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 2) (local.get $posb)))))
+            (local.set $m03 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 3) (local.get $posb)))))
+            (local.set $m10 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 4) (local.get $posb)))))
+            (local.set $m11 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 5) (local.get $posb)))))
+            (local.set $m12 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 6) (local.get $posb)))))
+            (local.set $m13 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 7) (local.get $posb)))))
+            (local.set $m20 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 8) (local.get $posb)))))
+            (local.set $m21 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 9) (local.get $posb)))))
+            (local.set $m22 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 10) (local.get $posb)))))
+            (local.set $m23 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 11) (local.get $posb)))))
+            (local.set $m30 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 12) (local.get $posb)))))
+            (local.set $m31 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 13) (local.get $posb)))))
+            (local.set $m32 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 14) (local.get $posb)))))
+            (local.set $m33 (v128.load (i32.add (local.get $src) (i32.mul (i32.const 15) (local.get $posb)))))
+            (local.set $s00 (f32x4.add (f32x4.add (local.get $m00) (local.get $m10)) (local.get $m20)))
+            (local.set $s10 (f32x4.sub (f32x4.sub (local.get $m10) (local.get $m20)) (local.get $m30)))
+            (local.set $s01 (f32x4.add (f32x4.add (local.get $m01) (local.get $m11)) (local.get $m21)))
+            (local.set $s11 (f32x4.sub (f32x4.sub (local.get $m11) (local.get $m21)) (local.get $m31)))
+            (local.set $s02 (f32x4.add (f32x4.add (local.get $m02) (local.get $m12)) (local.get $m22)))
+            (local.set $s12 (f32x4.sub (f32x4.sub (local.get $m12) (local.get $m22)) (local.get $m32)))
+            (local.set $s03 (f32x4.add (f32x4.add (local.get $m03) (local.get $m13)) (local.get $m23)))
+            (local.set $s13 (f32x4.sub (f32x4.sub (local.get $m13) (local.get $m23)) (local.get $m33)))
+          (v128.store (i32.add (local.get $dst) (local.get $g))
+            (f32x4.add (f32x4.add (local.get $s00) (local.get $s01)) (local.get $s02)))
+          (v128.store (i32.add (i32.add (local.get $dst) (local.get $cb)) (local.get $g))
+            (f32x4.sub (f32x4.sub (local.get $s01) (local.get $s02)) (local.get $s03)))
+          (v128.store (i32.add (i32.add (local.get $dst) (local.get $rowb)) (local.get $g))
+            (f32x4.add (f32x4.add (local.get $s10) (local.get $s11)) (local.get $s12)))
+          (v128.store (i32.add (i32.add (local.get $dst) (i32.add (local.get $rowb) (local.get $cb))) (local.get $g))
+            (f32x4.sub (f32x4.sub (local.get $s11) (local.get $s12)) (local.get $s13)))
+          (br_if $lg (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 16))) (local.get $cb))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $lt))))
+
   ;; C[m,n] = A[m,k] B[k,n] for m <= 2 (one pair's dense layers): A's rows
   ;; read in place (row stride lda), B packed as for gemm. Tiles of 2 rows x
   ;; 16 columns (two of B's panels), so no lane computes a row that is not

@@ -6,7 +6,8 @@
 // Identity copies. Replaced here:
 // - BatchMatMul (float32): packed SIMD GEMM, any transposition (matmul.ts);
 // - Conv2D (NHWC, no dilation): an indirect GEMM over an explicitly padded
-//   copy of the input (no im2col; conv2d.ts);
+//   copy of the input (no im2col), and for 3x3 "same" convolutions with
+//   channels in multiples of 4, Winograd F(2x2, 3x3) (conv2d.ts);
 // - filter gradient: tiles of taps x output channels walking the output
 //   pixels, reading the padded input and dy in place (no im2col either;
 //   conv2d_backprop_filter.ts);
