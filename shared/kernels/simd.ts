@@ -59,6 +59,7 @@ export interface Exports {
   wino_in(xp: I, n: I, wp: I, ci: I, dst: I): void;
   wino_out_pool(m: I, tiles: I, co: I, bias: I, out: I): void;
   wino_out(m: I, tiles: I, co: I, tps: I, t0: I, out: I): void;
+  wino_dout(dy: I, tiles: I, co: I, tps: I, t0: I, dst: I): void;
   adam(p: I, g: I, m: I, v: I, n: I, k: I, op: I, om: I, ov: I): void;
 }
 

@@ -1445,6 +1445,60 @@
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $lt))))
 
+  ;; Winograd F(2x2, 3x3), the output gradient's side (the filter
+  ;; gradient): each 2x2 tile dY of dy [n, 2*tps, 2*tps, co] (co % 4 == 0),
+  ;; tiles t0..t0+tiles-1, gives dM = A dY A^T (the transpose of wino_out's
+  ;; map), stored as 16 matrices [tiles, co] at dst.
+  (func (export "wino_dout")
+    (param $dy i32) (param $tiles i32) (param $co i32) (param $tps i32) (param $t0 i32) (param $dst i32)
+    (local $t i32) (local $g i32) (local $cb i32) (local $posb i32) (local $o i32) (local $rowb i32)
+    (local $img i32) (local $ty i32) (local $tx i32) (local $src i32) (local $t1 i32)
+    (local $y00 v128) (local $y01 v128) (local $y10 v128) (local $y11 v128)
+    (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128) (local $c0 v128) (local $c1 v128) (local $d1 v128)
+    (local.set $cb (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $posb (i32.mul (local.get $tiles) (local.get $cb)))
+    (local.set $rowb (i32.mul (i32.shl (local.get $tps) (i32.const 1)) (local.get $cb)))
+    (block $done
+      (loop $lt
+        (br_if $done (i32.ge_s (local.get $t) (local.get $tiles)))
+        (local.set $t1 (i32.add (local.get $t) (local.get $t0)))
+        (local.set $img (i32.div_u (local.get $t1) (i32.mul (local.get $tps) (local.get $tps))))
+        (local.set $ty (i32.div_u (i32.rem_u (local.get $t1) (i32.mul (local.get $tps) (local.get $tps))) (local.get $tps)))
+        (local.set $tx (i32.rem_u (local.get $t1) (local.get $tps)))
+        (local.set $src (i32.add (local.get $dy) (i32.add
+          (i32.mul (i32.add (i32.mul (local.get $img) (i32.shl (local.get $tps) (i32.const 1))) (i32.shl (local.get $ty) (i32.const 1)))
+            (local.get $rowb))
+          (i32.mul (i32.shl (local.get $tx) (i32.const 1)) (local.get $cb)))))
+        (local.set $g (i32.const 0))
+        (loop $lg
+          (local.set $y00 (v128.load (i32.add (local.get $src) (local.get $g))))
+          (local.set $y01 (v128.load (i32.add (i32.add (local.get $src) (local.get $cb)) (local.get $g))))
+          (local.set $y10 (v128.load (i32.add (i32.add (local.get $src) (local.get $rowb)) (local.get $g))))
+          (local.set $y11 (v128.load (i32.add (i32.add (local.get $src) (i32.add (local.get $rowb) (local.get $cb))) (local.get $g))))
+          (local.set $o (i32.add (local.get $dst) (i32.add (i32.mul (local.get $t) (local.get $cb)) (local.get $g))))
+          ;; rows: T = A dY (4x2): y0c, y0c + y1c, y0c - y1c, -y1c; then
+          ;; each row r of T gives dM[r] = (T r0, T r0 + T r1, T r0 - T r1, -T r1)
+          (call $dout_row (local.get $o) (local.get $posb) (i32.const 0) (local.get $y00) (local.get $y01))
+          (call $dout_row (local.get $o) (local.get $posb) (i32.const 4)
+            (f32x4.add (local.get $y00) (local.get $y10)) (f32x4.add (local.get $y01) (local.get $y11)))
+          (call $dout_row (local.get $o) (local.get $posb) (i32.const 8)
+            (f32x4.sub (local.get $y00) (local.get $y10)) (f32x4.sub (local.get $y01) (local.get $y11)))
+          (call $dout_row (local.get $o) (local.get $posb) (i32.const 12)
+            (f32x4.neg (local.get $y10)) (f32x4.neg (local.get $y11)))
+          (br_if $lg (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 16))) (local.get $cb))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $lt))))
+
+  ;; wino_dout's row: positions p..p+3 (posb bytes apart from o) get
+  ;; u, u + v, u - v, -v.
+  (func $dout_row (param $o i32) (param $posb i32) (param $p i32) (param $u v128) (param $v v128)
+    (local $at i32)
+    (local.set $at (i32.add (local.get $o) (i32.mul (local.get $p) (local.get $posb))))
+    (v128.store (local.get $at) (local.get $u))
+    (v128.store (local.tee $at (i32.add (local.get $at) (local.get $posb))) (f32x4.add (local.get $u) (local.get $v)))
+    (v128.store (local.tee $at (i32.add (local.get $at) (local.get $posb))) (f32x4.sub (local.get $u) (local.get $v)))
+    (v128.store (i32.add (local.get $at) (local.get $posb)) (f32x4.neg (local.get $v))))
+
   ;; C[m,n] = A[m,k] B[k,n] for m <= 2 (one pair's dense layers): A's rows
   ;; read in place (row stride lda), B packed as for gemm. Tiles of 2 rows x
   ;; 16 columns (two of B's panels), so no lane computes a row that is not

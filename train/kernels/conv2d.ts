@@ -10,8 +10,18 @@ import { type Args, type ConvAttrs, type Info, paddedInput } from "./common.ts";
 /** Bytes of transformed tiles and their products a Winograd pass keeps (so they stay in cache). */
 const WINO_BYTES = 512 * 1024;
 
-/** Whether conv2D takes the Winograd path for this geometry. */
-function takesWinograd(info: tf.backend_util.Conv2DInfo): boolean {
+/**
+ * Images per Winograd pass over `info`'s convolution: its transformed input
+ * and output tiles within WINO_BYTES, and at most 1,024 tiles (the filter
+ * gradient's float32 partial sums run over one pass).
+ */
+export function winogradGroup(info: tf.backend_util.Conv2DInfo): number {
+  const tiles = (info.outHeight / 2) ** 2, perImage = 16 * tiles * 4 * (info.inChannels + info.outChannels);
+  return Math.max(1, Math.min(info.batchSize, Math.floor(WINO_BYTES / perImage), Math.floor(1024 / tiles)));
+}
+
+/** Whether a convolution of this geometry runs as Winograd F(2x2, 3x3). */
+export function takesWinograd(info: tf.backend_util.Conv2DInfo): boolean {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo: p } = info;
   return kh === 3 && kw === 3 && sh === 1 && sw === 1 && p.top === 1 && p.bottom === 1 && p.left === 1 &&
     p.right === 1 && info.outHeight === info.outWidth && info.outHeight % 2 === 0 &&
@@ -27,8 +37,7 @@ function takesWinograd(info: tf.backend_util.Conv2DInfo): boolean {
  */
 function winograd(simd: Simd, x: Info, filter: Info, info: tf.backend_util.Conv2DInfo, out: Info) {
   const { batchSize: n, inChannels: ci, outChannels: co, outHeight: side } = info;
-  const tps = side / 2, wp = side + 2, perImage = 16 * tps * tps * 4 * (ci + co);
-  const group = Math.max(1, Math.min(n, Math.floor(WINO_BYTES / perImage)));
+  const tps = side / 2, wp = side + 2, group = winogradGroup(info);
   const tilesMax = group * tps * tps, panel = 32 * Math.ceil(co / 8) * ci;
   const u = 16 * ci * co * 4, v = 16 * tilesMax * ci * 4, m = 16 * tilesMax * co * 4;
   const { s, geo, offs, xp, rest } = paddedInput(simd, x, info, 9 * ci, 16 * panel + u + v + m);

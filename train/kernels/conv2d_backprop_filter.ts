@@ -1,8 +1,68 @@
 // Conv2DBackpropFilter (the filter gradient; tfjs-backend-wasm 4.22 has none,
-// tfjs issue 8474): SIMD tiles of taps x output channels, no im2col.
+// tfjs issue 8474): SIMD tiles of taps x output channels, no im2col; where
+// Conv2D runs as Winograd F(2x2, 3x3), the gradient of that computation.
 import * as tf from "@tensorflow/tfjs";
-import { heap, simdFor } from "../../shared/kernels/simd.ts";
+import { heap, type Simd, simdFor, tapOffsets } from "../../shared/kernels/simd.ts";
 import { type Args, checkFormat, type ConvAttrs, type Info, paddedInput } from "./common.ts";
+import { takesWinograd, winogradGroup } from "./conv2d.ts";
+
+/**
+ * The filter gradient of Winograd F(2x2, 3x3) into `out`: per group of
+ * images the input tiles transformed (V = B^T d B, wino_in) and dy's 2x2
+ * tiles mapped back through the output transform (dM = A dY A^T,
+ * wino_dout); for each of the 16 positions dU = V^T dM, summed over the
+ * tiles by conv_dw (a one-row "image" of tiles, 1x1 taps); then
+ * dW = G^T dU G for each filter. 2.25x fewer multiplications than the
+ * direct gradient.
+ */
+function winograd(simd: Simd, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo, out: Info) {
+  const { batchSize: n, inChannels: ci, outChannels: co, outHeight: side } = info;
+  const tps = side / 2, wp = side + 2, group = winogradGroup(info), tilesMax = group * tps * tps;
+  const v = 16 * tilesMax * ci * 4, m = 16 * tilesMax * co * 4;
+  const { s, geo, offs, xp, rest: vAt } = paddedInput(simd, x, info, 9 * ci, v + m + 16 * ci * co * 4);
+  const mAt = vAt + v, duAt = mAt + m, dyAt = simd.addr(dy.dataId);
+  simd.heapI32(offs, ci).set(tapOffsets(1, 1, ci, 1));
+  for (let i0 = 0; i0 < n; i0 += group) {
+    const g = Math.min(group, n - i0), tiles = g * tps * tps;
+    simd.heapI32(geo, 7).set([1, tiles, ci, 1, tiles, 1, 1]);
+    simd.k.wino_in(xp + 4 * i0 * wp * wp * ci, g, wp, ci, vAt);
+    simd.k.wino_dout(dyAt, tiles, co, tps, i0 * tps * tps, mAt);
+    for (let pos = 0; pos < 16; pos++) {
+      simd.k.conv_dw(
+        vAt + 4 * pos * tiles * ci,
+        geo,
+        offs,
+        mAt + 4 * pos * tiles * co,
+        4 * co,
+        co,
+        duAt + 4 * pos * ci * co,
+        ci,
+        0,
+        tiles,
+        i0 > 0 ? 1 : 0,
+        s,
+        1,
+      );
+    }
+  }
+  // dW = G^T dU G, G = [[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]]: rows, then columns.
+  const du = simd.heapF32(duAt, 16 * ci * co), dw = heap(simd.backend, out), f = ci * co;
+  const p = new Float64Array(12);
+  for (let e = 0; e < f; e++) {
+    for (let j = 0; j < 4; j++) {
+      const u0 = du[j * f + e], u1 = du[(4 + j) * f + e], u2 = du[(8 + j) * f + e], u3 = du[(12 + j) * f + e];
+      p[j] = u0 + 0.5 * u1 + 0.5 * u2;
+      p[4 + j] = 0.5 * u1 - 0.5 * u2;
+      p[8 + j] = 0.5 * u1 + 0.5 * u2 + u3;
+    }
+    for (let a = 0; a < 3; a++) {
+      const [q0, q1, q2, q3] = [p[4 * a], p[4 * a + 1], p[4 * a + 2], p[4 * a + 3]];
+      dw[(3 * a) * f + e] = q0 + 0.5 * q1 + 0.5 * q2;
+      dw[(3 * a + 1) * f + e] = 0.5 * q1 - 0.5 * q2;
+      dw[(3 * a + 2) * f + e] = 0.5 * q1 + 0.5 * q2 + q3;
+    }
+  }
+}
 
 /**
  * Pixels per call of the filter-gradient kernel: its float32 sums run over at
@@ -39,6 +99,10 @@ export function conv2DBackpropFilter(args: Args<{ x: Info; dy: Info }>): Info {
     return out;
   }
   const simd = simdFor(backend), co8 = 8 * Math.ceil(co / 8);
+  if (takesWinograd(info) && co % 8 === 0) {
+    winograd(simd, x, dy, info, out);
+    return out;
+  }
   const padded = co8 === co ? 0 : 4 * pixels * co8;
   const { s, geo, offs, xp, rest } = paddedInput(simd, x, info, 4 * Math.ceil(rows / 4), padded);
   let dyAt = simd.addr(dy.dataId);

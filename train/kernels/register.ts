@@ -9,8 +9,9 @@
 //   copy of the input (no im2col), and for 3x3 "same" convolutions with
 //   channels in multiples of 4, Winograd F(2x2, 3x3) (conv2d.ts);
 // - filter gradient: tiles of taps x output channels walking the output
-//   pixels, reading the padded input and dy in place (no im2col either;
-//   conv2d_backprop_filter.ts);
+//   pixels, reading the padded input and dy in place (no im2col either),
+//   and the gradient of the Winograd form where Conv2D takes it
+//   (conv2d_backprop_filter.ts);
 // - input gradient (stride 1): that Conv2D of dy with the filter rotated 180
 //   degrees and its channel axes swapped, with the complementary padding
 //   (conv2d_backprop_input.ts);
