@@ -104,6 +104,35 @@ Deno.test("MaxPoolGrad on wasm matches cpu for 2x2/2 (even, odd), 3x3/1 same, 3x
   }
 });
 
+Deno.test("SplitV on wasm (copies within the heap) equals cpu's: first, middle and last axis, uneven sizes, and its gradient", () => {
+  const x = data([4, 6, 5], 40);
+  for (
+    const [sizes, axis] of [[2, 0], [[1, 3], 0], [[2, 1, 3], 1], [[4, 1], -1]] as [
+      number | number[],
+      number,
+    ][]
+  ) {
+    const n = Array.isArray(sizes) ? sizes.length : sizes;
+    for (let k = 0; k < n; k++) {
+      const [r, w] = onBoth(() => tf.tidy(() => tf.split(x, sizes, axis)[k]));
+      assertEquals(w, r, `split ${JSON.stringify(sizes)} axis ${axis}, part ${k}`);
+    }
+    // The gradient of each part weighted differently: Concat of the parts' gradients, in order.
+    const [gr, gw] = onBoth(() =>
+      tf.tidy(() =>
+        tf.grad((xx: tf.Tensor) =>
+          tf.addN(tf.split(xx, sizes, axis).map((p, i) => tf.mul(tf.sum(p), i + 1)))
+        )(x)
+      )
+    );
+    assertEquals(gw, gr, `gradient of split ${JSON.stringify(sizes)} axis ${axis}`);
+  }
+  tf.setBackend("wasm");
+  const ints = tf.tensor2d([1, 2, 3, 4], [2, 2], "int32"); // other dtypes: the backend's own kernel
+  assertEquals([...tf.split(ints, 2, 1)[1].dataSync()], [2, 4]);
+  ints.dispose();
+});
+
 Deno.test("BatchMatMul on wasm (SIMD GEMM) matches cpu: every transposition, edge tiles, broadcast batch", () => {
   // [batch A, batch B, m, k, n] (batch 0: a plain matrix): full 4x8 tiles,
   // ragged edges on both axes, k = 1, a long k, vectors, broadcast batches.

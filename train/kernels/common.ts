@@ -64,9 +64,9 @@ export function paddedInput(
  * A maker for override(): `fast` where it takes the case, else the backend's
  * own kernel (`fast` returns null for the cases it leaves to it).
  */
-export function orOriginal<I>(fast: (args: Args<I>) => Info | null) {
-  return (original: tf.KernelFunc) => (args: Args<I>): Info =>
-    fast(args) ?? original(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+export function orOriginal<I, O extends Info | Info[]>(fast: (args: Args<I>) => O | null) {
+  return (original: tf.KernelFunc) => (args: Args<I>): O =>
+    fast(args) ?? original(args as unknown as Parameters<tf.KernelFunc>[0]) as O;
 }
 
 /** Replace the wasm kernel `name` with make(its current kernel function). */

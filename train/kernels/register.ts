@@ -15,8 +15,9 @@
 // - input gradient (stride 1): that Conv2D of dy with the filter rotated 180
 //   degrees and its channel axes swapped, with the complementary padding
 //   (conv2d_backprop_input.ts);
-// - MaxPoolGrad, Identity (a shared reference), and a fused Adam update
-//   (max_pool_grad.ts, identity.ts, adam_update.ts); batch norm (batch_norm.ts).
+// - MaxPoolGrad, Identity (a shared reference), SplitV (copies within the
+//   heap), and a fused Adam update (max_pool_grad.ts, identity.ts,
+//   split_v.ts, adam_update.ts); batch norm (batch_norm.ts).
 // Anything else (NCHW, dilations, strided input gradients, other dtypes) goes
 // to a correct fallback or throws a clear error; never a silently wrong result.
 import * as tf from "@tensorflow/tfjs";
@@ -28,6 +29,7 @@ import { conv2DBackpropInput } from "./conv2d_backprop_input.ts";
 import { batchMatMul } from "./matmul.ts";
 import { maxPoolGrad } from "./max_pool_grad.ts";
 import { identity } from "./identity.ts";
+import { splitV } from "./split_v.ts";
 import { ADAM_UPDATE, adamUpdate } from "./adam_update.ts";
 
 export { ADAM_UPDATE };
@@ -46,6 +48,7 @@ export function registerWasmGradKernels(): void {
   override("BatchMatMul", orOriginal(batchMatMul));
   override("MaxPoolGrad", () => maxPoolGrad);
   override("Identity", orOriginal(identity));
+  override("SplitV", orOriginal(splitV));
   tf.registerKernel({
     kernelName: ADAM_UPDATE,
     backendName: "wasm",
