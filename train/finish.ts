@@ -23,6 +23,8 @@ export interface FinishOptions {
 }
 
 export async function finishRun(result: TrainResult, opts: TrainOptions, data: Dataset, f: FinishOptions) {
+  const clock = performance.now(), took = () => `${((performance.now() - clock) / 1000).toFixed(1)} s`;
+  const times: string[] = [];
   const trainPairs = opts.epochs * opts.stepsPerEpoch * opts.batchSize;
   const generatedBy = `siamese-verifier train, TF.js ${tf.version.tfjs} (${f.backend})`;
   const probe = await buildArtifact(result.params, opts.model, 0.5, f.quantize, generatedBy);
@@ -47,6 +49,7 @@ export async function finishRun(result: TrainResult, opts: TrainOptions, data: D
     ...Object.entries(float).map(([k, r]) => [`float32 ${k}`, r] as [string, typeof r]),
   ]));
 
+  times.push(`quantization, threshold and evaluation ${took()}`);
   const floatBytes = Object.values(result.params).reduce((s, p) => s + p.values.length * 4, 0);
   const meta = {
     generatedBy,
@@ -97,6 +100,7 @@ export async function finishRun(result: TrainResult, opts: TrainOptions, data: D
       throw new Error(`Refusing to replace ${f.out}/: the written artifact does not reproduce the model`);
     }
   });
+  times.push(`verified export ${took()}`);
   console.log(
     `wrote ${f.out}/ (weights ${artifact.bin.length} bytes = ${
       (100 * artifact.bin.length / floatBytes).toFixed(1)
@@ -112,5 +116,7 @@ export async function finishRun(result: TrainResult, opts: TrainOptions, data: D
       history,
     }, meta);
     console.log(`wrote ${f.out}/report/ (${files.length} files)`);
+    times.push(`report ${took()}`);
   }
+  console.log(`after training: ${times.join(", ")} (cumulative)`);
 }

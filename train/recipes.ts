@@ -4,8 +4,9 @@
 // 1e-3 with cosine decay to 0. `v3`, the default: a tower twice as wide
 // (16/32 conv channels, 256-wide dense layer) ending in softmax digit
 // probabilities, which are the embedding the (tied) head compares; the pair
-// loss plus the digits' cross-entropy; random rotation, scale, shift, slant
-// and stroke width on every training image; 12 epochs.
+// loss plus twice the digits' cross-entropy; random rotation, scale, shift,
+// slant and stroke width on every training image; 7 epochs (chosen on
+// validation pairs against time: docs/results.md).
 import type { Augment } from "./data/augment.ts";
 import { type ModelConfig, SEED_MODEL } from "../shared/config.ts";
 
@@ -79,14 +80,14 @@ export const RECIPES: Record<string, NamedRecipe> = {
   },
   v3: {
     description: "a wider tower ending in digit probabilities, digit loss, augmentation",
-    epochs: 12,
+    epochs: 7,
     stepsPerEpoch: 480,
     batchSize: 100,
     lr: 1e-3,
     lrSchedule: "cosine",
     augment: { rotate: 10, scale: 0.1, shift: 1.5, shear: 10, stroke: 0.2 },
     tower: { conv1: 16, conv2: 32, embedding: 256, classes: 10 },
-    digitLoss: 1,
+    digitLoss: 2,
     workers: 2,
     backend: "wasm",
   },
