@@ -8,12 +8,14 @@ import { createTfModel, movingStatistics, pairLogits } from "../shared/model_tf.
 import { KernelModel } from "../shared/kernels/infer.ts";
 import { createRng } from "../shared/rng.ts";
 import {
+  applyUpdate,
   batchNormReluPool,
   batchNormTrain,
   computeGrads,
   createTrainer,
   disposeTrainer,
   forwardTrain,
+  readParams,
   trainStep,
 } from "../train/step.ts";
 import { train } from "../train/loop.ts";
@@ -287,6 +289,85 @@ Deno.test("worker steps two in flight from one reused batch buffer (as the loop 
   };
   const [one, all] = [await run(false), await run(true)];
   for (const name of Object.keys(one)) assertEquals(all[name].values, one[name].values, name);
+});
+
+Deno.test("two worker replicas apply the weighted mean of their halves' gradients and statistics, bit for bit as formed here", async () => {
+  const pool = Int32Array.from({ length: 2000 }, (_, i) => i);
+  const pairs = balancedPairs(pool, mnist.train.labels, 20, createRng(14));
+  const init = initParams(SEED_MODEL, createRng(15));
+  const runner = await workerRunner(2, init, SEED_MODEL, 1e-3, "wasm", mnist.train.images.pixels);
+  let got;
+  try {
+    await runner.step(
+      fillBatch(mnist.train.images.pixels, pairs, 0, 20),
+      Float32Array.from(pairs.same),
+      1e-3,
+    );
+    got = await runner.readParams();
+  } finally {
+    runner.close();
+  }
+  // Each replica's half: pairs 0-9 and 10-19, weight 1/2 each; the mean as the exchange forms it.
+  const t = createTrainer(init, SEED_MODEL, 1e-3);
+  try {
+    const [r0, r1] = [0, 10].map((at) =>
+      computeGrads(
+        t,
+        fillBatch(mnist.train.images.pixels, pairs, at, 10),
+        Float32Array.from(pairs.same.subarray(at, at + 10)),
+      )
+    );
+    const mean = (a: Float32Array, b: Float32Array) => {
+      const m = a.map((x) => 0.5 * x);
+      for (let i = 0; i < m.length; i++) m[i] += 0.5 * b[i];
+      return m;
+    };
+    applyUpdate(t, mean(r0.grads, r1.grads), mean(r0.stats, r1.stats), 20, 1e-3);
+    const want = readParams(t);
+    for (const name of Object.keys(want)) assertEquals(got[name].values, want[name].values, name);
+  } finally {
+    disposeTrainer(t);
+  }
+});
+
+Deno.test("worker replicas on cpu (the mean formed in arrays) train as replicas on wasm (the mean formed in the heap)", async () => {
+  const pool = Int32Array.from({ length: 2000 }, (_, i) => i);
+  const pairs = balancedPairs(pool, mnist.train.labels, 60, createRng(12));
+  const run = async (backend: "wasm" | "cpu") => {
+    const runner = await workerRunner(
+      2,
+      initParams(SEED_MODEL, createRng(13)),
+      SEED_MODEL,
+      1e-3,
+      backend,
+      mnist.train.images.pixels,
+    );
+    try {
+      for (let s = 0; s < 3; s++) {
+        const batch = fillBatch(mnist.train.images.pixels, pairs, s * 20, 20);
+        await runner.step(batch, Float32Array.from(pairs.same.subarray(s * 20, s * 20 + 20)), 1e-3);
+      }
+      return await runner.readParams();
+    } finally {
+      runner.close();
+    }
+  };
+  const [wasm, cpu] = [await run("wasm"), await run("cpu")];
+  const init = initParams(SEED_MODEL, createRng(13));
+  // Adam's first steps are about +-lr for every weight whatever its gradient's size, so a weight whose gradient
+  // is rounding noise (a bias that batch norm follows, a dead unit) can step either way: compare the updates
+  // as a whole, ||update on cpu - update on wasm|| against ||update on wasm||.
+  for (const name of Object.keys(wasm)) {
+    const w = wasm[name].values, c = cpu[name].values, i0 = init[name].values;
+    let d2 = 0, u2 = 0;
+    for (let i = 0; i < w.length; i++) {
+      d2 += (w[i] - c[i]) ** 2;
+      u2 += (w[i] - i0[i]) ** 2;
+    }
+    const rel = Math.sqrt(d2 / u2);
+    if (/^(conv1|conv2|fc)\/bias$/.test(name)) continue; // all noise, as above
+    assert(u2 > 0 && rel <= 0.1, `${name}: cpu and wasm replicas' updates differ by ${rel} of their size`);
+  }
 });
 
 Deno.test("worker replicas stay identical: their split scoring equals scoring replica 0's weights here", async () => {
