@@ -3,82 +3,54 @@
 // channels to vectorise over, Winograd F(2x2, 3x3) as inference runs it;
 // anything else to the backend's own.
 import * as tf from "@tensorflow/tfjs";
-import { heap, type Simd, simdFor, tapOffsets } from "../../shared/kernels/simd.ts";
+import { heap, type Simd, simdFor } from "../../shared/kernels/simd.ts";
 import { winogradFilter } from "../../shared/kernels/infer.ts";
-import { type Args, type ConvAttrs, type Info, paddedInput } from "./common.ts";
-
-/** Bytes of transformed tiles and their products a Winograd pass keeps (so they stay in cache). */
-const WINO_BYTES = 512 * 1024;
-
-/**
- * Images per Winograd pass over `info`'s convolution: its transformed input
- * and output tiles within WINO_BYTES, and at most 1,024 tiles (the filter
- * gradient's float32 partial sums run over one pass).
- */
-export function winogradGroup(info: tf.backend_util.Conv2DInfo): number {
-  const tiles = (info.outHeight / 2) ** 2, perImage = 16 * tiles * 4 * (info.inChannels + info.outChannels);
-  return Math.max(1, Math.min(info.batchSize, Math.floor(WINO_BYTES / perImage), Math.floor(1024 / tiles)));
-}
-
-/** Whether a convolution of this geometry runs as Winograd F(2x2, 3x3). */
-export function takesWinograd(info: tf.backend_util.Conv2DInfo): boolean {
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo: p } = info;
-  return kh === 3 && kw === 3 && sh === 1 && sw === 1 && p.top === 1 && p.bottom === 1 && p.left === 1 &&
-    p.right === 1 && info.outHeight === info.outWidth && info.outHeight % 2 === 0 &&
-    info.inChannels % 4 === 0 && info.outChannels % 4 === 0;
-}
+import { type Args, type ConvAttrs, type Info, paddedInput, takesWinograd, winogradTiles } from "./common.ts";
 
 /**
  * Winograd F(2x2, 3x3) into `out`: the filter transformed (G g G^T) and
- * packed, then per group of images the 4x4 input tiles transformed
- * (wino_in), 16 GEMMs of [tiles, ci] x [ci, co] (conv_gemm over a one-row
- * "image" of tiles with 1x1 taps) and the output transform (wino_out).
- * 2.25x fewer multiplications than the direct convolution.
+ * packed, then per group of images the input tiles transformed
+ * (winogradTiles), 16 GEMMs of [tiles, ci] x [ci, co] and the output
+ * transform (wino_out). 2.25x fewer multiplications than the direct
+ * convolution.
  */
 function winograd(simd: Simd, x: Info, filter: Info, info: tf.backend_util.Conv2DInfo, out: Info) {
-  const { batchSize: n, inChannels: ci, outChannels: co, outHeight: side } = info;
-  const tps = side / 2, wp = side + 2, group = winogradGroup(info);
-  const tilesMax = group * tps * tps, panel = 32 * Math.ceil(co / 8) * ci;
-  const u = 16 * ci * co * 4, v = 16 * tilesMax * ci * 4, m = 16 * tilesMax * co * 4;
-  const { s, geo, offs, xp, rest } = paddedInput(simd, x, info, 9 * ci, 16 * panel + u + v + m);
-  const packed = rest, staged = packed + 16 * panel, vAt = staged + u, mAt = vAt + v;
-  // Views after the last allocation (paddedInput's scratch may grow the heap).
+  const { inChannels: ci, outChannels: co } = info, panel = 32 * Math.ceil(co / 8) * ci;
+  const w = winogradTiles(simd, x, info, 16 * panel + 16 * ci * co * 4);
+  const packed = w.rest, staged = packed + 16 * panel;
+  // Views after the last allocation (winogradTiles' scratch may grow the heap).
   const fv = heap(simd.backend, filter), uv = simd.heapF32(staged, 16 * ci * co);
-  const g = new Float64Array(9), w = new Float64Array(16), t = new Float64Array(12);
+  const g = new Float64Array(9), u = new Float64Array(16), t = new Float64Array(12);
   for (let i = 0; i < ci; i++) {
     for (let o = 0; o < co; o++) {
       for (let k = 0; k < 9; k++) g[k] = fv[(k * ci + i) * co + o];
-      winogradFilter(g, w, t);
-      for (let pos = 0; pos < 16; pos++) uv[pos * ci * co + i * co + o] = w[pos];
+      winogradFilter(g, u, t);
+      for (let pos = 0; pos < 16; pos++) uv[pos * ci * co + i * co + o] = u[pos];
     }
   }
   for (let pos = 0; pos < 16; pos++) {
     simd.k.pack_b(staged + 4 * pos * ci * co, 4 * co, 4, ci, co, packed + pos * panel);
   }
-  simd.heapI32(offs, ci).set(tapOffsets(1, 1, ci, 1));
   const outAt = simd.addr(out.dataId);
-  for (let i0 = 0; i0 < n; i0 += group) {
-    const tiles = Math.min(group, n - i0) * tps * tps;
-    simd.heapI32(geo, 7).set([1, tiles, ci, 1, tiles, 1, 1]);
-    simd.k.wino_in(xp + 4 * i0 * wp * wp * ci, Math.min(group, n - i0), wp, ci, vAt);
+  w.eachGroup((t0, tiles) => {
     for (let pos = 0; pos < 16; pos++) {
       simd.k.conv_gemm(
-        vAt + 4 * pos * tiles * ci,
-        geo,
-        offs,
+        w.v + 4 * pos * tiles * ci,
+        w.geo,
+        w.offs,
         ci,
         packed + pos * panel,
         co,
-        mAt + 4 * pos * tiles * co,
+        w.m + 4 * pos * tiles * co,
         4 * co,
         0,
         tiles,
-        s,
+        w.s,
         1,
       );
     }
-    simd.k.wino_out(mAt, tiles, co, tps, i0 * tps * tps, outAt);
-  }
+    simd.k.wino_out(w.m, tiles, co, w.tps, t0, outAt);
+  });
 }
 
 /**

@@ -2,13 +2,20 @@
 // tfjs issue 8474): SIMD tiles of taps x output channels, no im2col; where
 // Conv2D runs as Winograd F(2x2, 3x3), the gradient of that computation.
 import * as tf from "@tensorflow/tfjs";
-import { heap, type Simd, simdFor, tapOffsets } from "../../shared/kernels/simd.ts";
-import { type Args, checkFormat, type ConvAttrs, type Info, paddedInput } from "./common.ts";
-import { takesWinograd, winogradGroup } from "./conv2d.ts";
+import { heap, type Simd, simdFor } from "../../shared/kernels/simd.ts";
+import {
+  type Args,
+  checkFormat,
+  type ConvAttrs,
+  type Info,
+  paddedInput,
+  takesWinograd,
+  winogradTiles,
+} from "./common.ts";
 
 /**
  * The filter gradient of Winograd F(2x2, 3x3) into `out`: per group of
- * images the input tiles transformed (V = B^T d B, wino_in) and dy's 2x2
+ * images the input tiles transformed (V = B^T d B, winogradTiles) and dy's 2x2
  * tiles mapped back through the output transform (dM = A dY A^T,
  * wino_dout); for each of the 16 positions dU = V^T dM, summed over the
  * tiles by conv_dw (a one-row "image" of tiles, 1x1 taps); then
@@ -16,35 +23,29 @@ import { takesWinograd, winogradGroup } from "./conv2d.ts";
  * direct gradient.
  */
 function winograd(simd: Simd, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo, out: Info) {
-  const { batchSize: n, inChannels: ci, outChannels: co, outHeight: side } = info;
-  const tps = side / 2, wp = side + 2, group = winogradGroup(info), tilesMax = group * tps * tps;
-  const v = 16 * tilesMax * ci * 4, m = 16 * tilesMax * co * 4;
-  const { s, geo, offs, xp, rest: vAt } = paddedInput(simd, x, info, 9 * ci, v + m + 16 * ci * co * 4);
-  const mAt = vAt + v, duAt = mAt + m, dyAt = simd.addr(dy.dataId);
-  simd.heapI32(offs, ci).set(tapOffsets(1, 1, ci, 1));
-  for (let i0 = 0; i0 < n; i0 += group) {
-    const g = Math.min(group, n - i0), tiles = g * tps * tps;
-    simd.heapI32(geo, 7).set([1, tiles, ci, 1, tiles, 1, 1]);
-    simd.k.wino_in(xp + 4 * i0 * wp * wp * ci, g, wp, ci, vAt);
-    simd.k.wino_dout(dyAt, tiles, co, tps, i0 * tps * tps, mAt);
+  const { inChannels: ci, outChannels: co } = info;
+  const w = winogradTiles(simd, x, info, 16 * ci * co * 4);
+  const duAt = w.rest, dyAt = simd.addr(dy.dataId);
+  w.eachGroup((t0, tiles) => {
+    simd.k.wino_dout(dyAt, tiles, co, w.tps, t0, w.m);
     for (let pos = 0; pos < 16; pos++) {
       simd.k.conv_dw(
-        vAt + 4 * pos * tiles * ci,
-        geo,
-        offs,
-        mAt + 4 * pos * tiles * co,
+        w.v + 4 * pos * tiles * ci,
+        w.geo,
+        w.offs,
+        w.m + 4 * pos * tiles * co,
         4 * co,
         co,
         duAt + 4 * pos * ci * co,
         ci,
         0,
         tiles,
-        i0 > 0 ? 1 : 0,
-        s,
+        t0 > 0 ? 1 : 0,
+        w.s,
         1,
       );
     }
-  }
+  });
   // dW = G^T dU G, G = [[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]]: rows, then columns.
   const du = simd.heapF32(duAt, 16 * ci * co), dw = heap(simd.backend, out), f = ci * co;
   const p = new Float64Array(12);
