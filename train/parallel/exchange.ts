@@ -45,7 +45,7 @@ export class Exchange {
   /** Slots by step parity. */
   private readonly slots: { meta: Float64Array; grads: Float32Array; stats: Float32Array }[];
   /** The statistics' weighted mean, rewritten by every exchange. */
-  private readonly mean: { stats: Float32Array };
+  private readonly meanStats: Float32Array;
   private step = 0;
 
   constructor(buffer: SharedArrayBuffer, private readonly l: ExchangeLayout, private readonly rank: number) {
@@ -58,7 +58,12 @@ export class Exchange {
         stats: new Float32Array(buffer, g + 4 * l.replicas * l.grads, l.replicas * l.stats),
       };
     });
-    this.mean = { stats: new Float32Array(l.stats) };
+    this.meanStats = new Float32Array(l.stats);
+  }
+
+  /** Gradient floats per replica (every trainable parameter). */
+  get gradients(): number {
+    return this.l.grads;
   }
 
   /**
@@ -94,7 +99,7 @@ export class Exchange {
     this.barrier();
     if (mine instanceof Error) throw mine;
     if (Atomics.load(this.ctrl, 2)) throw new Error("Another training replica failed");
-    const { stats } = this.mean;
+    const stats = this.meanStats;
     let loss = 0;
     for (let r = 0; r < n; r++) {
       const w = slot.meta[META * r];

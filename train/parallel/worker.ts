@@ -92,12 +92,13 @@ self.onmessage = async (e) => {
         mine = err as Error;
       }
       try {
-        const vars = trainableVars(trainer!), wasm = tf.getBackend() === "wasm";
         // On wasm the mean goes straight into fresh tensors' heap data, and the
         // gradients are read from theirs: views taken after the last allocation
-        // (a growing heap detaches them).
-        if (wasm) mean = vars.map((v) => uninitialised(v.shape));
-        const into = wasm ? mean.map(heapData) : vars.map((v) => new Float32Array(v.size));
+        // (a growing heap detaches them). Elsewhere, into one array that
+        // applyUpdate splits.
+        const wasm = tf.getBackend() === "wasm";
+        if (wasm) mean = trainableVars(trainer!).map((v) => uninitialised(v.shape));
+        const into = wasm ? mean.map(heapData) : [new Float32Array(exchange!.gradients)];
         const { stats, loss } = exchange!.exchange(
           mine instanceof Error
             ? mine
@@ -105,8 +106,7 @@ self.onmessage = async (e) => {
           m.weight,
           into,
         );
-        if (!wasm) mean = into.map((a, i) => tf.tensor(a, vars[i].shape));
-        applyUpdate(trainer!, mean, stats, m.images, m.lr);
+        applyUpdate(trainer!, wasm ? mean : into[0], stats, m.images, m.lr);
         self.postMessage({ ok: true, loss });
       } finally {
         tf.dispose(mean);
