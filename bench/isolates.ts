@@ -7,7 +7,7 @@
 // what becomes of an upload in flight when SIGTERM arrives.
 import { digit, loadDataset } from "../train/data/mnist.ts";
 import { machine } from "./machine.ts";
-import { cannon, type Run } from "./loadgen.ts";
+import { cannon, type Run, statusLine } from "./loadgen.ts";
 import * as spawn from "../edge/spawn.ts";
 import { median } from "./stats.ts";
 
@@ -86,10 +86,10 @@ async function uploadAcrossSigterm({ child, base }: spawn.Spawned): Promise<stri
   await new Promise((r) => setTimeout(r, 100));
   child.kill("SIGTERM");
   await new Promise((r) => setTimeout(r, 300));
-  const answer = await conn.write(bytes.subarray(bytes.length >> 1)).then(async () => {
-    const buf = new Uint8Array(4096), n = await conn.read(buf);
-    return n ? new TextDecoder().decode(buf.subarray(0, n)).split("\r\n")[0] : "connection closed";
-  }, (e) => `write failed: ${e.message}`);
+  const answer = await conn.write(bytes.subarray(bytes.length >> 1)).then(
+    () => statusLine(conn, "connection closed"),
+    (e) => `write failed: ${e.message}`,
+  );
   conn.close();
   await child.status;
   return answer;

@@ -70,6 +70,13 @@ export async function cannon(
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
 }
 
+/** The first line of what the server sends on `conn` next (its status line), or `closed` when it sends nothing. */
+export async function statusLine(conn: Deno.Conn, closed = "closed"): Promise<string> {
+  const buf = new Uint8Array(256);
+  const n = await conn.read(buf).catch(() => null);
+  return n ? new TextDecoder().decode(buf.subarray(0, n)).split("\r\n")[0] : closed;
+}
+
 /**
  * `n` uploads that stall: each connection sends the headers of a multipart
  * POST /verify declaring `declared` bytes, then `sent` bytes of its body, and
@@ -79,7 +86,7 @@ export async function cannon(
 export async function stalledUploads(base: string, n: number, declared: number, sent: number) {
   const { hostname, port } = new URL(base);
   const head = new TextEncoder().encode(
-    `POST /verify HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: multipart/form-data; boundary=${BOUNDARY}\r\n` +
+    `POST /verify HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: ${FORM_TYPE}\r\n` +
       `content-length: ${declared}\r\n\r\n`,
   );
   const body = new Uint8Array(sent).fill(0x41);
@@ -91,10 +98,6 @@ export async function stalledUploads(base: string, n: number, declared: number, 
     // The server may already have answered (503 overloaded) and closed: that write fails.
     for (let at = 0; at < sent;) at += await c.write(body.subarray(at)).catch(() => sent);
   }
-  const answers = Promise.all(conns.map(async (c) => {
-    const buf = new Uint8Array(256);
-    const got = await c.read(buf).catch(() => null);
-    return got ? new TextDecoder().decode(buf.subarray(0, got)).split("\r\n")[0] : "closed";
-  }));
+  const answers = Promise.all(conns.map((c) => statusLine(c)));
   return { answers, close: () => conns.forEach((c) => c.close()) };
 }

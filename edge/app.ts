@@ -41,7 +41,7 @@ export interface AppOptions {
   log?: RequestLog;
   /** How long a request body may take to arrive whole (default DEFAULT_BODY_TIMEOUT_MS); then 408. */
   bodyTimeoutMs?: number;
-  /** Bytes all bodies being read at once may reserve (shared by the process's isolates); beyond: 503. */
+  /** Bytes all bodies being read at once may reserve (shared by edge/main.ts's isolates); beyond: 503. */
   bodyBudget?: BodyBudget;
   /** Requests in flight and the drain switch (edge/server.ts); none: never draining. */
   inFlight?: InFlight;
@@ -83,8 +83,6 @@ export class InFlight {
   /** Count the request through `next`, or refuse it when draining. */
   readonly middleware: MiddlewareHandler = async (c, next) => {
     if (this.draining) {
-      c.header("connection", "close");
-      c.header("retry-after", "1");
       throw new ClientError("shutting_down", "Server is shutting down; retry on another instance");
     }
     this.count++;

@@ -3,9 +3,9 @@
 // so a client holds memory in proportion to what it has sent. Over the limit
 // is 413 body_too_large (at once when Content-Length says so). Two guards
 // against slow and stalled clients: a body must arrive whole within a
-// deadline (else 408 request_timeout), and the buffers of all bodies being
-// read at once, in every isolate of the process, stay under a budget (else
-// 503 overloaded). A body's first FIRST_BYTES do not draw on the budget:
+// deadline (else 408 request_timeout), and every buffer the bodies being
+// read have needed, held until their requests are answered, stays under a
+// budget that edge/main.ts's isolates share (else 503 overloaded). A body's first FIRST_BYTES do not draw on the budget:
 // small requests (JSON, a PNG) are answered even while hundreds of uploads
 // stall at the body limit.
 import { ClientError } from "../shared/errors.ts";

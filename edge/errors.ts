@@ -16,9 +16,11 @@ export function onError(err: Error, c: Context): Response {
   if (err instanceof ClientError) {
     c.set("errorCode", err.code);
     if (err.code === "unauthorized") c.header("www-authenticate", 'Bearer realm="verifier"');
-    // The rest of an unread body is not waited for: the connection closes after the answer.
-    if (err.code === "request_timeout" || err.code === "overloaded") c.header("connection", "close");
-    if (err.code === "overloaded") c.header("retry-after", "1");
+    // The rest of an unread body is not waited for (or the server is going): the connection closes.
+    const closes = err.code === "request_timeout" || err.code === "overloaded" ||
+      err.code === "shutting_down";
+    if (closes) c.header("connection", "close");
+    if (err.code === "overloaded" || err.code === "shutting_down") c.header("retry-after", "1");
     return c.json(errorBody(err.code, err.message, c), STATUS[err.code]);
   }
   // deno-coverage-ignore-start -- Hono's own middleware reports a client's mistake as an HTTPException;

@@ -28,7 +28,7 @@ const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*),/i;
  * in base64. The one decoder is the engine's `Uint8Array.fromBase64`; any
  * string it refuses is 400 bad_base64 (docs/inputs.md has the table).
  */
-export function fromBase64(s: string, field: string): Uint8Array {
+function fromBase64(s: string, field: string): Uint8Array {
   const m = DATA_URL.exec(s);
   // The type only has to say "image": the bytes themselves tell the format.
   if (m && !/^image\/[a-z0-9.+-]+$/i.test(m[1].trim())) {

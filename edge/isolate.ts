@@ -1,6 +1,6 @@
 // One more serving isolate (a Web Worker started by edge/main.ts): loads the
 // model itself, listens on the shared port, drains when told to.
-import { startServer, uploadBudgetFromEnv } from "./server.ts";
+import { startServer } from "./server.ts";
 import { Metrics } from "./metrics.ts";
 import { BodyBudget } from "./body.ts";
 
@@ -23,14 +23,14 @@ self_.onmessage = async (e) => {
     dir?: string;
     metrics: SharedArrayBuffer;
     isolates: number;
-    uploads: SharedArrayBuffer;
+    uploads: { buffer: SharedArrayBuffer; maxBytes: number };
   };
   server = startServer({
     ...listen,
     dir: listen.dir ? new URL(listen.dir) : undefined,
     metrics: new Metrics(metrics),
     isolates,
-    bodyBudget: new BodyBudget(uploadBudgetFromEnv(), uploads),
+    bodyBudget: new BodyBudget(uploads.maxBytes, uploads.buffer),
   }).then((s) => {
     self_.postMessage("listening");
     return s;

@@ -49,7 +49,7 @@ function worker(i: number) {
     dir: listen.dir?.href,
     metrics: metrics.buffer,
     isolates,
-    uploads: bodyBudget.buffer,
+    uploads: { buffer: bodyBudget.buffer, maxBytes: bodyBudget.maxBytes },
   });
   const closed = new Promise<void>((resolve) => {
     w.onmessage = (e) => {

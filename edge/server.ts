@@ -50,7 +50,11 @@ function envNumber(k: string): number | undefined {
   return Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
-/** Bytes of request bodies being read at once, all isolates together (MAX_UPLOADS_MB, default 128). */
+/**
+ * Bytes of request bodies being read at once (MAX_UPLOADS_MB, default 128):
+ * for all of edge/main.ts's isolates together; under `deno serve --parallel`
+ * (edge/serve.ts), for each isolate.
+ */
 export function uploadBudgetFromEnv(): number {
   return Math.round((envNumber("MAX_UPLOADS_MB") ?? 128) * 1024 * 1024);
 }

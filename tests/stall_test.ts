@@ -4,7 +4,7 @@
 // nor stay open: each is answered 503 overloaded at once (the upload budget is
 // spent) or 408 request_timeout when its body's deadline passes.
 import { spawnServer } from "../edge/spawn.ts";
-import { stalledUploads } from "../bench/loadgen.ts";
+import { stalledUploads, statusLine } from "../bench/loadgen.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { digit, loadDataset } from "../train/data/mnist.ts";
 
@@ -64,9 +64,7 @@ async function rawStatus(base: string, headers: string): Promise<string> {
     await c.write(
       new TextEncoder().encode(`GET /healthz HTTP/1.1\r\nhost: x\r\n${headers}connection: close\r\n\r\n`),
     );
-    const buf = new Uint8Array(256);
-    const n = await c.read(buf);
-    return n ? new TextDecoder().decode(buf.subarray(0, n)).split("\r\n")[0] : "closed";
+    return await statusLine(c);
   } finally {
     c.close();
   }
