@@ -9,21 +9,12 @@ import { BodyBudget } from "../edge/body.ts";
 import { Metrics } from "../edge/metrics.ts";
 import { STATUS } from "../edge/errors.ts";
 import { useBackend } from "../shared/backend.ts";
-import { drawn, png, randomVerifier } from "./fixtures.ts";
+import { drawn, form, png, randomVerifier } from "./fixtures.ts";
 import { assertEquals } from "./assert.ts";
 
 await useBackend("wasm");
 const verifier = await randomVerifier();
 const digit = png(40, 40, drawn(40, 40, (x, y) => Math.abs(x - 20) < 3 && y > 5 && y < 35));
-
-function form(fields: Record<string, Uint8Array | string>): FormData {
-  const f = new FormData();
-  for (const [k, v] of Object.entries(fields)) {
-    if (typeof v === "string") f.append(k, v);
-    else f.append(k, new Blob([v as Uint8Array<ArrayBuffer>]), `${k}.png`);
-  }
-  return f;
-}
 
 /** The answer's status and error code (or "ok"), its body read. */
 async function answer(r: Response | Promise<Response>): Promise<[number, string]> {

@@ -2,7 +2,7 @@
 import { createApp, InFlight } from "../edge/app.ts";
 import { useBackend } from "../shared/backend.ts";
 import { STATUS } from "../edge/errors.ts";
-import { bombPng, drawn, jpg, png, randomArtifact, randomVerifier } from "./fixtures.ts";
+import { bombPng, drawn, form, jpg, png, randomArtifact, randomVerifier } from "./fixtures.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { ArtifactError } from "../shared/artifact.ts";
 import { SEED_MODEL } from "../shared/config.ts";
@@ -21,17 +21,6 @@ const seven = drawn(
 const one = drawn(40, 40, (x, y) => Math.abs(x - 20) < 3 && y > 5 && y < 35);
 const pixels = (v: number) => Array.from({ length: 784 }, (_, i) => (i % 29 === 0 ? v : 0));
 
-function form(fields: Record<string, Uint8Array | string>): FormData {
-  const f = new FormData();
-  for (const [k, v] of Object.entries(fields)) {
-    f.append(
-      k,
-      typeof v === "string" ? v : new Blob([v as Uint8Array<ArrayBuffer>]),
-      typeof v === "string" ? undefined : `${k}.png`,
-    );
-  }
-  return f;
-}
 const post = (body: BodyInit, headers: Record<string, string> = {}, path = "/verify") =>
   app.request(path, { method: "POST", body, headers });
 const json = (o: unknown) => post(JSON.stringify(o), { "content-type": "application/json" });
@@ -220,7 +209,11 @@ Deno.test("draining: new requests get 503 shutting_down in the one error shape; 
   const drained = createApp({ verifier, inFlight });
   const gate = Promise.withResolvers<void>();
   const slow = drained.request("/verify", await slowForm(gate.promise));
-  while (inFlight.count === 0) await new Promise((r) => setTimeout(r, 1));
+  // The slow request is counted once its body is being read (bounded: an uncounted one must fail, not hang).
+  for (let waited = 0; inFlight.count === 0 && waited < 2000; waited++) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assertEquals(inFlight.count, 1, "the request in flight is counted");
   inFlight.draining = true;
   const r = await drained.request("/healthz", { headers: { "x-request-id": "drain-1" } });
   const body = await r.json();

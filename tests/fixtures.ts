@@ -100,3 +100,13 @@ export function paperDigit(
 export function meanAbsDiff(a: Float32Array, b: Float32Array): number {
   return a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
 }
+
+/** A multipart form as a client sends it: strings as text fields, bytes as files named FIELD.png. */
+export function form(fields: Record<string, Uint8Array | string>): FormData {
+  const f = new FormData();
+  for (const [k, v] of Object.entries(fields)) {
+    if (typeof v === "string") f.append(k, v);
+    else f.append(k, new Blob([v as Uint8Array<ArrayBuffer>]), `${k}.png`);
+  }
+  return f;
+}

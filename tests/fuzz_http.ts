@@ -2,7 +2,7 @@
 // writes exactly the bytes a case holds (bad chunk sizes, lying
 // Content-Length, obs-text headers, which fetch() would refuse or fix) and
 // reads one answer at a time on a keep-alive connection.
-import type { Case } from "./hostile.ts";
+import { type Case, cat } from "./hostile.ts";
 
 /** One answer; status 0: the connection closed (or was reset) before a whole answer came. */
 export interface Answer {
@@ -21,7 +21,7 @@ export class Timeout extends Error {
 
 const enc = new TextEncoder(), dec = new TextDecoder();
 
-/** The request line, headers (Content-Length added, or the body chunked) and body of a case. */
+/** The request line, headers (Content-Length added unless the case frames its body itself) and body of a case. */
 export function requestBytes(c: Case): Uint8Array {
   if (c.raw) return c.raw;
   const method = c.method ?? "POST";
@@ -31,24 +31,9 @@ export function requestBytes(c: Case): Uint8Array {
   const framed = Object.keys(c.headers).some((k) => /^(content-length|transfer-encoding)$/i.test(k));
   const bodyless = (method === "GET" || method === "HEAD") && body.length === 0;
   if (!framed && !bodyless) {
-    lines.push(c.chunked ? "transfer-encoding: chunked" : `content-length: ${body.length}`);
+    lines.push(`content-length: ${body.length}`);
   }
-  const head = enc.encode(`${lines.join("\r\n")}\r\n\r\n`);
-  if (!c.chunked || framed) return concat([head, body]);
-  const parts: Uint8Array[] = [head];
-  for (let i = 0; i < body.length; i += 16384) {
-    const piece = body.subarray(i, i + 16384);
-    parts.push(enc.encode(`${piece.length.toString(16)}\r\n`), piece, enc.encode("\r\n"));
-  }
-  parts.push(enc.encode("0\r\n\r\n"));
-  return concat(parts);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) out.set(p, (o += p.length) - p.length);
-  return out;
+  return cat(enc.encode(`${lines.join("\r\n")}\r\n\r\n`), body);
 }
 
 /** Index of "\r\n\r\n" in b[from..), or -1. */
@@ -182,7 +167,7 @@ export class Conn {
           this.#take(2);
           if (size === 0) break;
         }
-        body = concat(parts);
+        body = cat(...parts);
       } else if (headers["content-length"] !== undefined) {
         const n = Number(headers["content-length"]);
         while (this.#buf.length < n) if (!(await this.#fill())) return closed;

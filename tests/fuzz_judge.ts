@@ -4,10 +4,8 @@
 // (shared/errors.ts ERROR_STATUS) and no stack trace in the message, a 200
 // has the route's shape. Oracle cases also get exactly their status and code.
 import { ERROR_STATUS } from "../shared/errors.ts";
-import type { Case, Expect } from "./hostile.ts";
+import type { Case, Exact, Expect } from "./hostile.ts";
 import type { Answer } from "./fuzz_http.ts";
-
-export type Exact = Exclude<Expect, "framing">;
 
 /** A broken rule. `signature` groups violations that are most likely one bug. */
 export interface Violation {
@@ -34,7 +32,7 @@ const limited = (c: Case) =>
   !c.raw && (c.method ?? "POST") === "POST" && /^\/(verify|embed)(\?.*)?$/.test(c.path ?? "/verify");
 
 /** The case's oracle: a body over `limit` bytes is 413 body_too_large whatever it holds. */
-export function expected(c: Case, limit: number): Expect | undefined {
+function expected(c: Case, limit: number): Expect | undefined {
   if (limited(c) && bodyLength(c) > limit) return { status: 413, code: "body_too_large" };
   return c.expect;
 }
@@ -193,7 +191,7 @@ export interface CorpusEntry {
   found?: { seed?: number; case?: number; date: string; command?: string };
 }
 
-export const NULL_EXPECT_NOTE =
+const NULL_EXPECT_NOTE =
   "expect is null: this case found a bug with no oracle; tests/fuzz_test.ts fails on it until someone fixes the bug and fills in expect {status, code} with the right answer.";
 
 /** A case as a corpus entry. */

@@ -13,6 +13,7 @@ import { campaignCase, FAMILIES } from "./fuzz_gen.ts";
 import { type CorpusEntry, family, fromEntry, toEntry, type Violation } from "./fuzz_judge.ts";
 import type { Case } from "./hostile.ts";
 import { assert } from "./assert.ts";
+import { ERROR_STATUS } from "../shared/errors.ts";
 
 const target = await inProcessTarget();
 
@@ -41,8 +42,14 @@ Deno.test("the campaign's mix has every family, and most cases carry an oracle",
   for (const f of Object.keys(FAMILIES(LIMIT))) assert(families.has(f), `no case of family ${f}`);
   const exact = cases.filter((c) => c.expect && c.expect !== "framing").length;
   assert(exact / cases.length > 0.6, `only ${exact} of ${cases.length} cases have an exact oracle`);
+  // Each case can be sent, and an exact oracle is a 200 without a code or a code at its table status.
+  const statuses: Record<string, number> = ERROR_STATUS;
   for (const c of cases) {
-    assert(c.kind && (c.raw || c.headers), `malformed case ${JSON.stringify(c).slice(0, 200)}`);
+    const sendable = c.raw ? c.raw.length > 0 : typeof c.body === "string" || c.body instanceof Uint8Array;
+    const e = c.expect;
+    const oracle = e === undefined || e === "framing" ||
+      (e.code === null ? e.status === 200 : statuses[e.code] === e.status);
+    assert(c.kind && sendable && oracle, `malformed case ${JSON.stringify(c).slice(0, 200)}`);
   }
 });
 

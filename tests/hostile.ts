@@ -14,6 +14,8 @@ import sharp from "sharp";
  * acceptable (never a 5xx or a hang).
  */
 export type Expect = { status: number; code: string | null } | "framing";
+/** An oracle that names the exact status and code. */
+export type Exact = Exclude<Expect, "framing">;
 
 /** A request to send: by default POST /verify, headers and body. */
 export interface Case {
@@ -25,8 +27,6 @@ export interface Case {
   path?: string;
   /** Default "POST". */
   method?: string;
-  /** Over a socket: send the body chunked instead of with a Content-Length. */
-  chunked?: boolean;
   /** The whole request as bytes, for a raw socket only (transport cases): headers and body are then unused. */
   raw?: Uint8Array;
   /** With `raw`: shut the write side once sent (the request's body ends there, whatever it declared). */
@@ -44,7 +44,6 @@ const PNG = encodePng({ width: 24, height: 24, data: digit(24, 24), channels: 1,
 const RGBA = new Uint8Array(24 * 24 * 4).map((_, i) => (i % 4 === 3 ? 255 : digit(24, 24)[i >> 2]));
 // A copy: jpeg-js gives a Node Buffer, whose slice() is a view (mutations would change the fixture).
 const JPG = new Uint8Array(jpeg.encode({ width: 24, height: 24, data: RGBA }, 80).data);
-export const VALID_PNG = PNG;
 export { JPG, PNG };
 // The same digit in every other format the service reads, from real encoders
 // (sharp's libwebp, cgif, libtiff, aom; tests/images for HEIC and 1-bit BMP).
@@ -61,7 +60,8 @@ const OTHERS = await Promise.all([
   Deno.readFileSync(new URL("./images/seven.heic", import.meta.url)),
   Deno.readFileSync(new URL("./images/seven-1.bmp", import.meta.url)),
 ]);
-export const GIF = OTHERS[2], BMP = OTHERS[7];
+export const GIF = OTHERS[2];
+const BMP = OTHERS[7];
 
 /**
  * Every image format the service reads, each a digit: 200, except where
@@ -102,7 +102,7 @@ export const cat = (...parts: (Uint8Array | string)[]) => {
 };
 
 /** Multipart body by hand, so it can lie. */
-export function multipart(
+function multipart(
   boundary: string,
   parts: { name: string; file?: boolean; data: Uint8Array | string }[],
   end = true,
@@ -267,7 +267,7 @@ const otherCase: fc.Arbitrary<Case> = fc.tuple(
 ).map(([type, body]): Case => ({ kind: "other", headers: type ? { "content-type": type } : {}, body }));
 
 /** A body just over `limit` bytes, declared with Content-Length or not. */
-export const oversizeCase = (limit: number): fc.Arbitrary<Case> =>
+const oversizeCase = (limit: number): fc.Arbitrary<Case> =>
   fc.tuple(fc.boolean(), fc.nat({ max: 4096 })).map(([declare, extra]): Case => {
     const body = new Uint8Array(limit + 1 + extra).fill(0x41);
     return {
