@@ -2,6 +2,7 @@
 // unreachable here); switching to @std/assert later is a one-file change.
 export { deepEqual as assertEquals, equal as assertStrictEquals, ok as assert } from "node:assert/strict";
 import { rejects, throws } from "node:assert/strict";
+import { ClientError } from "../shared/errors.ts";
 
 // deno-lint-ignore no-explicit-any
 type ErrorClass = new (...args: any[]) => Error;
@@ -63,3 +64,7 @@ export async function assertRejects(
 export function assertClose(a: number, b: number, tol: number, what = "value"): void {
   if (!(Math.abs(a - b) <= tol)) throw new Error(`${what}: ${a} is not within ${tol} of ${b}`);
 }
+
+/** For assertThrows/assertRejects: a ClientError with `code`, its message matching `text` when given. */
+export const clientError = (code: string, text?: RegExp) => (e: Error) =>
+  e instanceof ClientError && e.code === code && (!text || text.test(e.message));

@@ -8,7 +8,7 @@ import { stopHeicDecoder } from "../shared/heic_thread.ts";
 import { decodeImage } from "../shared/decode.ts";
 import { orient } from "../shared/orient.ts";
 import { ClientError } from "../shared/errors.ts";
-import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { assert, assertEquals, assertRejects, clientError } from "./assert.ts";
 
 const SEVEN_HEIC = Deno.readFileSync(new URL("./images/seven.heic", import.meta.url));
 
@@ -160,31 +160,28 @@ Deno.test("HEIC that libheif cannot read or decode, or without a primary image: 
   );
   await assertRejects(
     decodeImage(corrupt, "flipped"),
-    (e: Error) => e instanceof ClientError && e.code === "undecodable_image" && /"flipped"/.test(e.message),
+    clientError("undecodable_image", /"flipped"/),
   );
   // The primary item is a thumbnail: libheif reads the file, but no top-level image is the primary one.
   const thumb = twoImages({ thumbnail: true });
   await assertRejects(decodeHeicLuma(thumb, () => {}), /HEIF file has no primary image/);
   await assertRejects(
     decodeImage(thumb, "thumb"),
-    (e: Error) =>
-      e instanceof ClientError && e.code === "undecodable_image" && /no primary image/.test(e.message),
+    clientError("undecodable_image", /no primary image/),
   );
   // The primary item (pitm) names item 7, which does not exist: libheif refuses the file as it reads it.
   const noPrimary = edited((boxes) => view(find(boxes, "meta/pitm").head).setUint16(4, 7));
   await assertRejects(decodeHeicLuma(noPrimary, () => {}), /not a readable HEIF file/);
   await assertRejects(
     decodeImage(noPrimary, "pitm"),
-    (e: Error) =>
-      e instanceof ClientError && e.code === "undecodable_image" && /not a readable HEIF/.test(e.message),
+    clientError("undecodable_image", /not a readable HEIF/),
   );
 });
 
 Deno.test("decodeImage() refuses a HEIC over the limits on the decoder's worker (image_too_large), then decodes again, also once the worker is stopped", async () => {
   await assertRejects(
     decodeImage(SEVEN_HEIC, "big", { maxSide: 100, maxPixels: 1e6 }),
-    (e: Error) =>
-      e instanceof ClientError && e.code === "image_too_large" && /"big": 160x120/.test(e.message),
+    clientError("image_too_large", /"big": 160x120/),
   );
   const g = await decodeImage(SEVEN_HEIC, "again");
   assertEquals([g.width, g.height], [160, 120]);

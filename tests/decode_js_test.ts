@@ -6,8 +6,7 @@ import { DEFAULT_IMAGE_LIMITS } from "../shared/image.ts";
 import { stored } from "../shared/orient.ts";
 import type { ImageFormat } from "../shared/format.ts";
 import { toMnist } from "../shared/preprocess.ts";
-import { ClientError } from "../shared/errors.ts";
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertThrows, clientError } from "./assert.ts";
 import { meanAbsDiff } from "./fixtures.ts";
 
 const SEVEN = Deno.readFileSync(new URL("./images/seven.png", import.meta.url));
@@ -19,8 +18,7 @@ const jpeg = (px: Uint8Array, w: number, h: number, o: number) =>
     .toBuffer().then((b) => new Uint8Array(b));
 const input = (bytes: Uint8Array, format: ImageFormat = "jpeg") =>
   toMnist(decodeJs(bytes, format, "x", DEFAULT_IMAGE_LIMITS), "x");
-const refused = (f: () => unknown, code: string) =>
-  assertThrows(f, (e: Error) => e instanceof ClientError && e.code === code);
+const refused = (f: () => unknown, code: string) => assertThrows(f, clientError(code));
 
 Deno.test("decodeJs() turns a JPEG upright by its EXIF orientation, all eight values", async () => {
   const up = { data: new Uint8Array(gray.data), width: gray.info.width, height: gray.info.height };

@@ -12,22 +12,16 @@ import sharp from "sharp";
 import { decodeImage } from "../shared/decode.ts";
 import { sniffFormat } from "../shared/format.ts";
 import { toMnist } from "../shared/preprocess.ts";
-import { ClientError } from "../shared/errors.ts";
 import { bombPng, drawn, jpg, meanAbsDiff, png } from "./fixtures.ts";
 import { encode as encodePng } from "fast-png";
-import { assert, assertClose, assertEquals, assertRejects } from "./assert.ts";
+import { assert, assertClose, assertEquals, assertRejects, clientError } from "./assert.ts";
 
 const here = (p: string) => new URL(p, import.meta.url);
 const seven = Deno.readFileSync(here("./images/seven.png"));
 const input = async (bytes: Uint8Array, name = "x") => toMnist(await decodeImage(bytes, name), name);
 
-async function rejectsWith(p: Promise<unknown>, code: string, text?: RegExp) {
-  await assertRejects(p, (e: Error) => {
-    assert(e instanceof ClientError && e.code === code, `${(e as ClientError).code}: ${e.message}`);
-    if (text) assert(text.test(e.message), e.message);
-    return true;
-  });
-}
+const rejectsWith = (p: Promise<unknown>, code: string, text?: RegExp) =>
+  assertRejects(p, clientError(code, text));
 
 Deno.test("decodeImage() reads JPEG (baseline, progressive, gray, CMYK), WebP, GIF, TIFF, AVIF as the PNG", async () => {
   const ref = await input(seven);
