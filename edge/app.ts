@@ -81,7 +81,7 @@ export class InFlight {
   readonly answered: Promise<void> = this.#first.promise;
 
   /** Count the request through `next`, or refuse it when draining. */
-  readonly middleware: MiddlewareHandler = async (c, next) => {
+  readonly middleware: MiddlewareHandler = async (_c, next) => {
     if (this.draining) {
       throw new ClientError("shutting_down", "Server is shutting down; retry on another instance");
     }
