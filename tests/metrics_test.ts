@@ -50,6 +50,17 @@ Deno.test("chooseThreshold() with a low prior trades recall for specificity", ()
   assertClose(chooseThreshold(s, y, 0.1), 0.8, 1e-12);
 });
 
+Deno.test("chooseThreshold() with two priors maximises the lower of the two accuracies", () => {
+  // pos {0.9, 0.7, 0.5}, neg {0.8, 0.6, 0.4, 0.3, 0.2}. Cut at 0.45: balanced 0.8,
+  // at prior 0.1 0.64; at 0.85: 0.667 and 0.933; at 0.65 (TPR 2/3, TNR 4/5): 0.733
+  // and 0.787, the best lower figure of any cut.
+  const s = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2], y = [1, 0, 1, 0, 1, 0, 0, 0];
+  assertClose(chooseThreshold(s, y, 0.5), 0.45, 1e-12);
+  assertClose(chooseThreshold(s, y, 0.1), 0.85, 1e-12);
+  assertClose(chooseThreshold(s, y, [0.5, 0.1]), 0.65, 1e-12);
+  assertClose(chooseThreshold(s, y, [0.1, 0.5]), 0.65, 1e-12);
+});
+
 Deno.test("sameClassRate() is the sum of squared class frequencies", () => {
   assertClose(sameClassRate([0, 0, 1, 1]), 0.5, 1e-12);
   assertClose(sameClassRate([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), 0.1, 1e-12);

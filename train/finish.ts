@@ -9,7 +9,15 @@ import type { Quantize } from "../shared/weights.ts";
 import { readArtifactDir, writeArtifactDir } from "./artifact_io.ts";
 import { evaluateProtocols, formatTable, scorePairs } from "./eval/evaluate.ts";
 import type { TrainOptions, TrainResult } from "./loop.ts";
-import { chooseThreshold, sameClassRate } from "./eval/metrics.ts";
+import { chooseThreshold } from "./eval/metrics.ts";
+import {
+  scoreViews,
+  thresholdPriors,
+  type ThresholdRule,
+  validationViews,
+  viewLine,
+} from "./eval/validation.ts";
+import { splitIndices } from "./data/pairs.ts";
 import type { Dataset } from "./data/mnist.ts";
 import { writeReport } from "./report/main.ts";
 
@@ -17,7 +25,7 @@ export interface FinishOptions {
   out: string;
   recipe: string;
   quantize: Quantize;
-  thresholdRule: "balanced" | "prior";
+  thresholdRule: ThresholdRule;
   backend: BackendName;
   report: boolean;
 }
@@ -30,11 +38,21 @@ export async function finishRun(result: TrainResult, opts: TrainOptions, data: D
   const probe = await buildArtifact(result.params, opts.model, 0.5, f.quantize, generatedBy);
   const shipped = await loadArtifact(JSON.stringify(probe.modelJson), probe.bin);
   const valLogits = scorePairs(shipped.params, opts.model, data.train.images.pixels, result.valPairs);
-  const prior = f.thresholdRule === "balanced" ? 0.5 : sameClassRate(data.train.labels);
-  const threshold = chooseThreshold(valLogits.map(sigmoid), result.valPairs.same, prior);
-  const ruleText = `maximises validation accuracy at a same-digit prior of ${
-    prior.toFixed(4)
+  const priors = thresholdPriors(f.thresholdRule, data.train.labels);
+  const threshold = chooseThreshold(valLogits.map(sigmoid), result.valPairs.same, priors);
+  const ruleText = `maximises ${
+    priors.length > 1 ? "the lowest " : ""
+  }validation accuracy at a same-digit prior of ${
+    priors.map((p) => p.toFixed(4)).join(" and ")
   } (${f.thresholdRule})`;
+  const views = validationViews(
+    data.train.images.pixels,
+    data.train.labels,
+    splitIndices(data.train.labels.length, opts.valFraction, opts.seed).val,
+    result.valPairs,
+    opts.seed,
+  );
+  const validation = scoreViews(shipped.params, opts.model, views, threshold);
   const artifact = await buildArtifact(result.params, opts.model, threshold, f.quantize, generatedBy);
   const test = { pixels: data.test.images.pixels, labels: data.test.labels };
   const quantized = evaluateProtocols(shipped.params, opts.model, test, threshold);
@@ -44,6 +62,7 @@ export async function finishRun(result: TrainResult, opts: TrainOptions, data: D
       threshold.toFixed(4)
     }: ${ruleText}, on ${opts.valPairs} validation pairs (quantized model)`,
   );
+  console.log(`validation at that threshold: ${viewLine(validation)}`);
   console.log(formatTable([
     ...Object.entries(quantized).map(([k, r]) => [`${f.quantize} ${k}`, r] as [string, typeof r]),
     ...Object.entries(float).map(([k, r]) => [`float32 ${k}`, r] as [string, typeof r]),
@@ -76,7 +95,7 @@ export async function finishRun(result: TrainResult, opts: TrainOptions, data: D
       pairsPerSecond: trainPairs / result.seconds,
       epochs: result.epochs,
     },
-    metrics: { quantized, float32: float },
+    metrics: { validation, quantized, float32: float },
   };
   // Swap weights/ in only after the written copy reloads (hashes checked) and
   // scores a slice of validation pairs exactly as the in-memory model did.

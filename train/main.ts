@@ -15,7 +15,16 @@ import type { Augment } from "./data/augment.ts";
 import { readCheckpointDir, writeCheckpointDir } from "./artifact_io.ts";
 import { finishRun } from "./finish.ts";
 import { scorePairs } from "./eval/evaluate.ts";
-import { chooseThreshold, confusion, rocAuc, summarize } from "./eval/metrics.ts";
+import { chooseThreshold } from "./eval/metrics.ts";
+import {
+  scoreViews,
+  THRESHOLD_RULES,
+  thresholdPriors,
+  type ThresholdRule,
+  validationViews,
+  viewLine,
+} from "./eval/validation.ts";
+import { splitIndices } from "./data/pairs.ts";
 import { sigmoid } from "../shared/model.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 
@@ -52,6 +61,9 @@ ${recipeList()}
                     affine augmentation (degrees, fraction, pixels, slant
                     degrees) and the share of images whose stroke width
                     changes (on: rotate 12 deg, scale 10%, shift 2 px)
+  --tilt T          off | SHARE,ROTATE,SHEAR: that share of the augmented
+                    images is turned and slanted up to ROTATE and SHEAR degrees
+                    instead (e.g. 0.5,30,20)
   --seed N          seed for split, pairs, init (default 1)
   --backend NAME    wasm | webgpu | cpu | auto (webgpu only on real GPU
                     hardware, else wasm); default: the recipe's (wasm)
@@ -60,11 +72,12 @@ ${recipeList()}
   --out DIR         output directory (default weights)
   --quantize Q      uint8 | float16 | none (default uint8)
   --val-pairs N     validation pairs (default 10000)
-  --threshold-rule R  balanced | prior (default balanced): the stored threshold
-                    maximises balanced accuracy on validation pairs, or
-                    accuracy when same-digit pairs are as frequent as among
+  --threshold-rule R  balanced | prior | both (default balanced): the stored
+                    threshold maximises balanced accuracy on validation pairs,
+                    or accuracy when same-digit pairs are as frequent as among
                     random digit pairs (prior: sum of squared class frequencies
-                    of the training labels, ~0.10 on MNIST)
+                    of the training labels, ~0.10 on MNIST), or the lower of
+                    the two (both)
   --workers N       data-parallel replicas, at best one per core; 0 or 1
                     trains in the main thread; default: the recipe's (2).
                     The weights' bytes depend on it and on the backend
@@ -98,6 +111,7 @@ const { values: a } = parseArgs({
     "val-pairs": { type: "string", default: "10000" },
     "threshold-rule": { type: "string", default: "balanced" },
     workers: { type: "string" },
+    tilt: { type: "string" },
     trial: { type: "boolean", default: false },
     resume: { type: "boolean", default: false },
     "no-report": { type: "boolean", default: false },
@@ -121,10 +135,11 @@ if (!["uint8", "float16", "none"].includes(a.quantize!)) {
   console.error(`Invalid --quantize "${a.quantize}": expected uint8, float16 or none`);
   Deno.exit(2);
 }
-if (!["prior", "balanced"].includes(a["threshold-rule"]!)) {
-  console.error(`Invalid --threshold-rule "${a["threshold-rule"]}": expected prior or balanced`);
+if (!(THRESHOLD_RULES as readonly string[]).includes(a["threshold-rule"]!)) {
+  console.error(`Invalid --threshold-rule "${a["threshold-rule"]}": expected ${THRESHOLD_RULES.join(", ")}`);
   Deno.exit(2);
 }
+const rule = a["threshold-rule"] as ThresholdRule;
 if (a.backend && !["auto", "wasm", "webgpu", "cpu"].includes(a.backend)) {
   console.error(`Invalid --backend "${a.backend}": expected auto, wasm, webgpu or cpu`);
   Deno.exit(2);
@@ -156,6 +171,18 @@ function parseAugment(v?: string): Augment | null | undefined {
   }
   return { rotate, scale, shift, shear, stroke };
 }
+/** --tilt off | SHARE,ROTATE,SHEAR applied to `aug`; undefined: `aug` as it is. */
+function withTilt(aug: Augment | null, v?: string): Augment | null {
+  if (v === undefined || aug === null) return aug;
+  const { tilt: _, ...rest } = aug;
+  if (v === "off") return rest;
+  const [share, rotate, shear, ...more] = v.split(",").map(Number);
+  if (more.length || ![share, rotate, shear].every((x) => Number.isFinite(x) && x >= 0) || share > 1) {
+    console.error(`Invalid --tilt "${v}": expected off or SHARE,ROTATE,SHEAR (e.g. 0.5,30,20)`);
+    Deno.exit(2);
+  }
+  return { ...rest, tilt: { share, rotate, shear } };
+}
 /** A flag's non-negative number, or `fallback` when absent. */
 function numOr(name: string, v: string | undefined, fallback: number, int: boolean): number {
   return v === undefined ? fallback : v === "0" ? 0 : num(name, v, int);
@@ -181,7 +208,7 @@ const opts: TrainOptions = {
   batchSize: a.batch ? num("batch", a.batch) : recipe.batchSize,
   lr: a.lr ? num("lr", a.lr, false) : recipe.lr,
   lrSchedule: (a["lr-schedule"] as "constant" | "cosine" | undefined) ?? recipe.lrSchedule,
-  augment: parseAugment(a.augment) ?? recipe.augment,
+  augment: withTilt(parseAugment(a.augment) ?? recipe.augment, a.tilt),
   seed: Math.floor(Number(a.seed)) || 0,
   valFraction: 0.2,
   valPairs: num("val-pairs", a["val-pairs"]!),
@@ -256,15 +283,24 @@ console.log(
 );
 
 if (a.trial) {
-  // The quality a recipe is chosen by: validation pairs only, at the threshold the run would store.
-  const logits = scorePairs(result.params, opts.model, data.train.images.pixels, result.valPairs);
-  const p = logits.map(sigmoid), same = result.valPairs.same;
-  const t = chooseThreshold(p, same, 0.5), m = summarize(confusion(p, same, t));
-  console.log(
-    `trial: validation accuracy ${(100 * m.accuracy).toFixed(2)}% at threshold ${t.toFixed(4)}, ` +
-      `AUC ${rocAuc(logits, same).toFixed(6)}, on ${same.length} pairs (float32); ` +
-      `wall ${(performance.now() / 1000).toFixed(1)} s; nothing written`,
+  // The quality a recipe is chosen by: validation images only, at the threshold each rule would store.
+  const p = scorePairs(result.params, opts.model, data.train.images.pixels, result.valPairs).map(sigmoid);
+  const views = validationViews(
+    data.train.images.pixels,
+    data.train.labels,
+    splitIndices(data.train.labels.length, opts.valFraction, opts.seed).val,
+    result.valPairs,
+    opts.seed,
   );
+  for (const r of THRESHOLD_RULES) {
+    const t = chooseThreshold(p, result.valPairs.same, thresholdPriors(r, data.train.labels));
+    console.log(
+      `trial: ${r} threshold ${t.toFixed(4)}: validation ${
+        viewLine(scoreViews(result.params, opts.model, views, t))
+      }`,
+    );
+  }
+  console.log(`trial: float32; wall ${(performance.now() / 1000).toFixed(1)} s; nothing written`);
   Deno.exit(0);
 }
 
@@ -272,7 +308,7 @@ await finishRun(result, opts, data, {
   out: a.out!,
   recipe: a.recipe!,
   quantize: a.quantize as Quantize,
-  thresholdRule: a["threshold-rule"] as "balanced" | "prior",
+  thresholdRule: rule,
   backend,
   report: !a["no-report"],
 });

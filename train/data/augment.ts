@@ -17,6 +17,8 @@ export interface Augment {
    * half thinned, by mixing in a 3x3 grey dilation or erosion. Absent: 0.
    */
   stroke?: number;
+  /** A share of images turned and slanted over wider ranges (degrees) instead. Absent: none. */
+  tilt?: { share: number; rotate: number; shear: number };
 }
 
 /**
@@ -30,10 +32,12 @@ export function augmentBatch(batch: Float32Array, side: number, aug: Augment, rn
   for (let k = 0; k < n; k++) {
     const img = batch.subarray(k * px, (k + 1) * px);
     src.set(img);
-    const th = ((2 * rng.next() - 1) * aug.rotate * Math.PI) / 180;
+    const wide = aug.tilt && rng.next() < aug.tilt.share ? aug.tilt : undefined;
+    const th = ((2 * rng.next() - 1) * (wide ?? aug).rotate * Math.PI) / 180;
     const s = 1 + (2 * rng.next() - 1) * aug.scale;
     const tx = (2 * rng.next() - 1) * aug.shift, ty = (2 * rng.next() - 1) * aug.shift;
-    const sh = aug.shear ? Math.tan(((2 * rng.next() - 1) * aug.shear * Math.PI) / 180) : 0;
+    const shear = (wide ?? aug).shear;
+    const sh = shear ? Math.tan(((2 * rng.next() - 1) * shear * Math.PI) / 180) : 0;
     // Inverse map: output (x, y) samples input Sh(-k) R(-th) ((x, y) - c - t) / s + c.
     const cos = Math.cos(th) / s, sin = Math.sin(th) / s;
     for (let y = 0; y < side; y++) {

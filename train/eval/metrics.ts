@@ -120,9 +120,15 @@ export function tarAtFar(scores: ArrayLike<number>, labels: ArrayLike<number>, f
  * The decision threshold chosen on validation pairs: the one maximising the
  * expected accuracy when a fraction `prior` of pairs are the same digit,
  * prior * TPR + (1 - prior) * TNR, placed midway between the two scores it
- * separates. prior 0.5 maximises balanced accuracy.
+ * separates. prior 0.5 maximises balanced accuracy; several priors maximise
+ * the lowest of their expected accuracies. Ties go to the highest threshold.
  */
-export function chooseThreshold(scores: ArrayLike<number>, labels: ArrayLike<number>, prior = 0.5): number {
+export function chooseThreshold(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  prior: number | number[] = 0.5,
+): number {
+  const priors = typeof prior === "number" ? [prior] : prior;
   const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
   let pos = 0;
   for (let i = 0; i < labels.length; i++) pos += labels[i] === 1 ? 1 : 0;
@@ -131,9 +137,10 @@ export function chooseThreshold(scores: ArrayLike<number>, labels: ArrayLike<num
   for (let i = 0; i < idx.length;) {
     const s = scores[idx[i]];
     while (i < idx.length && scores[idx[i]] === s) labels[idx[i++]] === 1 ? tp++ : fp++;
-    const bal = prior * ratio(tp, pos) + (1 - prior) * ratio(neg - fp, neg);
-    if (bal > best) {
-      best = bal;
+    const tpr = ratio(tp, pos), tnr = ratio(neg - fp, neg);
+    const worst = Math.min(...priors.map((q) => q * tpr + (1 - q) * tnr));
+    if (worst > best) {
+      best = worst;
       threshold = i < idx.length ? (s + scores[idx[i]]) / 2 : s / 2;
     }
   }

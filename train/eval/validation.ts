@@ -1,0 +1,106 @@
+// The views of the validation images a recipe and its threshold are judged
+// on. All three use held-out training images only, never test data:
+// - balanced: the fixed validation pairs, half same-digit;
+// - consecutive: the validation images paired in order, (0,1), (2,3), ..., as
+//   the consecutive test protocol pairs the test set (~10% same-digit);
+// - tilted: the balanced pairs with every image turned up to +-30 deg and
+//   slanted up to +-20 deg (one fixed draw), the range of the robustness set's
+//   tilted kind (tools/make_robust.ts), which the MNIST pairs cannot see.
+import { type Augment, augmentBatch } from "../data/augment.ts";
+import type { Pairs } from "../data/pairs.ts";
+import { PIXELS } from "../../shared/preprocess.ts";
+import { createRng } from "../../shared/rng.ts";
+import { sigmoid } from "../../shared/model.ts";
+import type { ModelConfig } from "../../shared/config.ts";
+import type { ParamMap } from "../../shared/params.ts";
+import { scorePairs } from "./evaluate.ts";
+import { confusion, rocAuc, sameClassRate, summarize } from "./metrics.ts";
+
+export const THRESHOLD_RULES = ["balanced", "prior", "both"] as const;
+/**
+ * How the stored threshold is chosen on the balanced validation pairs (see
+ * chooseThreshold): for balanced accuracy, for accuracy at the same-digit rate
+ * of random digit pairs (prior), or for the lower of the two (both).
+ */
+export type ThresholdRule = typeof THRESHOLD_RULES[number];
+
+/** The same-digit priors a rule weighs validation pairs by; `labels`: the training labels. */
+export function thresholdPriors(rule: ThresholdRule, labels: Uint8Array): number[] {
+  const natural = sameClassRate(labels);
+  return rule === "balanced" ? [0.5] : rule === "prior" ? [natural] : [0.5, natural];
+}
+
+/** The tilted view's turn and slant: the robustness set's tilted kind. */
+export const TILT: Augment = { rotate: 30, scale: 0, shift: 0, shear: 20 };
+
+export interface View {
+  name: "balanced" | "consecutive" | "tilted";
+  /** Images the pairs index, 0..1 (the validation images only). */
+  pixels: Float32Array;
+  pairs: Pairs;
+}
+
+/**
+ * The three views over validation images `val` (sorted indices into
+ * `pixels`/`labels`) and the balanced validation pairs `valPairs` (indices
+ * into the same full set).
+ */
+export function validationViews(
+  pixels: Uint8Array,
+  labels: Uint8Array,
+  val: Int32Array,
+  valPairs: Pairs,
+  seed: number,
+): View[] {
+  const local = new Map<number, number>();
+  const own = new Float32Array(val.length * PIXELS);
+  val.forEach((img, k) => {
+    local.set(img, k);
+    for (let p = 0; p < PIXELS; p++) own[k * PIXELS + p] = pixels[img * PIXELS + p] / 255;
+  });
+  const at = (i: number) => local.get(i)!;
+  const balanced = { a: valPairs.a.map(at), b: valPairs.b.map(at), same: valPairs.same };
+  const n = val.length >> 1;
+  const a = Int32Array.from({ length: n }, (_, k) => 2 * k), b = a.map((i) => i + 1);
+  const consecutive = {
+    a,
+    b,
+    same: Uint8Array.from(a, (i) => labels[val[i]] === labels[val[i + 1]] ? 1 : 0),
+  };
+  const tilted = own.slice();
+  augmentBatch(tilted, Math.sqrt(PIXELS), TILT, createRng(seed ^ 0x711e));
+  return [
+    { name: "balanced", pixels: own, pairs: balanced },
+    { name: "consecutive", pixels: own, pairs: consecutive },
+    { name: "tilted", pixels: tilted, pairs: balanced },
+  ];
+}
+
+export interface ViewScore {
+  pairs: number;
+  accuracy: number;
+  auc: number;
+}
+
+/** Accuracy at `threshold` and ROC AUC of a model on each view. */
+export function scoreViews(
+  params: ParamMap,
+  config: ModelConfig,
+  views: View[],
+  threshold: number,
+): Record<View["name"], ViewScore> {
+  const out = {} as Record<View["name"], ViewScore>;
+  for (const v of views) {
+    const logits = scorePairs(params, config, v.pixels, v.pairs);
+    const m = summarize(confusion(logits.map(sigmoid), v.pairs.same, threshold));
+    out[v.name] = { pairs: v.pairs.a.length, accuracy: m.accuracy, auc: rocAuc(logits, v.pairs.same) };
+  }
+  return out;
+}
+
+/** One line: each view's accuracy (and AUC) at the threshold. */
+export function viewLine(scores: Record<View["name"], ViewScore>): string {
+  return Object.entries(scores).map(([name, s]) =>
+    `${name} ${(100 * s.accuracy).toFixed(2)}% (AUC ${s.auc.toFixed(5)}, ${s.pairs} pairs)`
+  ).join(", ");
+}
