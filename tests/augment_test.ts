@@ -26,6 +26,27 @@ Deno.test("augmentBatch() moves ink per image, keeps it in range, and is seeded"
   assert(a.subarray(0, 784).some((v, i) => v !== a[784 + i]), "both images got the same transform");
 });
 
+Deno.test("augmentBatch() turns the tilt's share of images over its own ranges", () => {
+  // A vertical bar per image; the base ranges are zero, so only tilted images change.
+  const n = 400, bars = new Float32Array(n * 784);
+  for (let k = 0; k < n; k++) for (let y = 6; y < 22; y++) bars[k * 784 + y * 28 + 14] = 1;
+  const moved = (share: number) => {
+    const b = bars.slice();
+    augmentBatch(b, 28, { rotate: 0, scale: 0, shift: 0, tilt: { share, rotate: 40, shear: 20 } }, createRng(5));
+    let count = 0;
+    for (let k = 0; k < n; k++) {
+      let d = 0;
+      for (let p = k * 784; p < (k + 1) * 784; p++) d += Math.abs(b[p] - bars[p]);
+      if (d > 1) count++;
+    }
+    return count;
+  };
+  assertEquals(moved(0), 0);
+  assert(moved(1) > 0.9 * n, `${moved(1)} of ${n} moved at share 1`);
+  const half = moved(0.5);
+  assert(half > 0.35 * n && half < 0.6 * n, `${half} of ${n} moved at share 0.5`);
+});
+
 Deno.test("learningRate(): constant stays, cosine falls from lr to 0", () => {
   const o = { lr: 1e-3, epochs: 2, stepsPerEpoch: 50 } as TrainOptions;
   assertEquals(learningRate({ ...o, lrSchedule: "constant" }, 70), 1e-3);

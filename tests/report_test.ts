@@ -43,7 +43,13 @@ Deno.test("writeReport() writes every figure as PNG and SVG, and an HTML page th
       },
       embedCount: 120,
       balancedCount: 400,
-    }, { metrics: {} });
+    }, {
+      metrics: {},
+      validation: {
+        balanced: { pairs: 10000, accuracy: 0.9957, auc: 0.99983 },
+        tilted: { pairs: 10000, accuracy: 0.9935, auc: 0.99973 },
+      },
+    });
     const html = await Deno.readTextFile(`${dir}/index.html`);
     const pngs = files.filter((f) => f.endsWith(".png"));
     assertEquals(pngs.length, 8);
@@ -58,6 +64,8 @@ Deno.test("writeReport() writes every figure as PNG and SVG, and an HTML page th
       assert(svg.startsWith("<svg") && svg.length > 2000, `${f}: bad SVG`);
     }
     assertEquals(html.match(/<svg/g)?.length, 8);
+    assert(html.includes("Validation views"), "index.html has no validation table");
+    assert(/tilted +99\.35% +AUC 0\.99973 +10000 pairs/.test(html), "the validation table lacks the tilted view");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

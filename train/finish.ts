@@ -95,7 +95,8 @@ export async function finishRun(result: TrainResult, opts: TrainOptions, data: D
       pairsPerSecond: trainPairs / result.seconds,
       epochs: result.epochs,
     },
-    metrics: { validation, quantized, float32: float },
+    validation,
+    metrics: { quantized, float32: float },
   };
   // Swap weights/ in only after the written copy reloads (hashes checked) and
   // scores a slice of validation pairs exactly as the in-memory model did.

@@ -16,7 +16,7 @@ import { confusion, rocAuc, summarize } from "./eval/metrics.ts";
 import { sigmoid } from "../shared/model.ts";
 
 /** A recipe (train/recipes.ts) plus what a run needs besides. */
-export interface TrainOptions extends Omit<Recipe, "tower" | "backend"> {
+export interface TrainOptions extends Omit<Recipe, "tower" | "backend" | "thresholdRule"> {
   model: ModelConfig;
   seed: number;
   /** Fraction of the training images held out for validation. */

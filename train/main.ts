@@ -72,12 +72,12 @@ ${recipeList()}
   --out DIR         output directory (default weights)
   --quantize Q      uint8 | float16 | none (default uint8)
   --val-pairs N     validation pairs (default 10000)
-  --threshold-rule R  balanced | prior | both (default balanced): the stored
-                    threshold maximises balanced accuracy on validation pairs,
-                    or accuracy when same-digit pairs are as frequent as among
-                    random digit pairs (prior: sum of squared class frequencies
-                    of the training labels, ~0.10 on MNIST), or the lower of
-                    the two (both)
+  --threshold-rule R  balanced | prior | both (default: the recipe's): the
+                    stored threshold maximises balanced accuracy on validation
+                    pairs, or accuracy when same-digit pairs are as frequent
+                    as among random digit pairs (prior: sum of squared class
+                    frequencies of the training labels, ~0.10 on MNIST), or
+                    the lower of the two (both)
   --workers N       data-parallel replicas, at best one per core; 0 or 1
                     trains in the main thread; default: the recipe's (2).
                     The weights' bytes depend on it and on the backend
@@ -109,7 +109,7 @@ const { values: a } = parseArgs({
     out: { type: "string", default: "weights" },
     quantize: { type: "string", default: "uint8" },
     "val-pairs": { type: "string", default: "10000" },
-    "threshold-rule": { type: "string", default: "balanced" },
+    "threshold-rule": { type: "string" },
     workers: { type: "string" },
     tilt: { type: "string" },
     trial: { type: "boolean", default: false },
@@ -135,11 +135,7 @@ if (!["uint8", "float16", "none"].includes(a.quantize!)) {
   console.error(`Invalid --quantize "${a.quantize}": expected uint8, float16 or none`);
   Deno.exit(2);
 }
-if (!(THRESHOLD_RULES as readonly string[]).includes(a["threshold-rule"]!)) {
-  console.error(`Invalid --threshold-rule "${a["threshold-rule"]}": expected ${THRESHOLD_RULES.join(", ")}`);
-  Deno.exit(2);
-}
-const rule = a["threshold-rule"] as ThresholdRule;
+
 if (a.backend && !["auto", "wasm", "webgpu", "cpu"].includes(a.backend)) {
   console.error(`Invalid --backend "${a.backend}": expected auto, wasm, webgpu or cpu`);
   Deno.exit(2);
@@ -186,6 +182,11 @@ function withTilt(aug: Augment | null, v?: string): Augment | null {
 /** A flag's non-negative number, or `fallback` when absent. */
 function numOr(name: string, v: string | undefined, fallback: number, int: boolean): number {
   return v === undefined ? fallback : v === "0" ? 0 : num(name, v, int);
+}
+const rule = (a["threshold-rule"] ?? recipe.thresholdRule) as ThresholdRule;
+if (!THRESHOLD_RULES.includes(rule)) {
+  console.error(`Invalid --threshold-rule "${rule}": expected ${THRESHOLD_RULES.join(", ")}`);
+  Deno.exit(2);
 }
 const digitLoss = numOr("digit-loss", a["digit-loss"], recipe.digitLoss, false);
 const classes = numOr("classes", a.classes, recipe.tower.classes ?? 0, true);
