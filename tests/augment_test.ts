@@ -32,7 +32,12 @@ Deno.test("augmentBatch() turns the tilt's share of images over its own ranges",
   for (let k = 0; k < n; k++) for (let y = 6; y < 22; y++) bars[k * 784 + y * 28 + 14] = 1;
   const moved = (share: number) => {
     const b = bars.slice();
-    augmentBatch(b, 28, { rotate: 0, scale: 0, shift: 0, tilt: { share, rotate: 40, shear: 20 } }, createRng(5));
+    augmentBatch(
+      b,
+      28,
+      { rotate: 0, scale: 0, shift: 0, tilt: { share, rotate: 40, shear: 20 } },
+      createRng(5),
+    );
     let count = 0;
     for (let k = 0; k < n; k++) {
       let d = 0;

@@ -22,7 +22,9 @@ Deno.test("validationViews(): the balanced view is the validation pairs, on the 
   assertEquals(balanced.pixels.length, val.length * PIXELS);
   assertEquals(balanced.pairs.same, valPairs.same);
   for (let k = 0; k < valPairs.a.length; k++) {
-    for (const [local, global] of [[balanced.pairs.a[k], valPairs.a[k]], [balanced.pairs.b[k], valPairs.b[k]]]) {
+    for (
+      const [local, global] of [[balanced.pairs.a[k], valPairs.a[k]], [balanced.pairs.b[k], valPairs.b[k]]]
+    ) {
       const want = Float32Array.from(pixels.subarray(global * PIXELS, (global + 1) * PIXELS), (v) => v / 255);
       assertEquals(image(balanced.pixels, local), want);
     }
