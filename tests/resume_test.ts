@@ -75,6 +75,21 @@ Deno.test("--resume without a checkpoint, and corrupt training data, stop with a
   }
 });
 
+Deno.test("bad --tilt and --threshold-rule values stop with exit code 2 and the flag's name", async () => {
+  for (
+    const [args, message] of [
+      [["--tilt", "0.5,30"], 'Invalid --tilt "0.5,30"'],
+      [["--tilt", "1.5,30,20"], 'Invalid --tilt "1.5,30,20"'],
+      [["--recipe", "seed", "--tilt", "0.5,30,20"], "--tilt needs augmentation"],
+      [["--threshold-rule", "median"], 'Invalid --threshold-rule "median": expected balanced, prior, both'],
+    ] as const
+  ) {
+    const out = await train([...args, "--out", "/nonexistent/never"]).output();
+    assertEquals(out.code, 2, args.join(" "));
+    assert(new TextDecoder().decode(out.stderr).includes(message), new TextDecoder().decode(out.stderr));
+  }
+});
+
 Deno.test("an export killed at any moment leaves the old or the new complete artifact", async () => {
   const dir = await Deno.makeTempDir();
   // The child prints "writing" just before writeArtifactDir() and "written"

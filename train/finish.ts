@@ -10,14 +10,7 @@ import { readArtifactDir, writeArtifactDir } from "./artifact_io.ts";
 import { evaluateProtocols, formatTable, scorePairs } from "./eval/evaluate.ts";
 import type { TrainOptions, TrainResult } from "./loop.ts";
 import { chooseThreshold } from "./eval/metrics.ts";
-import {
-  scoreViews,
-  thresholdPriors,
-  type ThresholdRule,
-  validationViews,
-  viewLine,
-} from "./eval/validation.ts";
-import { splitIndices } from "./data/pairs.ts";
+import { runViews, scoreViews, thresholdPriors, type ThresholdRule, viewLine } from "./eval/validation.ts";
 import type { Dataset } from "./data/mnist.ts";
 import { writeReport } from "./report/main.ts";
 
@@ -45,13 +38,7 @@ export async function finishRun(result: TrainResult, opts: TrainOptions, data: D
   }validation accuracy at a same-digit prior of ${
     priors.map((p) => p.toFixed(4)).join(" and ")
   } (${f.thresholdRule})`;
-  const views = validationViews(
-    data.train.images.pixels,
-    data.train.labels,
-    splitIndices(data.train.labels.length, opts.valFraction, opts.seed).val,
-    result.valPairs,
-    opts.seed,
-  );
+  const views = runViews(data.train, opts, result.valPairs);
   const validation = scoreViews(shipped.params, opts.model, views, threshold);
   const artifact = await buildArtifact(result.params, opts.model, threshold, f.quantize, generatedBy);
   const test = { pixels: data.test.images.pixels, labels: data.test.labels };

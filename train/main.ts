@@ -17,14 +17,13 @@ import { finishRun } from "./finish.ts";
 import { scorePairs } from "./eval/evaluate.ts";
 import { chooseThreshold } from "./eval/metrics.ts";
 import {
+  runViews,
   scoreViews,
   THRESHOLD_RULES,
   thresholdPriors,
   type ThresholdRule,
-  validationViews,
   viewLine,
 } from "./eval/validation.ts";
-import { splitIndices } from "./data/pairs.ts";
 import { sigmoid } from "../shared/model.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 
@@ -135,7 +134,6 @@ if (!["uint8", "float16", "none"].includes(a.quantize!)) {
   console.error(`Invalid --quantize "${a.quantize}": expected uint8, float16 or none`);
   Deno.exit(2);
 }
-
 if (a.backend && !["auto", "wasm", "webgpu", "cpu"].includes(a.backend)) {
   console.error(`Invalid --backend "${a.backend}": expected auto, wasm, webgpu or cpu`);
   Deno.exit(2);
@@ -169,7 +167,11 @@ function parseAugment(v?: string): Augment | null | undefined {
 }
 /** --tilt off | SHARE,ROTATE,SHEAR applied to `aug`; undefined: `aug` as it is. */
 function withTilt(aug: Augment | null, v?: string): Augment | null {
-  if (v === undefined || aug === null) return aug;
+  if (v === undefined) return aug;
+  if (aug === null) {
+    console.error(`--tilt needs augmentation: this run has none (--augment off, or the recipe's)`);
+    Deno.exit(2);
+  }
   const { tilt: _, ...rest } = aug;
   if (v === "off") return rest;
   const [share, rotate, shear, ...more] = v.split(",").map(Number);
@@ -286,13 +288,7 @@ console.log(
 if (a.trial) {
   // The quality a recipe is chosen by: validation images only, at the threshold each rule would store.
   const p = scorePairs(result.params, opts.model, data.train.images.pixels, result.valPairs).map(sigmoid);
-  const views = validationViews(
-    data.train.images.pixels,
-    data.train.labels,
-    splitIndices(data.train.labels.length, opts.valFraction, opts.seed).val,
-    result.valPairs,
-    opts.seed,
-  );
+  const views = runViews(data.train, opts, result.valPairs);
   for (const r of THRESHOLD_RULES) {
     const t = chooseThreshold(p, result.valPairs.same, thresholdPriors(r, data.train.labels));
     console.log(

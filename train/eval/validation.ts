@@ -7,7 +7,8 @@
 //   slanted up to +-20 deg (one fixed draw), the range of the robustness set's
 //   tilted kind (tools/make_robust.ts), which the MNIST pairs cannot see.
 import { type Augment, augmentBatch } from "../data/augment.ts";
-import type { Pairs } from "../data/pairs.ts";
+import { type Pairs, splitIndices } from "../data/pairs.ts";
+import type { Split } from "../data/idx.ts";
 import { PIXELS } from "../../shared/preprocess.ts";
 import { createRng } from "../../shared/rng.ts";
 import { sigmoid } from "../../shared/model.ts";
@@ -74,6 +75,12 @@ export function validationViews(
     { name: "consecutive", pixels: own, pairs: consecutive },
     { name: "tilted", pixels: tilted, pairs: balanced },
   ];
+}
+
+/** The views of a run's validation images: the training set split as the run split it. */
+export function runViews(train: Split, opts: { valFraction: number; seed: number }, valPairs: Pairs): View[] {
+  const { val } = splitIndices(train.labels.length, opts.valFraction, opts.seed);
+  return validationViews(train.images.pixels, train.labels, val, valPairs, opts.seed);
 }
 
 export interface ViewScore {
