@@ -172,7 +172,7 @@ type KernelInfo = Awaited<ReturnType<typeof tf.profile>>["kernels"][number];
 /** Nominal floating-point operations of one kernel call, from its shapes; undefined: not arithmetic-bound. */
 function flops(k: KernelInfo): number | undefined {
   const [a, b] = k.inputShapes as number[][], out = k.outputShapes[0] as number[];
-  const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+  const size = tf.util.sizeFromShape;
   // Every convolution form: 2 x (output pixels x co) x (kh x kw x ci), from the filter or dy.
   if (k.name === "Conv2D") return 2 * size(out) * b[0] * b[1] * b[2];
   if (k.name === "Conv2DBackpropInput") return 2 * size(a) * b[0] * b[1] * b[2];
@@ -186,7 +186,7 @@ function flops(k: KernelInfo): number | undefined {
 /** Bytes a memory-bound kernel reads and writes (its inputs and outputs, float32). */
 function bytes(k: KernelInfo): number {
   const all = [...k.inputShapes, ...k.outputShapes].filter((s): s is number[] => Array.isArray(s));
-  return 4 * all.reduce((t, s) => t + s.reduce((x, y) => x * y, 1), 0);
+  return 4 * all.reduce((t, s) => t + tf.util.sizeFromShape(s), 0);
 }
 
 /**

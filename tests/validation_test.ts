@@ -1,4 +1,4 @@
-import { balancedPairs, splitIndices } from "../train/data/pairs.ts";
+import { balancedPairs, fillBatch, splitIndices } from "../train/data/pairs.ts";
 import { TILT, validationViews } from "../train/eval/validation.ts";
 import { augmentBatch } from "../train/data/augment.ts";
 import { createRng } from "../shared/rng.ts";
@@ -17,17 +17,14 @@ const valPairs = balancedPairs(val, labels, 300, createRng(4));
 const [balanced, consecutive, tilted] = validationViews(pixels, labels, val, valPairs, 3);
 const image = (px: Float32Array, k: number) => px.subarray(k * PIXELS, (k + 1) * PIXELS);
 
-Deno.test("validationViews(): the balanced view is the validation pairs, on the validation images only", () => {
+Deno.test("validationViews(): the balanced view is the validation pairs, on the validation images only, scaled as fillBatch scales them", () => {
   assertEquals(balanced.name, "balanced");
   assertEquals(balanced.pixels.length, val.length * PIXELS);
   assertEquals(balanced.pairs.same, valPairs.same);
   for (let k = 0; k < valPairs.a.length; k++) {
-    for (
-      const [local, global] of [[balanced.pairs.a[k], valPairs.a[k]], [balanced.pairs.b[k], valPairs.b[k]]]
-    ) {
-      const want = Float32Array.from(pixels.subarray(global * PIXELS, (global + 1) * PIXELS), (v) => v / 255);
-      assertEquals(image(balanced.pixels, local), want);
-    }
+    const want = fillBatch(pixels, valPairs, k, 1); // [first image, second image], bit for bit
+    assertEquals(image(balanced.pixels, balanced.pairs.a[k]), want.subarray(0, PIXELS));
+    assertEquals(image(balanced.pixels, balanced.pairs.b[k]), want.subarray(PIXELS));
   }
 });
 

@@ -10,7 +10,14 @@ import { readArtifactDir, writeArtifactDir } from "./artifact_io.ts";
 import { evaluateProtocols, formatTable, scorePairs } from "./eval/evaluate.ts";
 import type { TrainOptions, TrainResult } from "./loop.ts";
 import { chooseThreshold } from "./eval/metrics.ts";
-import { runViews, scoreViews, thresholdPriors, type ThresholdRule, viewLine } from "./eval/validation.ts";
+import {
+  runViews,
+  scoreViews,
+  thresholdPriors,
+  type ThresholdRule,
+  viewLines,
+  viewScores,
+} from "./eval/validation.ts";
 import type { Dataset } from "./data/mnist.ts";
 import { writeReport } from "./report/main.ts";
 
@@ -39,7 +46,7 @@ export async function finishRun(result: TrainResult, opts: TrainOptions, data: D
     priors.map((p) => p.toFixed(4)).join(" and ")
   } (${f.thresholdRule})`;
   const views = runViews(data.train, opts, result.valPairs);
-  const validation = scoreViews(shipped.params, opts.model, views, threshold);
+  const validation = viewScores(views, scoreViews(shipped.params, opts.model, views), threshold);
   const artifact = await buildArtifact(result.params, opts.model, threshold, f.quantize, generatedBy);
   const test = { pixels: data.test.images.pixels, labels: data.test.labels };
   const quantized = evaluateProtocols(shipped.params, opts.model, test, threshold);
@@ -49,7 +56,7 @@ export async function finishRun(result: TrainResult, opts: TrainOptions, data: D
       threshold.toFixed(4)
     }: ${ruleText}, on ${opts.valPairs} validation pairs (quantized model)`,
   );
-  console.log(`validation at that threshold: ${viewLine(validation)}`);
+  console.log(`validation at that threshold: ${viewLines(validation).join(", ")}`);
   console.log(formatTable([
     ...Object.entries(quantized).map(([k, r]) => [`${f.quantize} ${k}`, r] as [string, typeof r]),
     ...Object.entries(float).map(([k, r]) => [`float32 ${k}`, r] as [string, typeof r]),

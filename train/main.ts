@@ -14,7 +14,6 @@ import { AUGMENT, DEFAULT_RECIPE, RECIPES } from "./recipes.ts";
 import type { Augment } from "./data/augment.ts";
 import { readCheckpointDir, writeCheckpointDir } from "./artifact_io.ts";
 import { finishRun } from "./finish.ts";
-import { scorePairs } from "./eval/evaluate.ts";
 import { chooseThreshold } from "./eval/metrics.ts";
 import {
   runViews,
@@ -22,7 +21,8 @@ import {
   THRESHOLD_RULES,
   thresholdPriors,
   type ThresholdRule,
-  viewLine,
+  viewLines,
+  viewScores,
 } from "./eval/validation.ts";
 import { sigmoid } from "../shared/model.ts";
 import type { Checkpoint } from "./checkpoint.ts";
@@ -148,16 +148,20 @@ if (a["lr-schedule"] && !["constant", "cosine"].includes(a["lr-schedule"])) {
   console.error(`Invalid --lr-schedule "${a["lr-schedule"]}": expected constant or cosine`);
   Deno.exit(2);
 }
+/** A flag's comma-separated non-negative numbers, `min` to `max` of them; null when it is not that. */
+function numberList(v: string, min: number, max: number): number[] | null {
+  const parts = v.split(",").map(Number);
+  const ok = parts.length >= min && parts.length <= max && parts.every((x) => Number.isFinite(x) && x >= 0);
+  return ok ? parts : null;
+}
 /** --augment on | off | ROTATE,SCALE,SHIFT (degrees, fraction, pixels); undefined: the recipe's. */
 function parseAugment(v?: string): Augment | null | undefined {
   if (v === undefined) return undefined;
   if (v === "off") return null;
   if (v === "on") return AUGMENT;
-  const parts = v.split(",").map(Number);
-  const [rotate, scale, shift, shear = 0, stroke = 0] = parts;
-  if (
-    parts.length < 3 || parts.length > 5 || !parts.every((x) => Number.isFinite(x) && x >= 0) || stroke > 1
-  ) {
+  const parts = numberList(v, 3, 5);
+  const [rotate, scale, shift, shear = 0, stroke = 0] = parts ?? [];
+  if (!parts || stroke > 1) {
     console.error(
       `Invalid --augment "${v}": expected on, off or ROTATE,SCALE,SHIFT[,SHEAR[,STROKE]] (e.g. 8,0.08,1.5,10,0.3)`,
     );
@@ -174,8 +178,9 @@ function withTilt(aug: Augment | null, v?: string): Augment | null {
   }
   const { tilt: _, ...rest } = aug;
   if (v === "off") return rest;
-  const [share, rotate, shear, ...more] = v.split(",").map(Number);
-  if (more.length || ![share, rotate, shear].every((x) => Number.isFinite(x) && x >= 0) || share > 1) {
+  const parts = numberList(v, 3, 3);
+  const [share, rotate, shear] = parts ?? [];
+  if (!parts || share > 1) {
     console.error(`Invalid --tilt "${v}": expected off or SHARE,ROTATE,SHEAR (e.g. 0.5,30,20)`);
     Deno.exit(2);
   }
@@ -286,14 +291,15 @@ console.log(
 );
 
 if (a.trial) {
-  // The quality a recipe is chosen by: validation images only, at the threshold each rule would store.
-  const p = scorePairs(result.params, opts.model, data.train.images.pixels, result.valPairs).map(sigmoid);
+  // The quality a recipe is chosen by: validation images only, at the threshold each rule would store
+  // (chosen on the balanced view, which is the validation pairs).
   const views = runViews(data.train, opts, result.valPairs);
+  const logits = scoreViews(result.params, opts.model, views), p = logits[0].map(sigmoid);
   for (const r of THRESHOLD_RULES) {
     const t = chooseThreshold(p, result.valPairs.same, thresholdPriors(r, data.train.labels));
     console.log(
       `trial: ${r} threshold ${t.toFixed(4)}: validation ${
-        viewLine(scoreViews(result.params, opts.model, views, t))
+        viewLines(viewScores(views, logits, t)).join(", ")
       }`,
     );
   }

@@ -56,56 +56,51 @@ const SEED_TOWER = {
 /** `--augment on`: rotation +-12 deg, scale +-10%, shift +-2 px. */
 export const AUGMENT = { rotate: 12, scale: 0.1, shift: 2 };
 
-export const RECIPES: Record<string, NamedRecipe> = {
-  seed: {
-    description: "the PyTorch project's exact recipe and model, no augmentation",
-    epochs: 10,
-    stepsPerEpoch: 480,
-    batchSize: 100,
-    lr: 3e-4,
-    lrSchedule: "constant",
-    augment: null,
-    tower: SEED_TOWER,
-    digitLoss: 0,
-    workers: 2,
-    backend: "wasm",
-    thresholdRule: "balanced",
-  },
-  v2: {
-    description: "the seed with a higher peak learning rate, cosine-decayed to 0",
-    epochs: 10,
-    stepsPerEpoch: 480,
-    batchSize: 100,
-    lr: 1e-3,
-    lrSchedule: "cosine",
-    augment: null,
-    tower: SEED_TOWER,
-    digitLoss: 0,
-    workers: 2,
-    backend: "wasm",
-    thresholdRule: "balanced",
-  },
-  v3: {
-    description: "a wider tower ending in digit probabilities, digit loss, augmentation",
-    epochs: 7,
-    stepsPerEpoch: 480,
-    batchSize: 100,
-    lr: 1e-3,
-    lrSchedule: "cosine",
-    augment: { rotate: 10, scale: 0.1, shift: 1.5, shear: 10, stroke: 0.2 },
-    tower: { conv1: 16, conv2: 32, embedding: 256, classes: 10 },
-    digitLoss: 2,
-    workers: 2,
-    backend: "wasm",
-    thresholdRule: "balanced",
-  },
+const SEED: NamedRecipe = {
+  description: "the PyTorch project's exact recipe and model, no augmentation",
+  epochs: 10,
+  stepsPerEpoch: 480,
+  batchSize: 100,
+  lr: 3e-4,
+  lrSchedule: "constant",
+  augment: null,
+  tower: SEED_TOWER,
+  digitLoss: 0,
+  workers: 2,
+  backend: "wasm",
+  thresholdRule: "balanced",
 };
 
-RECIPES.v4 = {
-  ...RECIPES.v3,
-  description: "v3 with half of the images turned and slanted over wider ranges, threshold for both priors",
-  augment: { ...RECIPES.v3.augment!, tilt: { share: 0.5, rotate: 30, shear: 20 } },
-  thresholdRule: "both",
+const V3: NamedRecipe = {
+  description: "a wider tower ending in digit probabilities, digit loss, augmentation",
+  epochs: 7,
+  stepsPerEpoch: 480,
+  batchSize: 100,
+  lr: 1e-3,
+  lrSchedule: "cosine",
+  augment: { rotate: 10, scale: 0.1, shift: 1.5, shear: 10, stroke: 0.2 },
+  tower: { conv1: 16, conv2: 32, embedding: 256, classes: 10 },
+  digitLoss: 2,
+  workers: 2,
+  backend: "wasm",
+  thresholdRule: "balanced",
+};
+
+export const RECIPES: Record<string, NamedRecipe> = {
+  seed: SEED,
+  v2: {
+    ...SEED,
+    description: "the seed with a higher peak learning rate, cosine-decayed to 0",
+    lr: 1e-3,
+    lrSchedule: "cosine",
+  },
+  v3: V3,
+  v4: {
+    ...V3,
+    description: "v3 with half of the images turned and slanted over wider ranges, threshold for both priors",
+    augment: { ...V3.augment!, tilt: { share: 0.5, rotate: 30, shear: 20 } },
+    thresholdRule: "both",
+  },
 };
 
 export const DEFAULT_RECIPE = "v4";

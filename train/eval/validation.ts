@@ -9,7 +9,7 @@
 import { type Augment, augmentBatch } from "../data/augment.ts";
 import { type Pairs, splitIndices } from "../data/pairs.ts";
 import type { Split } from "../data/idx.ts";
-import { PIXELS } from "../../shared/preprocess.ts";
+import { PIXELS, SIDE } from "../../shared/preprocess.ts";
 import { createRng } from "../../shared/rng.ts";
 import { sigmoid } from "../../shared/model.ts";
 import type { ModelConfig } from "../../shared/config.ts";
@@ -36,7 +36,7 @@ export const TILT: Augment = { rotate: 30, scale: 0, shift: 0, shear: 20 };
 
 export interface View {
   name: "balanced" | "consecutive" | "tilted";
-  /** Images the pairs index, 0..1 (the validation images only). */
+  /** Images the pairs index, 0..1 (the validation images only), scaled as fillBatch scales uint8. */
   pixels: Float32Array;
   pairs: Pairs;
 }
@@ -54,10 +54,10 @@ export function validationViews(
   seed: number,
 ): View[] {
   const local = new Map<number, number>();
-  const own = new Float32Array(val.length * PIXELS);
+  const own = new Float32Array(val.length * PIXELS), scale = 1 / 255;
   val.forEach((img, k) => {
     local.set(img, k);
-    for (let p = 0; p < PIXELS; p++) own[k * PIXELS + p] = pixels[img * PIXELS + p] / 255;
+    for (let p = 0; p < PIXELS; p++) own[k * PIXELS + p] = pixels[img * PIXELS + p] * scale;
   });
   const at = (i: number) => local.get(i)!;
   const balanced = { a: valPairs.a.map(at), b: valPairs.b.map(at), same: valPairs.same };
@@ -69,7 +69,7 @@ export function validationViews(
     same: Uint8Array.from(a, (i) => labels[val[i]] === labels[val[i + 1]] ? 1 : 0),
   };
   const tilted = own.slice();
-  augmentBatch(tilted, Math.sqrt(PIXELS), TILT, createRng(seed ^ 0x711e));
+  augmentBatch(tilted, SIDE, TILT, createRng(seed ^ 0x711e));
   return [
     { name: "balanced", pixels: own, pairs: balanced },
     { name: "consecutive", pixels: own, pairs: consecutive },
@@ -89,25 +89,28 @@ export interface ViewScore {
   auc: number;
 }
 
-/** Accuracy at `threshold` and ROC AUC of a model on each view. */
-export function scoreViews(
-  params: ParamMap,
-  config: ModelConfig,
+/** Each view's logits under a model (one scoring per view, whatever the thresholds). */
+export function scoreViews(params: ParamMap, config: ModelConfig, views: View[]): Float32Array[] {
+  return views.map((v) => scorePairs(params, config, v.pixels, v.pairs));
+}
+
+/** Accuracy at `threshold` and ROC AUC on each view, from its logits. */
+export function viewScores(
   views: View[],
+  logits: Float32Array[],
   threshold: number,
 ): Record<View["name"], ViewScore> {
   const out = {} as Record<View["name"], ViewScore>;
-  for (const v of views) {
-    const logits = scorePairs(params, config, v.pixels, v.pairs);
-    const m = summarize(confusion(logits.map(sigmoid), v.pairs.same, threshold));
-    out[v.name] = { pairs: v.pairs.a.length, accuracy: m.accuracy, auc: rocAuc(logits, v.pairs.same) };
-  }
+  views.forEach((v, i) => {
+    const m = summarize(confusion(logits[i].map(sigmoid), v.pairs.same, threshold));
+    out[v.name] = { pairs: v.pairs.a.length, accuracy: m.accuracy, auc: rocAuc(logits[i], v.pairs.same) };
+  });
   return out;
 }
 
-/** One line: each view's accuracy (and AUC) at the threshold. */
-export function viewLine(scores: Record<View["name"], ViewScore>): string {
+/** A line per view: its accuracy at the threshold, AUC and pairs. */
+export function viewLines(scores: Record<string, ViewScore>): string[] {
   return Object.entries(scores).map(([name, s]) =>
     `${name} ${(100 * s.accuracy).toFixed(2)}% (AUC ${s.auc.toFixed(5)}, ${s.pairs} pairs)`
-  ).join(", ");
+  );
 }

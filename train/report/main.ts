@@ -1,7 +1,7 @@
 // deno task report [weights-dir]: the training report for an artifact, into
 // DIR/report/: index.html (opens offline) plus each figure as PNG and SVG.
 // `deno task train` runs the same after exporting.
-import type { ViewScore } from "../eval/validation.ts";
+import { viewLines } from "../eval/validation.ts";
 import { useBackend } from "../../shared/backend.ts";
 import { DEFAULT_DATA_DIR, loadDataset } from "../data/mnist.ts";
 import { readArtifactDir } from "../artifact_io.ts";
@@ -43,12 +43,7 @@ export function reportTables(meta: any, config: ReportInput["config"]): Record<s
   }
   t["Model"] = modelSummary(config);
   if (meta?.validation) {
-    t["Validation views at the threshold (held-out training images)"] = Object.entries(
-      meta.validation as Record<string, ViewScore>,
-    ).map(([name, v]) =>
-      `${name.padEnd(12)} ${(100 * v.accuracy).toFixed(2)}%  AUC ${v.auc.toFixed(5)}  ${v.pairs} pairs`
-    )
-      .join("\n");
+    t["Validation views at the threshold (held-out training images)"] = viewLines(meta.validation).join("\n");
   }
   for (const [k, v] of Object.entries(meta?.metrics ?? {})) {
     t[`Test metrics, ${k} weights`] = formatTable(Object.entries(v as Record<string, Report>));
